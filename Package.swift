@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+// Postern: mix-network relay and personal mailbox for small ARM Linux boards.
+//
+// Every shipped target builds twice: normally on the host, and as Embedded Swift for aarch64/armv7 Linux
+// (see cross/). Shipped modules therefore use no Foundation, Dispatch or Glibc; libc is reached only
+// through Sources/Seams/CSystem. Test targets are host-only and may use anything.
+import PackageDescription
+
+/// Data flows one way through the tree: C seams → System → Crypto → … → Tools.
+let package = Package(
+    name: "Postern",
+    products: [
+        .executable(name: "postern", targets: ["PosternCLI"]),
+        .executable(name: "postern-bench", targets: ["PosternBench"]),
+    ],
+    targets: [
+        // C seams: the only places C is reached from Swift.
+        .systemLibrary(name: "CSodium", path: "Sources/Seams/CSodium", pkgConfig: "libsodium",
+                       providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CSecp256k1", path: "Sources/Seams/CSecp256k1", pkgConfig: "libsecp256k1",
+                       providers: [.apt(["libsecp256k1-dev"])]),
+        .systemLibrary(name: "CLMDB", path: "Sources/Seams/CLMDB", pkgConfig: "lmdb",
+                       providers: [.apt(["liblmdb-dev"])]),
+        .target(name: "CSystem", path: "Sources/Seams/CSystem"),
+        .target(name: "CAllocCounter", path: "Sources/Seams/CAllocCounter"),
+
+        // Typed Swift over the libc seam: clocks, files, arguments, output.
+        .target(name: "PosternSystem", dependencies: ["CSystem"], path: "Sources/System",
+                linkerSettings: [.linkedLibrary("m")]),
+        // Cryptographic core: libsodium wrappers, SIMD ChaCha20, HKDF, self-wiping keys.
+        .target(name: "PosternCrypto", dependencies: ["CSodium", "PosternSystem"], path: "Sources/Crypto"),
+
+        // Tools.
+        .executableTarget(name: "PosternCLI",
+                          dependencies: ["PosternCrypto", "PosternSystem", "CSecp256k1", "CLMDB"],
+                          path: "Sources/Tools/postern"),
+        .executableTarget(name: "PosternBench",
+                          dependencies: ["PosternCrypto", "PosternSystem", "CAllocCounter"],
+                          path: "Sources/Tools/postern-bench"),
+
+        // Host-only tests.
+        .testTarget(name: "CryptoTests", dependencies: ["PosternCrypto"], path: "Tests/CryptoTests",
+                    resources: [.copy("Vectors")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,17 @@
+// Allocation counting for postern-bench.
+//
+// Linking this module into an executable interposes the malloc family (malloc, calloc, realloc,
+// posix_memalign, aligned_alloc, memalign, valloc): each call bumps a counter and forwards to glibc's own
+// allocator (__libc_malloc and friends). Because the definitions live in the executable, the dynamic
+// linker binds every library's calls (the Swift runtime, libsodium, LMDB) to them, so the count covers
+// the whole process. Only postern-bench links it; the shipped daemon keeps the plain allocator.
+#ifndef CALLOCCOUNTER_H
+#define CALLOCCOUNTER_H
+#include <stdint.h>
+
+/// Number of allocation calls (not frees) since the process started.
+uint64_t palloc_count(void);
+/// 1: this binary's allocator is interposed and the count is meaningful.
+int32_t palloc_is_active(void);
+
+#endif

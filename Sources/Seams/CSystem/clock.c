@@ -1,0 +1,21 @@
+// Clocks: CLOCK_MONOTONIC for intervals and timers, CLOCK_REALTIME for TTLs and epochs.
+#include "csystem.h"
+#include <errno.h>
+#include <time.h>
+
+uint64_t psys_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int64_t psys_realtime_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + (int64_t)ts.tv_nsec;
+}
+
+void psys_sleep_ns(uint64_t ns) {
+    struct timespec req = { .tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u) };
+    while (nanosleep(&req, &req) != 0 && errno == EINTR) {}
+}

@@ -1,0 +1,76 @@
+// The one seam between Postern's Swift code and libc.
+//
+// Shipped Swift modules must build as Embedded Swift, where there is no Glibc overlay, so every libc call
+// the project needs is wrapped here behind a small, typed, prefix-named function. Conventions:
+//   * a call that can fail returns a value >= 0 on success and -errno on failure (like the kernel ABI);
+//   * only fixed-width integer types cross the seam, so this header needs no libc headers and imports the
+//     same way on the host and on the Embedded cross targets.
+#ifndef CSYSTEM_H
+#define CSYSTEM_H
+#include <stdint.h>
+#include <stddef.h>
+
+// --- process -----------------------------------------------------------------------------------------
+/// argc/argv as glibc handed them to the process (captured by an ELF constructor: Embedded Swift has no
+/// CommandLine).
+int32_t psys_argc(void);
+const char *psys_argv(int32_t index);
+const char *psys_getenv(const char *name);
+int32_t psys_getpid(void);
+void psys_exit(int32_t status) __attribute__((noreturn));
+/// Human-readable text for an errno value (static storage).
+const char *psys_strerror(int32_t err);
+
+// --- clocks ------------------------------------------------------------------------------------------
+uint64_t psys_monotonic_ns(void);
+int64_t psys_realtime_ns(void);
+/// Sleeps for at least `ns` nanoseconds (restarted on EINTR).
+void psys_sleep_ns(uint64_t ns);
+
+// --- files -------------------------------------------------------------------------------------------
+enum {
+    PSYS_O_READ = 1, PSYS_O_WRITE = 2, PSYS_O_CREATE = 4, PSYS_O_TRUNCATE = 8, PSYS_O_APPEND = 16,
+    PSYS_O_EXCLUSIVE = 32, PSYS_O_DIRECTORY = 64
+};
+int32_t psys_open(const char *path, int32_t flags, uint32_t mode);
+int64_t psys_read(int32_t fd, void *buffer, size_t count);
+int64_t psys_write(int32_t fd, const void *buffer, size_t count);
+/// Writes all bytes, retrying short writes and EINTR.
+int64_t psys_write_all(int32_t fd, const void *buffer, size_t count);
+int32_t psys_close(int32_t fd);
+int32_t psys_fsync(int32_t fd);
+int32_t psys_rename(const char *from, const char *to);
+int32_t psys_unlink(const char *path);
+int32_t psys_mkdir(const char *path, uint32_t mode);
+/// 1 if the path exists, 0 if not, -errno on other errors. `is_dir` receives 1 for a directory.
+int32_t psys_stat_kind(const char *path, int32_t *is_dir, int64_t *size);
+int32_t psys_isatty(int32_t fd);
+
+// --- signals -----------------------------------------------------------------------------------------
+/// Installs flag-setting handlers for SIGINT and SIGTERM and ignores SIGPIPE.
+int32_t psys_install_stop_signals(void);
+/// The last stop signal received (SIGINT/SIGTERM number), 0 if none.
+int32_t psys_stop_signal(void);
+
+// --- sockets (TCP over IPv4/IPv6 literals; non-blocking) -----------------------------------------------
+/// Listens on host:port (numeric address). Returns the fd or -errno.
+int32_t psys_tcp_listen(const char *host, uint16_t port, int32_t backlog);
+/// Starts a non-blocking connect; returns the fd (connection may still be in progress) or -errno.
+int32_t psys_tcp_connect(const char *host, uint16_t port);
+/// Result of a finished non-blocking connect: 0 or -errno.
+int32_t psys_socket_error(int32_t fd);
+/// Accepts one connection as a non-blocking fd; -EAGAIN when none is pending.
+int32_t psys_tcp_accept(int32_t listen_fd);
+/// The port a socket is bound to (for listeners on port 0).
+int32_t psys_local_port(int32_t fd);
+int32_t psys_set_nonblocking(int32_t fd);
+
+// --- epoll -------------------------------------------------------------------------------------------
+enum { PSYS_EV_IN = 1, PSYS_EV_OUT = 4, PSYS_EV_ERR = 8, PSYS_EV_HUP = 16 };
+int32_t psys_epoll_create(void);
+/// op: 1 add, 2 delete, 3 modify.
+int32_t psys_epoll_ctl(int32_t epfd, int32_t op, int32_t fd, uint32_t events, uint64_t token);
+/// Waits up to timeout_ms; fills parallel arrays of tokens and event masks. Returns the count or -errno.
+int32_t psys_epoll_wait(int32_t epfd, uint64_t *tokens, uint32_t *events, int32_t capacity, int32_t timeout_ms);
+
+#endif

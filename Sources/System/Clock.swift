@@ -1,0 +1,9 @@
+import CSystem
+
+/// Time sources. Monotonic time measures intervals (timers, benchmarks); wall time dates TTLs and epochs.
+public enum Clock {
+    @inlinable public static func monotonicNanoseconds() -> UInt64 { psys_monotonic_ns() }
+    @inlinable public static func wallNanoseconds() -> Int64 { psys_realtime_ns() }
+    @inlinable public static func wallSeconds() -> Int64 { psys_realtime_ns() / 1_000_000_000 }
+    public static func sleep(nanoseconds: UInt64) { psys_sleep_ns(nanoseconds) }
+}

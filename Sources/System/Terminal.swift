@@ -1,0 +1,40 @@
+import CSystem
+
+/// Writes text to stdout/stderr through the seam (Embedded Swift's `print` only reaches stdout).
+///
+/// Stdout is buffered and flushed at a newline when the output is a terminal, or when the buffer fills,
+/// so table output and JSON lines stay cheap; stderr is written at once.
+public enum Terminal {
+    nonisolated(unsafe) private static var buffer: [UInt8] = []
+    nonisolated(unsafe) private static var stdoutIsTTY: Int32 = -1
+
+    public static func out(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        if stdoutIsTTY < 0 { stdoutIsTTY = psys_isatty(1) }
+        if buffer.count >= 4096 || (stdoutIsTTY == 1 && text.utf8.last == 10) { flush() }
+    }
+
+    public static func line(_ text: String) { out(text + "\n") }
+
+    public static func error(_ text: String) {
+        flush()
+        var bytes = Array(text.utf8)
+        bytes.append(10)
+        _ = bytes.withUnsafeBytes { psys_write_all(2, $0.baseAddress, $0.count) }
+    }
+
+    /// Rewrites the current stderr line (progress display); only when stderr is a terminal.
+    public static func progress(_ text: String) {
+        guard psys_isatty(2) == 1 else { return }
+        let bytes = Array(("\r\u{1B}[2K" + text).utf8)
+        _ = bytes.withUnsafeBytes { psys_write_all(2, $0.baseAddress, $0.count) }
+    }
+
+    public static func clearProgress() { progress("") }
+
+    public static func flush() {
+        guard !buffer.isEmpty else { return }
+        _ = buffer.withUnsafeBytes { psys_write_all(1, $0.baseAddress, $0.count) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
