@@ -39,7 +39,7 @@ let package = Package(
                           path: "Sources/Tools/postern-bench"),
 
         // Host-only tests.
-        .testTarget(name: "CryptoTests", dependencies: ["PosternCrypto"], path: "Tests/CryptoTests",
+        .testTarget(name: "CryptoTests", dependencies: ["PosternCrypto", "PosternSystem"], path: "Tests/CryptoTests",
                     resources: [.copy("Vectors")]),
     ],
     swiftLanguageModes: [.v6]

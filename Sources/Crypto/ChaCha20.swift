@@ -2,21 +2,39 @@ import CSodium
 
 /// ChaCha20 (RFC 8439: 256-bit key, 96-bit nonce, 32-bit block counter) through libsodium.
 ///
-/// Counter semantics match libsodium and OpenSSL: when the 32-bit counter wraps it carries into the first
-/// nonce word. `ChaCha20SIMD` reproduces this exactly; `ChaCha20Fast` picks the faster one per CPU.
+/// Counter semantics are OpenSSL's: when the 32-bit counter wraps it carries into the first nonce word.
+/// `ChaCha20SIMD` computes exactly the same stream; `ChaCha20Fast` picks the faster one per CPU.
 public enum ChaCha20Sodium {
     public static let keyBytes = 32
     public static let nonceBytes = 12
 
     /// `output = input XOR keystream(key, nonce, counter)`; `output` may equal `input` (in place).
+    ///
+    /// libsodium's IETF function aborts the process rather than let the 32-bit counter wrap. Postern's
+    /// ChaCha20 instead treats words 12–13 as one 64-bit block position (OpenSSL's behaviour, and what the
+    /// pyca vectors expect), so a call that would cross the wrap is split there and continues with
+    /// counter 0 and the first nonce word incremented.
     @inlinable
     public static func xor(key: UnsafeRawPointer, nonce: UnsafeRawPointer, counter: UInt32,
                            input: UnsafeRawPointer, output: UnsafeMutableRawPointer, count: Int) {
         Sodium.ready()
+        let bytesBeforeWrap = (UInt64(1) << 32 - UInt64(counter)) * 64
+        let first = UInt64(count) <= bytesBeforeWrap ? count : Int(bytesBeforeWrap)
         crypto_stream_chacha20_ietf_xor_ic(output.assumingMemoryBound(to: UInt8.self),
-                                           input.assumingMemoryBound(to: UInt8.self), UInt64(count),
+                                           input.assumingMemoryBound(to: UInt8.self), UInt64(first),
                                            nonce.assumingMemoryBound(to: UInt8.self), counter,
                                            key.assumingMemoryBound(to: UInt8.self))
+        guard first < count else { return }
+        var carried = (UInt32(0), UInt32(0), UInt32(0))
+        withUnsafeMutableBytes(of: &carried) { n in
+            n.baseAddress!.copyMemory(from: nonce, byteCount: 12)
+            let word0 = UInt32(littleEndian: n.load(as: UInt32.self)) &+ 1
+            n.storeBytes(of: word0.littleEndian, as: UInt32.self)
+            crypto_stream_chacha20_ietf_xor_ic(output.advanced(by: first).assumingMemoryBound(to: UInt8.self),
+                                               input.advanced(by: first).assumingMemoryBound(to: UInt8.self),
+                                               UInt64(count - first), n.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                               0, key.assumingMemoryBound(to: UInt8.self))
+        }
     }
 }
 

@@ -5,9 +5,9 @@
 /// sixteen vectors fit in NEON's 32 registers. The only data movement is a 4×4 transpose per group of
 /// four words when the keystream is XORed into the message.
 ///
-/// Counter semantics are libsodium's: block counter = word 12, and when it wraps, the carry goes into
-/// word 13 (the first nonce word). Tests check byte equality with libsodium for every length 0…4 KiB and
-/// counters around 2³².
+/// Counter semantics match `ChaCha20Sodium` (and OpenSSL): block counter = word 12, and when it wraps the
+/// carry goes into word 13 (the first nonce word). Tests check byte equality with libsodium for every
+/// length 0…4 KiB and counters around 2³².
 public enum ChaCha20SIMD {
     public typealias V = SIMD4<UInt32>
     public static let blockBytes = 64
@@ -40,8 +40,7 @@ public enum ChaCha20SIMD {
         }
     }
 
-    /// Computes four keystream blocks starting at 64-bit block position `position` (word 13 ‖ word 12
-    /// as libsodium counts them) and XORs them into `count` (≤ 256) bytes of `input`.
+    /// Computes four keystream blocks starting at 64-bit block position `position` (word 13 ‖ word 12) and XORs them into `count` (≤ 256) bytes of `input`.
     @inline(__always) @usableFromInline
     static func batch(_ s: Setup, position: UInt64, input: UnsafeRawPointer, output: UnsafeMutableRawPointer,
                       count: Int) {
