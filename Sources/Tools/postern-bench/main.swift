@@ -1,5 +1,90 @@
-import PosternCrypto
-let key = Random.bytes(32), nonce = Random.bytes(12), input = Random.bytes(4096 + 17)
-for c: UInt32 in [0, 0xffff_fffe] {
-print(ChaCha20SIMD.xor(key: key, nonce: nonce, counter: c, input) == ChaCha20Sodium.xor(key: key, nonce: nonce, counter: c, input))
+import CAllocCounter
+import PosternSystem
+
+/// postern-bench: Postern's benchmark tool, built for and run on the boards themselves.
+func usage() -> String {
+    """
+usage: postern-bench [SUITE ...|all] [--json] [--iterations N] [--filter NAME[,NAME...]] [--seconds S] [--list]
+
+Suites: \(allSuites().map { $0.name }.joined(separator: ", ")) (default: all).
+  --json          one JSON object per line:
+                  {"suite","name","ns_per_op","ops_per_s","allocs_per_op","baseline","ratio"}
+                  (lines that measure something other than time carry "value" and "unit" instead)
+  --iterations N  run exactly N iterations of every timed line instead of calibrating, e.g. to count
+                  executed instructions under qemu for N and 2N iterations
+  --filter NAMES  run only the named lines (comma-separated); their baselines run only if also named
+  --seconds S     bound the measuring time of the whole run (default 20)
+  --list          print the suites and their lines
+ratio = this line's ns_per_op / the baseline line's ns_per_op, both measured in this run.
+allocs_per_op = malloc-family calls during the measured loop / iterations (the allocator is interposed
+in this binary, so calls from the Swift runtime and C libraries are counted too).
+"""
 }
+
+/// Every suite, in the order `all` runs them.
+func allSuites() -> [Suite] { [cryptoSuite()] }
+
+func fail(_ message: String) -> Never {
+    Terminal.error("postern-bench: " + message)
+    Terminal.error("run 'postern-bench --help' for usage")
+    Process.exit(2)
+}
+
+/// Parses the command line, runs the chosen suites and prints their lines.
+func benchMain() {
+    var options = BenchOptions()
+    var chosen: [String] = []
+    var listOnly = false
+    var args = Process.arguments.dropFirst()
+    while let arg = args.popFirst() {
+        switch arg {
+        case "--help", "-h":
+            Terminal.line(usage())
+            Process.exit(0)
+        case "--json": options.json = true
+        case "--list": listOnly = true
+        case "--iterations":
+            guard let text = args.popFirst(), let n = Int(text), n > 0 else { fail("--iterations needs a positive integer") }
+            options.iterations = n
+        case "--filter":
+            guard let text = args.popFirst(), !text.isEmpty else { fail("--filter needs line names") }
+            for name in text.split(separator: ",") { options.filter.insert(String(name)) }
+        case "--seconds":
+            guard let text = args.popFirst(), let s = Int(text), s > 0 else { fail("--seconds needs a positive whole number") }
+            options.seconds = Double(s)
+        default:
+            if arg.hasPrefix("-") { fail("unknown option '\(arg)'") }
+            guard arg == "all" || allSuites().contains(where: { $0.name == arg }) else { fail("unknown suite '\(arg)'") }
+            chosen.append(arg)
+        }
+    }
+
+    let suites = chosen.isEmpty || chosen.contains("all") ? allSuites() : allSuites().filter { chosen.contains($0.name) }
+    let plan = suites.map { suite in (suite.name, suite.lines().filter { options.filter.isEmpty || options.filter.contains($0.name) }) }
+    let lineCount = plan.reduce(0) { $0 + $1.1.count }
+
+    if listOnly {
+        for (suite, lines) in plan {
+            for line in lines { Terminal.line("\(suite) \(line.name)" + (line.baseline.map { " (baseline \($0))" } ?? "")) }
+        }
+        Process.exit(0)
+    }
+    if lineCount == 0 { fail("no benchmark line matches --filter") }
+    if palloc_is_active() == 0 { Terminal.error("postern-bench: warning: allocator not interposed; allocs_per_op is 0") }
+
+    var runner = Runner(options: options, lineCount: lineCount)
+    if !options.json { Terminal.line(Report.tableHeader()) }
+    var done = 0
+    for (suite, lines) in plan {
+        for line in lines {
+            done += 1
+            Terminal.progress("[\(done)/\(lineCount)] \(suite) \(line.name)…")
+            let m = runner.run(line, suite: suite)
+            Terminal.clearProgress()
+            Terminal.line(options.json ? Report.jsonLine(m) : Report.tableRow(m))
+        }
+    }
+    Terminal.flush()
+}
+
+benchMain()

@@ -1,0 +1,131 @@
+import CAllocCounter
+import PosternSystem
+
+/// One line of benchmark output.
+///
+/// A timed line's body runs its operation `n` times (the loop lives inside the body so per-iteration
+/// closure overhead is not measured). A value line reports a measure that is not a time (a fraction,
+/// a p-value, bytes) with its unit.
+struct BenchLine {
+    enum Kind {
+        case timed((Int) -> Void)
+        case value(() -> (Double, String))
+    }
+
+    let name: String
+    let baseline: String?
+    let kind: Kind
+    /// Runs once before the line is measured (fills caches, creates state); not measured.
+    var setup: () -> Void = {}
+
+    static func timed(_ name: String, baseline: String? = nil, _ body: @escaping (Int) -> Void) -> BenchLine {
+        BenchLine(name: name, baseline: baseline, kind: .timed(body))
+    }
+
+    static func value(_ name: String, baseline: String? = nil, _ body: @escaping () -> (Double, String)) -> BenchLine {
+        BenchLine(name: name, baseline: baseline, kind: .value(body))
+    }
+}
+
+struct Suite {
+    let name: String
+    /// Built lazily so a suite that is not selected allocates nothing and opens nothing.
+    let lines: () -> [BenchLine]
+}
+
+/// The outcome of one line.
+struct Measurement {
+    let suite: String
+    let name: String
+    let baseline: String?
+    var nanosecondsPerOp: Double = 0
+    var allocationsPerOp: Double = 0
+    var iterations = 0
+    var value: Double? = nil
+    var unit: String? = nil
+    var ratio: Double? = nil
+}
+
+struct BenchOptions {
+    var json = false
+    /// Exact iteration count for every timed line (instruction counting under qemu); nil = calibrate.
+    var iterations: Int? = nil
+    var filter: Set<String> = []
+    /// Upper bound on the whole run's measuring time.
+    var seconds: Double = 20
+}
+
+/// Measures lines: calibrates the iteration count to a time slice, counts allocator calls around the
+/// measured loop, and computes ratios against baselines measured earlier in the same run.
+struct Runner {
+    let options: BenchOptions
+    let sliceNanoseconds: UInt64
+    var results: [String: Measurement] = [:]
+
+    init(options: BenchOptions, lineCount: Int) {
+        self.options = options
+        let perLine = options.seconds / Double(max(lineCount, 1))
+        sliceNanoseconds = UInt64(max(0.02, min(perLine * 0.8, 1.0)) * 1e9)
+    }
+
+    mutating func run(_ line: BenchLine, suite: String) -> Measurement {
+        var m = Measurement(suite: suite, name: line.name, baseline: line.baseline)
+        line.setup()
+        switch line.kind {
+        case .value(let body):
+            let (value, unit) = body()
+            m.value = value
+            m.unit = unit
+            if let b = line.baseline, let base = results[b]?.value, base != 0 { m.ratio = value / base }
+        case .timed(let body):
+            let n: Int
+            if let fixed = options.iterations {
+                n = fixed
+            } else {
+                n = calibrate(body)
+            }
+            let allocsBefore = palloc_count()
+            let start = Clock.monotonicNanoseconds()
+            body(n)
+            let elapsed = Clock.monotonicNanoseconds() - start
+            let allocs = palloc_count() - allocsBefore
+            m.iterations = n
+            m.nanosecondsPerOp = Double(elapsed) / Double(max(n, 1))
+            m.allocationsPerOp = Double(allocs) / Double(max(n, 1))
+            if let b = line.baseline, let base = results[b], base.value == nil, base.nanosecondsPerOp > 0 {
+                m.ratio = m.nanosecondsPerOp / base.nanosecondsPerOp
+            }
+        }
+        results[line.name] = m
+        return m
+    }
+
+    /// Doubles the iteration count until a run takes a tenth of the slice, then scales to the slice.
+    private func calibrate(_ body: (Int) -> Void) -> Int {
+        body(1)  // warm-up: first-touch page faults, lazy initialisation
+        var n = 1
+        while true {
+            let start = Clock.monotonicNanoseconds()
+            body(n)
+            let elapsed = Clock.monotonicNanoseconds() - start
+            if elapsed >= sliceNanoseconds / 10 || n >= 1 << 30 {
+                let perOp = Double(max(elapsed, 1)) / Double(n)
+                return max(1, Int(Double(sliceNanoseconds) / perOp))
+            }
+            n *= 2
+        }
+    }
+}
+
+/// Keeps the optimiser from deleting work whose result is otherwise unused.
+@inline(never)
+func blackHole(_ pointer: UnsafeRawPointer) {
+    _ = pointer.load(as: UInt8.self)
+}
+
+/// A heap buffer allocated once, before any measured loop.
+func bufferOf(_ count: Int, fill: UInt8 = 0) -> UnsafeMutableRawPointer {
+    let p = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
+    p.initializeMemory(as: UInt8.self, repeating: fill, count: max(count, 1))
+    return p
+}
