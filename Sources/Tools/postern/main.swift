@@ -1,1 +1,2 @@
-print("todo")
+// postern: the relay/mailbox daemon and its client and maintenance commands.
+PosternCommand.main()

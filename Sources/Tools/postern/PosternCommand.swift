@@ -1,0 +1,45 @@
+import CLMDB
+import PosternCrypto
+import PosternSystem
+
+/// Top-level command dispatch. Subcommands live one per file; each returns a process exit status.
+enum PosternCommand {
+    static let version = "0.1.0"
+
+    static let usage = """
+    usage: postern [--help] [--version] <command> [options]
+
+    commands:
+      selftest     check the cryptography on this machine against published test vectors
+                   and the SIMD ChaCha20 against libsodium; non-zero exit on any failure
+
+    Postern is a mix-network relay and personal mailbox for small ARM Linux boards.
+    """
+
+    static func main() {
+        var args = Array(Process.arguments.dropFirst())
+        guard let command = args.first else {
+            Terminal.error(usage)
+            Process.exit(2)
+        }
+        args.removeFirst()
+        let status: Int32
+        switch command {
+        case "--help", "-h", "help":
+            Terminal.line(usage)
+            status = 0
+        case "--version", "version":
+            Terminal.line("postern \(version)")
+            var major: Int32 = 0, minor: Int32 = 0, patch: Int32 = 0
+            _ = mdb_version(&major, &minor, &patch)
+            Terminal.line("libsodium \(Sodium.version), LMDB \(major).\(minor).\(patch)")
+            status = 0
+        case "selftest":
+            status = SelfTest.run(args)
+        default:
+            Terminal.error("postern: unknown command '\(command)' (try 'postern --help')")
+            status = 2
+        }
+        Process.exit(status)
+    }
+}
