@@ -30,17 +30,22 @@ let package = Package(
         // Cryptographic core: libsodium wrappers, SIMD ChaCha20, HKDF, self-wiping keys.
         .target(name: "PosternCrypto", dependencies: ["CSodium", "PosternSystem"], path: "Sources/Crypto"),
 
+        // Sphinx-family packets: one X25519 per hop, LIONESS payloads, SURBs, replay tags.
+        .target(name: "PosternPacket", dependencies: ["PosternCrypto", "PosternSystem"], path: "Sources/Packet"),
+
         // Tools.
         .executableTarget(name: "PosternCLI",
-                          dependencies: ["PosternCrypto", "PosternSystem", "CSecp256k1", "CLMDB"],
+                          dependencies: ["PosternPacket", "PosternCrypto", "PosternSystem", "CSecp256k1", "CLMDB"],
                           path: "Sources/Tools/postern"),
         .executableTarget(name: "PosternBench",
-                          dependencies: ["PosternCrypto", "PosternSystem", "CAllocCounter"],
+                          dependencies: ["PosternPacket", "PosternCrypto", "PosternSystem", "CAllocCounter"],
                           path: "Sources/Tools/postern-bench"),
 
         // Host-only tests.
         .testTarget(name: "CryptoTests", dependencies: ["PosternCrypto", "PosternSystem"], path: "Tests/CryptoTests",
                     resources: [.copy("Vectors")]),
+        .testTarget(name: "PacketTests", dependencies: ["PosternPacket", "PosternCrypto", "PosternSystem"],
+                    path: "Tests/PacketTests", resources: [.copy("Golden")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,107 @@
+import PosternCrypto
+
+/// Unwraps one layer of a packet in place: the per-packet work of every relay.
+///
+/// One X25519 per packet, no heap allocation: all per-packet secrets live in a workspace allocated once
+/// with the processor and wiped before `unwrap` returns, whatever the outcome. Checks run before anything
+/// is modified (size, epoch, MAC, replay), so a refused packet is dropped whole, never half-processed.
+public final class PacketProcessor {
+    public let geometry: Geometry
+    public let keyring: Keyring
+    public private(set) var stats = PacketStats()
+
+    // Workspace layout (bytes): shared secret, master key, subkeys, MAC, β ‖ slot stream area, scratch.
+    private let workspace: UnsafeMutableRawPointer
+    private let workspaceBytes: Int
+    private static let sharedOffset = 0, masterOffset = 32, subkeysOffset = 64
+    private static let macOffset = 64 + HopKeys.subkeyBytes          // 288
+    private static let scratchOffset = macOffset + 16                  // 304 (64 bytes)
+    private static let betaOffset = scratchOffset + 64                 // 368
+
+    public init(geometry: Geometry, keyring: Keyring) {
+        self.geometry = geometry
+        self.keyring = keyring
+        workspaceBytes = Self.betaOffset + geometry.betaBytes + Geometry.slotBytes
+        workspace = .allocate(byteCount: workspaceBytes, alignment: 64)
+        workspace.initializeMemory(as: UInt8.self, repeating: 0, count: workspaceBytes)
+    }
+
+    deinit {
+        Memory.wipe(workspace, count: workspaceBytes)
+        workspace.deallocate()
+    }
+
+    /// Processes the packet in `packet` (exactly `geometry.packetBytes`). On success the buffer holds:
+    /// for `.forward`, the packet to send to the next hop; for `.deliver`, the plaintext payload after the
+    /// header (zero prefix verified; the message is at `headerBytes + 16`); for `.deliverReply`, the
+    /// payload still encrypted for the SURB's creator. On failure the packet must be dropped.
+    public func unwrap(_ packet: UnsafeMutableRawBufferPointer) throws(PacketError) -> RoutingCommand {
+        do {
+            let command = try process(packet)
+            stats.processed += 1
+            return command
+        } catch {
+            stats.count(error)
+            throw error
+        }
+    }
+
+    @inline(__always)
+    private func process(_ packet: UnsafeMutableRawBufferPointer) throws(PacketError) -> RoutingCommand {
+        defer { Memory.wipe(workspace, count: workspaceBytes) }
+        guard packet.count == geometry.packetBytes, let p = packet.baseAddress else { throw .wrongSize }
+        let epoch = UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))
+        guard let key = keyring.key(for: epoch) else { throw .unknownEpoch }
+
+        let w = workspace
+        let alpha = p + Geometry.alphaOffset, gamma = p + Geometry.macOffset, beta = p + Geometry.betaOffset
+        let betaBytes = geometry.betaBytes, slot = Geometry.slotBytes
+
+        // 1. Key agreement: the only public-key operation.
+        do {
+            try X25519.sharedSecret(secret: key.secret.pointer, publicKey: alpha, into: w + Self.sharedOffset)
+        } catch { throw .weakKey }
+        HopKeys.master(shared: w + Self.sharedOffset, alpha: alpha, into: w + Self.masterOffset,
+                       scratch: w + Self.scratchOffset)
+        HopKeys.subkeys(master: w + Self.masterOffset, into: w + Self.subkeysOffset)
+
+        // 2. Integrity of the header, then freshness.
+        HopKeys.mac(key: w + Self.subkeysOffset + HopKeys.macKey, beta: beta, count: betaBytes, into: w + Self.macOffset)
+        guard Memory.equal(w + Self.macOffset, gamma, count: Geometry.macBytes) else { throw .badMAC }
+        let tagPointer = w + Self.subkeysOffset + HopKeys.replayTag
+        let tag = (tagPointer.loadUnaligned(as: UInt64.self), tagPointer.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        switch key.replay.insert(tag) {
+        case .inserted: break
+        case .seen: throw .replayed
+        case .full: throw .replayCacheFull
+        }
+
+        // 3. Decrypt β ‖ 0^slot; the first slot is ours, the rest (shifted) is the next hop's β.
+        let area = w + Self.betaOffset
+        area.copyMemory(from: beta, byteCount: betaBytes)
+        (area + betaBytes).initializeMemory(as: UInt8.self, repeating: 0, count: slot)
+        HopKeys.headerStream(master: w + Self.masterOffset, buffer: area, count: betaBytes + slot)
+        guard let command = RoutingSlot.command(at: area) else { throw .badCommand }
+
+        // 4. Payload: one LIONESS decryption layer.
+        let payload = p + geometry.headerBytes
+        Lioness.decrypt(payload, count: geometry.payloadBytes, keys: w + Self.subkeysOffset + HopKeys.lioness,
+                        scratch: w + Self.scratchOffset)
+
+        switch command {
+        case .forward:
+            // Next header: epoch, α and γ from our slot, β = the shifted remainder.
+            p.copyMemory(from: area + RoutingSlot.nextEpochOffset, byteCount: Geometry.epochBytes)
+            alpha.copyMemory(from: area + RoutingSlot.nextAlphaOffset, byteCount: Geometry.alphaBytes)
+            gamma.copyMemory(from: area + RoutingSlot.nextMACOffset, byteCount: Geometry.macBytes)
+            beta.copyMemory(from: area + slot, byteCount: betaBytes)
+        case .deliver:
+            for i in 0..<(Geometry.zeroPrefixBytes / 8) where payload.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self) != 0 {
+                throw .taggedPayload
+            }
+        case .deliverReply:
+            break  // still encrypted under the reply keys; its creator checks the zero prefix
+        }
+        return command
+    }
+}

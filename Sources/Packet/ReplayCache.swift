@@ -1,0 +1,56 @@
+/// The set of replay tags seen in one epoch: a fixed-capacity open-addressing hash table allocated once,
+/// so inserting never allocates. Tags are 128 bits of a per-hop PRF output (uniform), so their low bits
+/// index the table directly and linear probing stays short below the 75% load limit.
+///
+/// When the limit is reached the cache refuses new packets rather than forget old tags: forgetting would
+/// let a replay through, refusing only drops traffic. Size it for an epoch's expected packets.
+public final class ReplayCache {
+    private let slots: UnsafeMutablePointer<(UInt64, UInt64)>
+    private let mask: Int
+    private let limit: Int
+    public private(set) var count = 0
+    public let capacity: Int
+
+    /// `capacity` is rounded up to a power of two; memory = 16 bytes × capacity.
+    public init(capacity requested: Int) {
+        var size = 16
+        while size < requested { size <<= 1 }
+        capacity = size
+        mask = size - 1
+        limit = size / 4 * 3
+        slots = .allocate(capacity: size)
+        slots.initialize(repeating: (0, 0), count: size)
+    }
+
+    deinit { slots.deallocate() }
+
+    public enum Outcome { case inserted, seen, full }
+
+    /// Records `tag`, reporting whether it was new. The all-zero tag (probability 2⁻¹²⁸) is stored as
+    /// (0, 1) because zero marks an empty slot.
+    public func insert(_ tag: (UInt64, UInt64)) -> Outcome {
+        let key = (tag.0 == 0 && tag.1 == 0) ? (UInt64(0), UInt64(1)) : tag
+        var index = Int(truncatingIfNeeded: key.0) & mask
+        while true {
+            let slot = slots[index]
+            if slot.0 == 0 && slot.1 == 0 { break }
+            if slot.0 == key.0 && slot.1 == key.1 { return .seen }
+            index = (index + 1) & mask
+        }
+        guard count < limit else { return .full }
+        slots[index] = key
+        count += 1
+        return .inserted
+    }
+
+    public func contains(_ tag: (UInt64, UInt64)) -> Bool {
+        let key = (tag.0 == 0 && tag.1 == 0) ? (UInt64(0), UInt64(1)) : tag
+        var index = Int(truncatingIfNeeded: key.0) & mask
+        while true {
+            let slot = slots[index]
+            if slot.0 == 0 && slot.1 == 0 { return false }
+            if slot.0 == key.0 && slot.1 == key.1 { return true }
+            index = (index + 1) & mask
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import PosternCrypto
+import PosternSystem
+
+/// A single-use reply block: lets its holder send one payload back to the block's creator without
+/// learning the route, the creator's gateway or its mailbox. Serialised as
+/// first hop id (32) ‖ reply key (32) ‖ header (`geometry.headerBytes`).
+public struct SURB: Equatable {
+    public let geometry: Geometry
+    public let firstHop: Bytes32
+    let replyKey: [UInt8]
+    let header: [UInt8]
+
+    public var serialized: [UInt8] { firstHop.bytes + replyKey + header }
+
+    public static func serializedBytes(_ geometry: Geometry) -> Int { 64 + geometry.headerBytes }
+
+    public init?(serialized bytes: [UInt8], geometry: Geometry) {
+        guard bytes.count == Self.serializedBytes(geometry) else { return nil }
+        self.init(geometry: geometry, firstHop: Bytes32(Array(bytes[0..<32]))!, replyKey: Array(bytes[32..<64]),
+                  header: Array(bytes[64...]))
+    }
+
+    init(geometry: Geometry, firstHop: Bytes32, replyKey: [UInt8], header: [UInt8]) {
+        self.geometry = geometry
+        self.firstHop = firstHop
+        self.replyKey = replyKey
+        self.header = header
+    }
+
+    /// The reply packet (to send to `firstHop`): the SURB's header and the message, LIONESS-encrypted under
+    /// the reply key with the usual zero prefix.
+    public func reply(_ message: [UInt8]) throws(PacketError) -> [UInt8] {
+        guard message.count <= geometry.messageBytes else { throw .messageTooLong }
+        var packet = header + [UInt8](repeating: 0, count: geometry.payloadBytes)
+        let geometry = geometry
+        packet.withUnsafeMutableBytes { p in
+            let payload = p.baseAddress! + geometry.headerBytes
+            message.withUnsafeBytes { if let m = $0.baseAddress { (payload + Geometry.zeroPrefixBytes).copyMemory(from: m, byteCount: $0.count) } }
+            withUnsafeTemporaryAllocation(byteCount: Lioness.keyBytes + 32, alignment: 16) { k in
+                replyKey.withUnsafeBytes { Lioness.expand($0.baseAddress!, into: k.baseAddress!) }
+                Lioness.encrypt(payload, count: geometry.payloadBytes, keys: k.baseAddress!, scratch: k.baseAddress! + Lioness.keyBytes)
+                Memory.wipe(k.baseAddress!, count: k.count)
+            }
+        }
+        return packet
+    }
+}
+
+/// What a SURB's creator keeps to read the reply: the reply key and every hop's payload keys.
+public struct SURBSecrets {
+    public let id: SURBID
+    let replyKey: [UInt8]
+    let hopKeys: [UInt8]
+    let geometry: Geometry
+
+    /// Recovers the message from a delivered reply payload (`geometry.payloadBytes`), undoing each hop's
+    /// LIONESS layer and then the reply key's; a modified payload fails the zero-prefix check.
+    public func open(payload: [UInt8]) throws(PacketError) -> [UInt8] {
+        guard payload.count == geometry.payloadBytes else { throw .wrongSize }
+        var data = payload
+        let hops = hopKeys.count / Lioness.keyBytes
+        let geometry = geometry
+        let intact = data.withUnsafeMutableBytes { p in
+            withUnsafeTemporaryAllocation(byteCount: Lioness.keyBytes + 32, alignment: 16) { k in
+                let scratch = k.baseAddress! + Lioness.keyBytes
+                hopKeys.withUnsafeBytes { keys in
+                    for i in stride(from: hops - 1, through: 0, by: -1) {
+                        Lioness.encrypt(p.baseAddress!, count: geometry.payloadBytes,
+                                        keys: keys.baseAddress! + i * Lioness.keyBytes, scratch: scratch)
+                    }
+                }
+                replyKey.withUnsafeBytes { Lioness.expand($0.baseAddress!, into: k.baseAddress!) }
+                Lioness.decrypt(p.baseAddress!, count: geometry.payloadBytes, keys: k.baseAddress!, scratch: scratch)
+                Memory.wipe(k.baseAddress!, count: k.count)
+                return p[0..<Geometry.zeroPrefixBytes].allSatisfy { $0 == 0 }
+            }
+        }
+        guard intact else { throw .taggedPayload }
+        return Array(data[Geometry.zeroPrefixBytes...])
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import PosternCrypto
+import PosternPacket
+import Testing
+
+/// Fixed-seed packets checked into Golden/packets.json. They pin the wire format: any change to the
+/// layout, key schedule, filler or LIONESS shows up as a byte difference here. Regenerate deliberately
+/// (after a format change, with a version bump in docs/PROTOCOL.md) with POSTERN_WRITE_GOLDEN=1.
+@Suite struct GoldenPacketTests {
+    struct Case {
+        let name: String
+        let hops: Int
+        let destination: Destination
+        let message: [UInt8]
+    }
+
+    static let cases = [
+        Case(name: "deliver-1hop", hops: 1, destination: .mailbox(Bytes32(hex: String(repeating: "a1", count: 32))!),
+             message: Array("one hop".utf8)),
+        Case(name: "deliver-3hop", hops: 3, destination: .mailbox(Bytes32(hex: String(repeating: "b2", count: 32))!),
+             message: Array("three hops to a mailbox".utf8)),
+        Case(name: "deliver-5hop", hops: 5, destination: .mailbox(Bytes32(hex: String(repeating: "c3", count: 32))!),
+             message: Array(repeating: 0x5a, count: Geometry.standard.messageBytes)),
+        Case(name: "reply-2hop", hops: 2,
+             destination: .reply(mailbox: Bytes32(hex: String(repeating: "d4", count: 32))!, surb: SURBID(words: (7, 9))),
+             message: Array("a reply".utf8)),
+    ]
+
+    /// Nodes whose ids and epoch keys come from a fixed seed.
+    static func nodes() -> [(id: Bytes32, key: EpochKey)] {
+        let random = SeededRandom(seed: Array(repeating: 0x11, count: 32))
+        return (0..<5).map { _ in
+            (Bytes32(random.bytes(32))!, EpochKey(epoch: 7, secret: SecretKey(copying: random.bytes(32)), replayCapacity: 64))
+        }
+    }
+
+    static func build(_ c: Case, nodes: [(id: Bytes32, key: EpochKey)]) throws -> [UInt8] {
+        let random = SeededRandom(seed: Array(repeating: 0x22, count: 32) + [])
+        let builder = PacketBuilder(geometry: .standard, random: { random.fill($0, count: $1) })
+        let route = (0..<c.hops).map { RouteHop(node: nodes[$0].id, packetKey: nodes[$0].key.publicKey, epoch: 7,
+                                                delayMicros: UInt32(500 * ($0 + 1))) }
+        return try builder.build(route: route, to: c.destination, message: c.message)
+    }
+
+    static let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/packets.json")
+
+    @Test func goldenPacketsAreReproduced() throws {
+        let nodes = Self.nodes()
+        var built: [String: String] = [:]
+        for c in Self.cases { built[c.name] = Hex.encode(try Self.build(c, nodes: nodes)) }
+        if ProcessInfo.processInfo.environment["POSTERN_WRITE_GOLDEN"] == "1" {
+            let data = try JSONSerialization.data(withJSONObject: built, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: Self.file)
+        }
+        let url = try #require(Bundle.module.url(forResource: "packets", withExtension: "json", subdirectory: "Golden"))
+        let golden = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: String])
+        #expect(golden.count == Self.cases.count)
+        for c in Self.cases {
+            let same = built[c.name] == golden[c.name]
+            #expect(same, "\(c.name) differs from the checked-in packet")
+        }
+    }
+
+    /// The checked-in bytes (not just the builder's output) unwrap to the expected command and message.
+    @Test func goldenPacketsUnwrap() throws {
+        let url = try #require(Bundle.module.url(forResource: "packets", withExtension: "json", subdirectory: "Golden"))
+        let golden = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: String])
+        for c in Self.cases {
+            let nodes = Self.nodes()  // fresh replay caches: every case starts with the same seeded ephemeral key
+            let hex = try #require(golden[c.name])
+            var packet = try #require(Hex.decode(hex))
+            let processors = nodes.map { node -> PacketProcessor in
+                let ring = Keyring(replayCapacity: 64)
+                ring.add(node.key)
+                return PacketProcessor(geometry: .standard, keyring: ring)
+            }
+            var command: RoutingCommand = .forward(next: .zero, delayMicros: 0)
+            for hop in 0..<c.hops {
+                command = try packet.withUnsafeMutableBytes { (p) throws(PacketError) in try processors[hop].unwrap(p) }
+                if hop < c.hops - 1 { #expect(command == .forward(next: nodes[hop + 1].id, delayMicros: UInt32(500 * (hop + 1)))) }
+            }
+            #expect(command == c.destination.commandForTest)
+            if case .mailbox = c.destination {
+                let start = Geometry.standard.headerBytes + Geometry.zeroPrefixBytes
+                #expect(Array(packet[start..<(start + c.message.count)]) == c.message)
+            }
+        }
+    }
+}
+
+extension Destination {
+    var commandForTest: RoutingCommand {
+        switch self {
+        case .mailbox(let a): .deliver(address: a)
+        case .reply(let a, let id): .deliverReply(address: a, surbID: id)
+        }
+    }
+}
