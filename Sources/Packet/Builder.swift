@@ -129,7 +129,7 @@ public final class PacketBuilder {
     /// The β keystream of hop `i` (its first `count` bytes).
     private func keystream(hop i: Int, into out: UnsafeMutableRawPointer, count: Int) {
         out.initializeMemory(as: UInt8.self, repeating: 0, count: count)
-        HopKeys.headerStream(master: master(i), buffer: out, count: count)
+        HopKeys.stream(master: master(i), counter: HopKeys.headerCounter, buffer: out, count: count)
     }
 
     private func xor(_ target: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, count: Int) {

@@ -10,13 +10,14 @@ public final class PacketProcessor {
     public let keyring: Keyring
     public private(set) var stats = PacketStats()
 
-    // Workspace layout (bytes): shared secret, master key, subkeys, MAC, β ‖ slot stream area, scratch.
+    // Workspace layout (bytes): shared secret, master key, MAC, scratch, then subkeys immediately followed
+    // by the β ‖ slot area, so one ChaCha20 call yields the subkeys and decrypts β.
     private let workspace: UnsafeMutableRawPointer
     private let workspaceBytes: Int
-    private static let sharedOffset = 0, masterOffset = 32, subkeysOffset = 64
-    private static let macOffset = 64 + HopKeys.subkeyBytes          // 288
-    private static let scratchOffset = macOffset + 16                  // 304 (64 bytes)
-    private static let betaOffset = scratchOffset + 64                 // 368
+    private static let sharedOffset = 0, masterOffset = 32, macOffset = 64
+    private static let scratchOffset = 80                               // 64 bytes
+    private static let subkeysOffset = 144
+    private static let betaOffset = subkeysOffset + HopKeys.subkeyBytes  // 400
 
     public init(geometry: Geometry, keyring: Keyring) {
         self.geometry = geometry
@@ -63,7 +64,13 @@ public final class PacketProcessor {
         } catch { throw .weakKey }
         HopKeys.master(shared: w + Self.sharedOffset, alpha: alpha, into: w + Self.masterOffset,
                        scratch: w + Self.scratchOffset)
-        HopKeys.subkeys(master: w + Self.masterOffset, into: w + Self.subkeysOffset)
+        // Subkeys ‖ decrypted (β ‖ 0^slot), in one stream: the packet itself is not touched yet.
+        let area = w + Self.betaOffset
+        (w + Self.subkeysOffset).initializeMemory(as: UInt8.self, repeating: 0, count: HopKeys.subkeyBytes)
+        area.copyMemory(from: beta, byteCount: betaBytes)
+        (area + betaBytes).initializeMemory(as: UInt8.self, repeating: 0, count: slot)
+        HopKeys.stream(master: w + Self.masterOffset, counter: 0, buffer: w + Self.subkeysOffset,
+                       count: HopKeys.subkeyBytes + betaBytes + slot)
 
         // 2. Integrity of the header, then freshness.
         HopKeys.mac(key: w + Self.subkeysOffset + HopKeys.macKey, beta: beta, count: betaBytes, into: w + Self.macOffset)
@@ -76,11 +83,7 @@ public final class PacketProcessor {
         case .full: throw .replayCacheFull
         }
 
-        // 3. Decrypt β ‖ 0^slot; the first slot is ours, the rest (shifted) is the next hop's β.
-        let area = w + Self.betaOffset
-        area.copyMemory(from: beta, byteCount: betaBytes)
-        (area + betaBytes).initializeMemory(as: UInt8.self, repeating: 0, count: slot)
-        HopKeys.headerStream(master: w + Self.masterOffset, buffer: area, count: betaBytes + slot)
+        // 3. In the decrypted β ‖ 0^slot, the first slot is ours, the rest (shifted) is the next hop's β.
         guard let command = RoutingSlot.command(at: area) else { throw .badCommand }
 
         // 4. Payload: one LIONESS decryption layer.

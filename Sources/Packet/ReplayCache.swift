@@ -43,6 +43,12 @@ public final class ReplayCache {
         return .inserted
     }
 
+    /// Forgets every tag (a new epoch reusing the table; benchmarks cycling a fixed packet pool).
+    public func removeAll() {
+        slots.update(repeating: (0, 0), count: capacity)
+        count = 0
+    }
+
     public func contains(_ tag: (UInt64, UInt64)) -> Bool {
         let key = (tag.0 == 0 && tag.1 == 0) ? (UInt64(0), UInt64(1)) : tag
         var index = Int(truncatingIfNeeded: key.0) & mask
