@@ -33,12 +33,15 @@ let package = Package(
         // Sphinx-family packets: one X25519 per hop, LIONESS payloads, SURBs, replay tags.
         .target(name: "PosternPacket", dependencies: ["PosternCrypto", "PosternSystem"], path: "Sources/Packet"),
 
+        // Unlinkable mailbox addresses + double ratchet (header encryption) for two-party conversations.
+        .target(name: "PosternRatchet", dependencies: ["PosternCrypto", "PosternSystem"], path: "Sources/Ratchet"),
+
         // Tools.
         .executableTarget(name: "PosternCLI",
-                          dependencies: ["PosternPacket", "PosternCrypto", "PosternSystem", "CSecp256k1", "CLMDB"],
+                          dependencies: ["PosternRatchet", "PosternPacket", "PosternCrypto", "PosternSystem", "CSecp256k1", "CLMDB"],
                           path: "Sources/Tools/postern"),
         .executableTarget(name: "PosternBench",
-                          dependencies: ["PosternPacket", "PosternCrypto", "PosternSystem", "CAllocCounter"],
+                          dependencies: ["PosternRatchet", "PosternPacket", "PosternCrypto", "PosternSystem", "CAllocCounter"],
                           path: "Sources/Tools/postern-bench"),
 
         // Host-only tests.
@@ -46,6 +49,7 @@ let package = Package(
                     resources: [.copy("Vectors")]),
         .testTarget(name: "PacketTests", dependencies: ["PosternPacket", "PosternCrypto", "PosternSystem"],
                     path: "Tests/PacketTests", resources: [.copy("Golden")]),
+        .testTarget(name: "RatchetTests", dependencies: ["PosternRatchet", "PosternCrypto"], path: "Tests/RatchetTests"),
     ],
     swiftLanguageModes: [.v6]
 )

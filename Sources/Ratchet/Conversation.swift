@@ -1,0 +1,145 @@
+import PosternCrypto
+
+/// Tunable limits of a conversation.
+public struct RatchetConfig: Equatable, Sendable {
+    /// How many upcoming addresses of each counterparty chain are watched (look-ahead window).
+    public var window: Int
+    /// Most message keys skipped in one step, and most kept in total (Signal's MAX_SKIP).
+    public var maxSkip: Int
+
+    public init(window: Int = 32, maxSkip: Int = 1000) {
+        precondition(window >= 1 && maxSkip >= window)
+        self.window = window
+        self.maxSkip = maxSkip
+    }
+}
+
+/// One side of a two-party conversation: every message goes to a fresh, unlinkable 32-byte mailbox
+/// address that only the two parties can compute, encrypted with the double ratchet (docs/PROTOCOL.md §3).
+///
+/// `send` advances the state: persist `serialized()` before handing the message to the network, so a
+/// crash never reuses a key or an address. `receive` either succeeds or leaves the state untouched.
+public final class Conversation {
+    public let config: RatchetConfig
+    var state: RatchetState
+
+    init(state: RatchetState, config: RatchetConfig) {
+        self.state = state
+        self.config = config
+    }
+
+    /// Starts a conversation from our contact secret and the counterparty's bundle. Both sides, each
+    /// holding its own secret and the other's bundle, arrive at matching states and can send at once.
+    public convenience init(ours: ContactSecret, theirs: ContactBundle, config: RatchetConfig = RatchetConfig()) throws(RatchetError) {
+        let own = ours.bundle.publicKey, other = theirs.publicKey
+        guard own != other else { throw .badBundle }
+        let sk = try KDF.dh(ours.secret, other)
+        let iAmAlice = own.bytes.lexicographicallyPrecedes(other.bytes)
+        let (a, b) = iAmAlice ? (own, other) : (other, own)
+        // RK0 ‖ HK_A ‖ NHK_B ‖ AK_A ‖ NAK_B = HKDF(salt = A ‖ B, SK, "postern/ratchet/init/v1")
+        var initial = try! HKDF.derive(salt: a.bytes + b.bytes, ikm: sk.bytes, info: KDF.initInfo, count: 160)
+        func part(_ i: Int) -> Bytes32 { Bytes32(Array(initial[(32 * i)..<(32 * i + 32)]))! }
+        let (rk0, hkA, nhkB, akA, nakB) = (part(0), part(1), part(2), part(3), part(4))
+        Memory.wipe(&initial)
+
+        let s = RatchetState()
+        // The first root step, DH(a, B) = DH(b, A) = SK, is common to both sides: Alice's first chain.
+        let first = KDF.root(rk0, sk)
+        if iAmAlice {
+            s.dhSecret = ours.secret; s.dhPublic = own; s.remoteDH = other
+            s.rootKey = first.rk; s.sendChain = first.ck; s.hasSend = true
+            s.sendHeader = hkA; s.nextSendHeader = first.nhk
+            s.sendAddress = akA; s.nextSendAddress = first.nak
+            s.nextRecvHeader = nhkB; s.nextRecvAddress = nakB
+        } else {
+            s.remoteDH = other
+            s.rootKey = first.rk; s.recvChain = first.ck; s.hasRecv = true
+            s.recvHeader = hkA; s.recvAddress = akA
+            s.nextRecvHeader = first.nhk; s.nextRecvAddress = first.nak
+            // Bob's own first chain: a fresh ratchet key, so his first message already carries new DH.
+            let fresh = Bytes32.random()
+            s.dhSecret = fresh; s.dhPublic = KDF.publicKey(fresh)
+            let sent = KDF.root(s.rootKey, try KDF.dh(fresh, other))
+            s.rootKey = sent.rk; s.sendChain = sent.ck; s.hasSend = true
+            s.sendHeader = nhkB; s.nextSendHeader = sent.nhk
+            s.sendAddress = nakB; s.nextSendAddress = sent.nak
+        }
+        self.init(state: s, config: config)
+    }
+
+    /// Encrypts `plaintext` as the next message: its address and ciphertext. Advances the state.
+    public func send(_ plaintext: [UInt8]) -> RatchetMessage {
+        let s = state
+        precondition(s.hasSend, "a conversation always has a sending chain")
+        let (ck, mk) = KDF.chain(s.sendChain)
+        let (ak, address) = KDF.address(s.sendAddress)
+        let header = RatchetHeader(dh: s.dhPublic, pn: s.pn, n: s.ns)
+        let ciphertext = MessageCrypto.seal(header: header, headerKey: s.sendHeader, messageKey: mk, address: address,
+                                            plaintext: plaintext)
+        s.sendChain = ck
+        s.sendAddress = ak
+        s.ns += 1
+        return RatchetMessage(address: address, ciphertext: ciphertext)
+    }
+
+    /// The address the next `send` will use (e.g. to fetch one's own message back in tests).
+    public var nextSendAddress: Bytes32 { KDF.address(state.sendAddress).address }
+
+    /// Every address a message from the counterparty may arrive at now: skipped messages, the look-ahead
+    /// window of the current receiving chain, and of the chain that follows its next ratchet step.
+    public func watchedAddresses() -> [Bytes32] {
+        var out = state.skipped.map { $0.address }
+        if state.hasRecv { out += RatchetState.window(from: state.recvAddress, count: config.window) }
+        out += RatchetState.window(from: state.nextRecvAddress, count: config.window)
+        return out
+    }
+
+    /// Decrypts a message found at one of the watched addresses. On any error the state is unchanged.
+    public func receive(_ message: RatchetMessage) throws(RatchetError) -> [UInt8] {
+        let trial = state.copy()
+        let plaintext = try Self.receive(message, into: trial, config: config)
+        state = trial
+        return plaintext
+    }
+
+    static func receive(_ m: RatchetMessage, into s: RatchetState, config: RatchetConfig) throws(RatchetError) -> [UInt8] {
+        // A message we skipped earlier (delayed or reordered).
+        if let i = s.skipped.firstIndex(where: { $0.address == m.address }) {
+            let entry = s.skipped[i]
+            guard let header = try MessageCrypto.openHeader(m, headerKey: entry.headerKey), header.n == entry.index else {
+                throw .forged
+            }
+            let plaintext = try MessageCrypto.openBody(m, messageKey: entry.messageKey)
+            s.skipped.remove(at: i)
+            return plaintext
+        }
+        // The current receiving chain, within the window.
+        if s.hasRecv, let k = RatchetState.position(of: m.address, from: s.recvAddress, count: config.window) {
+            let n = s.nr + UInt32(k)
+            guard let header = try MessageCrypto.openHeader(m, headerKey: s.recvHeader), header.n == n,
+                  header.dh == s.remoteDH else { throw .forged }
+            return try advance(s, to: n, m, maxSkip: config.maxSkip)
+        }
+        // The counterparty's next chain: this message carries their new ratchet key.
+        if let k = RatchetState.position(of: m.address, from: s.nextRecvAddress, count: config.window) {
+            guard let header = try MessageCrypto.openHeader(m, headerKey: s.nextRecvHeader), header.n == UInt32(k) else {
+                throw .forged
+            }
+            try s.skip(until: header.pn, maxSkip: config.maxSkip)
+            try s.dhRatchet(remote: header.dh, fresh: .random())
+            return try advance(s, to: header.n, m, maxSkip: config.maxSkip)
+        }
+        throw .unknownAddress
+    }
+
+    /// Skips to index `n` of the receiving chain, takes its message key and opens the body.
+    private static func advance(_ s: RatchetState, to n: UInt32, _ m: RatchetMessage, maxSkip: Int) throws(RatchetError) -> [UInt8] {
+        try s.skip(until: n, maxSkip: maxSkip)
+        let (ck, mk) = KDF.chain(s.recvChain)
+        let plaintext = try MessageCrypto.openBody(m, messageKey: mk)
+        s.recvChain = ck
+        s.recvAddress = KDF.address(s.recvAddress).next
+        s.nr += 1
+        return plaintext
+    }
+}
