@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "postern", targets: ["PosternCLI"]),
         .executable(name: "postern-bench", targets: ["PosternBench"]),
+        .executable(name: "postern-crashtest", targets: ["PosternCrashTest"]),
     ],
     targets: [
         // C seams: the only places C is reached from Swift.
@@ -36,19 +37,28 @@ let package = Package(
         // Unlinkable mailbox addresses + double ratchet (header encryption) for two-party conversations.
         .target(name: "PosternRatchet", dependencies: ["PosternCrypto", "PosternSystem"], path: "Sources/Ratchet"),
 
+        // The mailbox store: deposits by 32-byte address in LMDB, retention, replay tags, group commit.
+        .target(name: "PosternMailbox", dependencies: ["CLMDB", "CSystem", "PosternCrypto", "PosternSystem"],
+                path: "Sources/Mailbox"),
+
         // Tools.
         .executableTarget(name: "PosternCLI",
-                          dependencies: ["PosternRatchet", "PosternPacket", "PosternCrypto", "PosternSystem", "CSecp256k1", "CLMDB"],
+                          dependencies: ["PosternMailbox", "PosternRatchet", "PosternPacket", "PosternCrypto", "PosternSystem", "CSecp256k1", "CLMDB"],
                           path: "Sources/Tools/postern"),
         .executableTarget(name: "PosternBench",
-                          dependencies: ["PosternRatchet", "PosternPacket", "PosternCrypto", "PosternSystem", "CAllocCounter"],
+                          dependencies: ["PosternMailbox", "PosternRatchet", "PosternPacket", "PosternCrypto", "PosternSystem", "CAllocCounter", "CLMDB"],
                           path: "Sources/Tools/postern-bench"),
+
+        .executableTarget(name: "PosternCrashTest", dependencies: ["PosternMailbox", "PosternCrypto", "PosternSystem"],
+                          path: "Sources/Tools/postern-crashtest"),
 
         // Host-only tests.
         .testTarget(name: "CryptoTests", dependencies: ["PosternCrypto", "PosternSystem"], path: "Tests/CryptoTests",
                     resources: [.copy("Vectors")]),
         .testTarget(name: "PacketTests", dependencies: ["PosternPacket", "PosternCrypto", "PosternSystem"],
                     path: "Tests/PacketTests", resources: [.copy("Golden")]),
+        .testTarget(name: "MailboxTests", dependencies: ["PosternMailbox", "PosternCrypto", "PosternSystem", "PosternCrashTest"],
+                    path: "Tests/MailboxTests"),
         .testTarget(name: "RatchetTests", dependencies: ["PosternRatchet", "PosternCrypto"], path: "Tests/RatchetTests"),
     ],
     swiftLanguageModes: [.v6]

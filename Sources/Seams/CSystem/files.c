@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,4 +62,23 @@ int32_t psys_stat_kind(const char *path, int32_t *is_dir, int64_t *size) {
     if (is_dir) *is_dir = S_ISDIR(st.st_mode) ? 1 : 0;
     if (size) *size = (int64_t)st.st_size;
     return 1;
+}
+
+int32_t psys_lock_file(const char *path) {
+    int fd;
+    do { fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600); } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return -errno;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+int32_t psys_access_rw(const char *path) {
+    struct stat st;
+    if (stat(path, &st) < 0) return -errno;
+    int mode = R_OK | W_OK | (S_ISDIR(st.st_mode) ? X_OK : 0);
+    return access(path, mode) < 0 ? -errno : 0;
 }

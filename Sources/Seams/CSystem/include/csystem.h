@@ -45,6 +45,12 @@ int32_t psys_mkdir(const char *path, uint32_t mode);
 /// 1 if the path exists, 0 if not, -errno on other errors. `is_dir` receives 1 for a directory.
 int32_t psys_stat_kind(const char *path, int32_t *is_dir, int64_t *size);
 int32_t psys_isatty(int32_t fd);
+/// Opens (creating, mode 0600) `path` and takes an exclusive, non-blocking flock on it. Returns the fd,
+/// which holds the lock until closed or the process dies, or -errno (-EWOULDBLOCK when another process
+/// holds it).
+int32_t psys_lock_file(const char *path);
+/// 0 if the calling process may read+write `path` (access(2) with R_OK|W_OK|X_OK for directories).
+int32_t psys_access_rw(const char *path);
 
 // --- signals -----------------------------------------------------------------------------------------
 /// Installs flag-setting handlers for SIGINT and SIGTERM and ignores SIGPIPE.

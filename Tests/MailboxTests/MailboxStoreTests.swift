@@ -1,0 +1,195 @@
+import Foundation
+import PosternCrypto
+import PosternMailbox
+import Testing
+
+/// A throwaway directory and an adjustable clock for each test.
+final class Sandbox {
+    let path: String
+    var now: Int64 = 1_000_000
+    init() {
+        path = NSTemporaryDirectory() + "postern-mailbox-" + UUID().uuidString
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func open(_ config: MailboxConfig = MailboxConfig()) throws -> MailboxStore {
+        try MailboxStore(directory: path, config: config, clock: { [unowned self] in self.now })
+    }
+}
+
+func blob(_ n: Int, _ fill: UInt8) -> [UInt8] { [UInt8](repeating: fill, count: n) }
+
+@Suite struct MailboxStoreTests {
+    @Test func depositFetchDelete() throws {
+        let box = Sandbox()
+        let store = try box.open()
+        let a = Bytes32.random(), b = Bytes32.random()
+        let r1 = try store.deposit(address: a, blob: blob(10, 1))
+        let r2 = try store.deposit(address: a, blob: blob(20, 2))
+        _ = try store.deposit(address: b, blob: blob(30, 3))
+        try store.flush()
+        let atA = try store.fetch(address: a)
+        #expect(atA.map(\.blob) == [blob(10, 1), blob(20, 2)])
+        #expect(atA.map(\.id) == [r1.id, r2.id])
+        #expect(try store.fetch(address: b).map(\.blob) == [blob(30, 3)])
+        #expect(try store.fetch(address: .random()).isEmpty)
+        #expect(try store.fetch(address: a, limit: 1).count == 1)
+        // An id alone deletes nothing: the address is part of the capability.
+        #expect(try store.delete(address: b, id: r1.id) == false)
+        #expect(try store.delete(address: a, id: r1.id) == true)
+        try store.flush()
+        #expect(try store.fetch(address: a).map(\.id) == [r2.id])
+        #expect(store.messageCount == 2 && store.totalBytes == 50)
+    }
+
+    @Test func ttlExpiryWithBoundedWork() throws {
+        let box = Sandbox()
+        let store = try box.open()
+        let a = Bytes32.random()
+        _ = try store.deposit(address: a, blob: blob(5, 1), ttlSeconds: 10)
+        let keep = try store.deposit(address: a, blob: blob(5, 2))          // default: 7 days
+        for i in 0..<10 { _ = try store.deposit(address: .random(), blob: blob(5, UInt8(i)), ttlSeconds: 60) }
+        try store.flush()
+        box.now += 11
+        #expect(try store.fetch(address: a).map(\.id) == [keep.id])        // expired is invisible at once
+        #expect(try store.expire() == 1)
+        box.now += 60
+        #expect(try store.expire(maxWork: 3) == 3)
+        #expect(try store.expire(maxWork: 3) == 3)
+        #expect(try store.expire(maxWork: 3) == 3)
+        #expect(try store.expire(maxWork: 3) == 1)
+        #expect(try store.expire() == 0)
+        try store.flush()
+        #expect(store.messageCount == 1)
+        box.now += 7 * 86_400
+        #expect(try store.expire() == 1 && store.messageCount == 0 && store.totalBytes == 0)
+    }
+
+    @Test func perAddressQuota() throws {
+        let box = Sandbox()
+        var config = MailboxConfig()
+        config.maxPerAddress = 3
+        let store = try box.open(config)
+        let a = Bytes32.random()
+        for i in 0..<3 { _ = try store.deposit(address: a, blob: blob(4, UInt8(i))) }
+        #expect(throws: MailboxError.addressFull) { try store.deposit(address: a, blob: blob(4, 9)) }
+        _ = try store.deposit(address: .random(), blob: blob(4, 9))  // other addresses unaffected
+        try store.flush()
+        #expect(try store.fetch(address: a).map(\.blob) == [blob(4, 0), blob(4, 1), blob(4, 2)])
+        // Deleting one frees a place.
+        try store.delete(address: a, id: try store.fetch(address: a)[0].id)
+        _ = try store.deposit(address: a, blob: blob(4, 7))
+        try store.flush()
+    }
+
+    @Test func globalCapEvictsOldestFirst() throws {
+        let box = Sandbox()
+        var config = MailboxConfig()
+        config.byteCap = 1000
+        let store = try box.open(config)
+        let addresses = (0..<6).map { _ in Bytes32.random() }
+        for (i, a) in addresses.enumerated() { _ = try store.deposit(address: a, blob: blob(300, UInt8(i))) }
+        try store.flush()
+        #expect(store.totalBytes <= 1000 && store.messageCount == 3)
+        #expect(try addresses.map { try store.fetch(address: $0).count } == [0, 0, 0, 1, 1, 1])
+    }
+
+    @Test func mapFullRefusesWithoutHarm() throws {
+        let box = Sandbox()
+        var config = MailboxConfig()
+        config.mapSize = 1 << 20
+        config.byteCap = 1 << 30
+        let store = try box.open(config)
+        var stored: [(Bytes32, [UInt8])] = []
+        var failure: MailboxError?
+        func attempt(_ a: Bytes32, _ b: [UInt8]) -> MailboxError? {
+            do {
+                _ = try store.deposit(address: a, blob: b)
+                try store.flush()
+                return nil
+            } catch {
+                return error
+            }
+        }
+        for i in 0..<2000 where failure == nil {
+            let a = Bytes32.random(), b = blob(4000, UInt8(i & 0xff))
+            failure = attempt(a, b)
+            if failure == nil { stored.append((a, b)) }
+        }
+        #expect(failure == .storeFull && stored.count > 100)
+        for (a, b) in stored { #expect(try store.fetch(address: a).map(\.blob) == [b]) }
+        // Room comes back after deletions.
+        for (a, _) in stored.prefix(50) { try store.delete(address: a, id: try store.fetch(address: a)[0].id) }
+        try store.flush()
+        _ = try store.deposit(address: .random(), blob: blob(4000, 1))
+        try store.flush()
+    }
+
+    @Test func reopenKeepsMessagesTotalsStateAndTags() throws {
+        let box = Sandbox()
+        let a = Bytes32.random()
+        do {
+            let store = try box.open()
+            _ = try store.deposit(address: a, blob: blob(7, 7))
+            try store.setState("node-key", [1, 2, 3])
+            #expect(try store.recordReplayTag(epoch: 5, tag: (1, 2)) == .new)
+            try store.flush()
+        }
+        let store = try box.open()
+        #expect(try store.fetch(address: a).map(\.blob) == [blob(7, 7)])
+        #expect(store.messageCount == 1 && store.totalBytes == 7)
+        #expect(try store.state("node-key") == [1, 2, 3])
+        #expect(try store.state("missing") == nil)
+        #expect(try store.recordReplayTag(epoch: 5, tag: (1, 2)) == .seen)
+    }
+
+    @Test func replayTagsPerEpoch() throws {
+        let box = Sandbox()
+        var config = MailboxConfig()
+        config.replayTagsPerEpoch = 5
+        let store = try box.open(config)
+        for i in 0..<5 { #expect(try store.recordReplayTag(epoch: 1, tag: (UInt64(i), 0)) == .new) }
+        #expect(try store.recordReplayTag(epoch: 1, tag: (0, 0)) == .seen)
+        #expect(try store.recordReplayTag(epoch: 1, tag: (99, 0)) == .full)
+        #expect(try store.recordReplayTag(epoch: 2, tag: (0, 0)) == .new)
+        try store.dropReplayEpoch(1)
+        try store.flush()
+        #expect(try store.replayTagCount(epoch: 1) == 0)
+        #expect(try store.replayTagCount(epoch: 2) == 1)
+        #expect(try store.recordReplayTag(epoch: 1, tag: (0, 0)) == .new)
+    }
+
+    @Test func secondOpenIsRefused() throws {
+        let box = Sandbox()
+        let store = try box.open()
+        #expect(throws: MailboxError.inUse(path: box.path)) { try box.open() }
+        _ = store
+    }
+
+    @Test func badDirectoriesAndCorruptData() throws {
+        // A parent that does not exist.
+        let missing = NSTemporaryDirectory() + "postern-none-" + UUID().uuidString + "/deeper/store"
+        #expect(throws: MailboxError.self) { try MailboxStore(directory: missing) }
+        // A regular file where the directory should be.
+        let file = NSTemporaryDirectory() + "postern-file-" + UUID().uuidString
+        _ = FileManager.default.createFile(atPath: file, contents: Data([1, 2, 3]))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        #expect(throws: MailboxError.self) { try MailboxStore(directory: file) }
+        // Garbage instead of an LMDB file.
+        let box = Sandbox()
+        try FileManager.default.createDirectory(atPath: box.path, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: box.path + "/data.mdb", contents: Data(repeating: 0x5a, count: 64 * 1024))
+        do {
+            _ = try box.open()
+            Issue.record("opened a corrupt store")
+        } catch let error as MailboxError {
+            guard case .corrupt = error else { Issue.record("wrong error: \(error)"); return }
+            #expect(error.description.contains("damaged"))
+        }
+    }
+
+    @Test func errorsReadAsOneLine() {
+        let errors: [MailboxError] = [.storeFull, .diskFull, .messageTooLarge, .addressFull, .inUse(path: "/x"),
+                                      .corrupt(path: "/x", detail: "bad"), .lmdb(code: 1, detail: "d")]
+        for e in errors { #expect(!e.description.isEmpty && !e.description.contains("\n")) }
+    }
+}
