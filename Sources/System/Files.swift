@@ -61,6 +61,11 @@ public enum Files {
         if r < 0 && -r != SystemError.EEXIST { throw SystemError(r, "mkdir") }
     }
 
+    /// Removes an empty directory.
+    public static func removeDirectory(_ path: String) throws(SystemError) {
+        _ = try check(path.withCString { psys_rmdir($0) }, "rmdir")
+    }
+
     public static func remove(_ path: String) throws(SystemError) {
         _ = try check(path.withCString { psys_unlink($0) }, "unlink")
     }

@@ -55,6 +55,7 @@ int32_t psys_rename(const char *from, const char *to) { return rename(from, to) 
 int32_t psys_unlink(const char *path) { return unlink(path) < 0 ? -errno : 0; }
 int32_t psys_mkdir(const char *path, uint32_t mode) { return mkdir(path, (mode_t)mode) < 0 ? -errno : 0; }
 int32_t psys_isatty(int32_t fd) { return isatty(fd); }
+int32_t psys_rmdir(const char *path) { return rmdir(path) < 0 ? -errno : 0; }
 
 int32_t psys_stat_kind(const char *path, int32_t *is_dir, int64_t *size) {
     struct stat st;

@@ -17,6 +17,9 @@ struct BenchLine {
     let kind: Kind
     /// Runs once before the line is measured (fills caches, creates state); not measured.
     var setup: () -> Void = {}
+    /// Runs before every measured run of n iterations, with that n (e.g. to create n expired messages);
+    /// neither timed nor counted for allocations.
+    var prepare: ((Int) -> Void)? = nil
 
     static func timed(_ name: String, baseline: String? = nil, _ body: @escaping (Int) -> Void) -> BenchLine {
         BenchLine(name: name, baseline: baseline, kind: .timed(body))
@@ -82,10 +85,11 @@ struct Runner {
             // noise only ever adds time, so the minimum is the best estimate of the work's own cost.
             // `--iterations` runs exactly N iterations in one round (for instruction counting).
             let rounds = options.iterations == nil ? Runner.rounds : 1
-            let perRound = options.iterations ?? max(1, calibrate(body) / Runner.rounds)
+            let perRound = options.iterations ?? max(1, calibrate(body, line.prepare) / Runner.rounds)
             var best = Double.infinity
             var allocs: UInt64 = 0
             for _ in 0..<rounds {
+                line.prepare?(perRound)
                 let allocsBefore = palloc_count()
                 let start = Clock.monotonicNanoseconds()
                 body(perRound)
@@ -107,10 +111,12 @@ struct Runner {
     static let rounds = 5
 
     /// Doubles the iteration count until a run takes a tenth of the slice, then scales to the slice.
-    private func calibrate(_ body: (Int) -> Void) -> Int {
+    private func calibrate(_ body: (Int) -> Void, _ prepare: ((Int) -> Void)?) -> Int {
+        prepare?(1)
         body(1)  // warm-up: first-touch page faults, lazy initialisation
         var n = 1
         while true {
+            prepare?(n)
             let start = Clock.monotonicNanoseconds()
             body(n)
             let elapsed = Clock.monotonicNanoseconds() - start
@@ -122,6 +128,9 @@ struct Runner {
         }
     }
 }
+
+/// Work to do when the run ends (removing scratch directories).
+nonisolated(unsafe) var benchCleanups: [() -> Void] = []
 
 /// Keeps the optimiser from deleting work whose result is otherwise unused.
 @inline(never)

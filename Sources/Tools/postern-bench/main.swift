@@ -22,7 +22,7 @@ in this binary, so calls from the Swift runtime and C libraries are counted too)
 }
 
 /// Every suite, in the order `all` runs them.
-func allSuites() -> [Suite] { [cryptoSuite(), packetSuite(), ratchetSuite()] }
+func allSuites() -> [Suite] { [cryptoSuite(), packetSuite(), ratchetSuite(), mailboxSuite()] }
 
 func fail(_ message: String) -> Never {
     Terminal.error("postern-bench: " + message)
@@ -84,6 +84,7 @@ func benchMain() {
             Terminal.line(options.json ? Report.jsonLine(m) : Report.tableRow(m))
         }
     }
+    for cleanup in benchCleanups { cleanup() }
     Terminal.flush()
 }
 
