@@ -37,6 +37,9 @@ let package = Package(
         // Unlinkable mailbox addresses + double ratchet (header encryption) for two-party conversations.
         .target(name: "PosternRatchet", dependencies: ["PosternCrypto", "PosternSystem"], path: "Sources/Ratchet"),
 
+        // Links: Noise handshakes (XK between nodes, NK for clients) and framed, encrypted transport.
+        .target(name: "PosternLink", dependencies: ["PosternCrypto", "PosternSystem"], path: "Sources/Link"),
+
         // The mailbox store: deposits by 32-byte address in LMDB, retention, replay tags, group commit.
         .target(name: "PosternMailbox", dependencies: ["CLMDB", "CSystem", "PosternCrypto", "PosternSystem"],
                 path: "Sources/Mailbox"),
@@ -59,6 +62,8 @@ let package = Package(
                     path: "Tests/PacketTests", resources: [.copy("Golden")]),
         .testTarget(name: "MailboxTests", dependencies: ["PosternMailbox", "PosternCrypto", "PosternSystem", "PosternCrashTest"],
                     path: "Tests/MailboxTests"),
+        .testTarget(name: "LinkTests", dependencies: ["PosternLink", "PosternCrypto"], path: "Tests/LinkTests",
+                    resources: [.copy("Vectors")]),
         .testTarget(name: "RatchetTests", dependencies: ["PosternRatchet", "PosternCrypto"], path: "Tests/RatchetTests"),
     ],
     swiftLanguageModes: [.v6]
