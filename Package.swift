@@ -44,9 +44,20 @@ let package = Package(
         .target(name: "PosternMailbox", dependencies: ["CLMDB", "CSystem", "PosternCrypto", "PosternSystem"],
                 path: "Sources/Mailbox"),
 
+        // Node roles: relay (mix) and gateway, links, client service, topology, config.
+        .target(name: "PosternNode",
+                dependencies: ["PosternLink", "PosternMailbox", "PosternPacket", "PosternCrypto", "PosternSystem"],
+                path: "Sources/Node"),
+
+        // Clients: the gateway protocol and conversations over the mixnet.
+        .target(name: "PosternClient",
+                dependencies: ["PosternNode", "PosternLink", "PosternRatchet", "PosternPacket", "PosternCrypto", "PosternSystem"],
+                path: "Sources/Client"),
+
         // Tools.
         .executableTarget(name: "PosternCLI",
-                          dependencies: ["PosternMailbox", "PosternRatchet", "PosternPacket", "PosternCrypto", "PosternSystem", "CSecp256k1", "CLMDB"],
+                          dependencies: ["PosternClient", "PosternNode", "PosternLink", "PosternMailbox", "PosternRatchet", "PosternPacket",
+                                         "PosternCrypto", "PosternSystem", "CSecp256k1", "CLMDB"],
                           path: "Sources/Tools/postern"),
         .executableTarget(name: "PosternBench",
                           dependencies: ["PosternMailbox", "PosternRatchet", "PosternPacket", "PosternCrypto", "PosternSystem", "CAllocCounter", "CLMDB"],

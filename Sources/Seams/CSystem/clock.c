@@ -1,6 +1,7 @@
 // Clocks: CLOCK_MONOTONIC for intervals and timers, CLOCK_REALTIME for TTLs and epochs.
 #include "csystem.h"
 #include <errno.h>
+#include <math.h>
 #include <time.h>
 
 uint64_t psys_monotonic_ns(void) {
@@ -19,3 +20,5 @@ void psys_sleep_ns(uint64_t ns) {
     struct timespec req = { .tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u) };
     while (nanosleep(&req, &req) != 0 && errno == EINTR) {}
 }
+
+double psys_ln(double x) { return log(x); }

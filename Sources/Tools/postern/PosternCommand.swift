@@ -10,6 +10,7 @@ enum PosternCommand {
     usage: postern [--help] [--version] <command> [options]
 
     commands:
+      demo         run a local mixnet (3 mix layers, 2 gateways) and two people messaging through it
       selftest     check the cryptography on this machine against published test vectors
                    and the SIMD ChaCha20 against libsodium; non-zero exit on any failure
 
@@ -36,6 +37,8 @@ enum PosternCommand {
             status = 0
         case "selftest":
             status = SelfTest.run(args)
+        case "demo":
+            status = Demo.run(args)
         default:
             Terminal.error("postern: unknown command '\(command)' (try 'postern --help')")
             status = 2

@@ -27,6 +27,9 @@ int64_t psys_realtime_ns(void);
 /// Sleeps for at least `ns` nanoseconds (restarted on EINTR).
 void psys_sleep_ns(uint64_t ns);
 
+/// Natural logarithm (libm), for sampling exponential delays without Foundation.
+double psys_ln(double x);
+
 // --- files -------------------------------------------------------------------------------------------
 enum {
     PSYS_O_READ = 1, PSYS_O_WRITE = 2, PSYS_O_CREATE = 4, PSYS_O_TRUNCATE = 8, PSYS_O_APPEND = 16,

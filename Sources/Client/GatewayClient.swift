@@ -1,0 +1,109 @@
+import PosternCrypto
+import PosternLink
+import PosternNode
+import PosternSystem
+
+/// A client's connection to its gateway (Noise NK: the client proves nothing about who it is).
+/// Requests may be issued before the handshake completes; they are sent once it has.
+public final class GatewayClient {
+    public struct Fetched {
+        public let address: Bytes32
+        public let id: UInt64
+        public let blob: [UInt8]
+    }
+
+    let loop: EventLoop
+    public let gateway: NodeInfo
+    var connection: Connection?
+    var queued: [[UInt8]] = []
+    var waiting: [UInt32: ([UInt8], ClientStatus) -> Void] = [:]
+    var nextRequest: UInt32 = 1
+    public var onDisconnect: ((String) -> Void)?
+    public var isConnected: Bool { connection?.isEstablished ?? false }
+
+    public init(loop: EventLoop, gateway: NodeInfo) {
+        self.loop = loop
+        self.gateway = gateway
+    }
+
+    /// Starts connecting; safe to call again after a disconnect.
+    public func connect() {
+        guard connection == nil, let endpoint = gateway.clientAddress, let (host, port) = TCP.parse(endpoint),
+              let fd = try? TCP.connect(host, port),
+              let hs = try? NoiseHandshake(pattern: .NK, initiator: true, prologue: Array("postern/client/1".utf8),
+                                           remoteStatic: gateway.linkKey.bytes)
+        else {
+            onDisconnect?("cannot connect to gateway")
+            return
+        }
+        let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: 4 << 20, connecting: true)
+        connection = c
+        c.onEstablished = { [self] c in
+            for request in self.queued { c.send(request) }
+            self.queued.removeAll()
+        }
+        c.onMessage = { [self] _, frame in self.response(Array(frame)) }
+        c.onClose = { [self] _, reason in
+            self.connection = nil
+            let pending = self.waiting
+            self.waiting.removeAll()
+            for (_, callback) in pending { callback([], .storeError) }
+            self.onDisconnect?(reason)
+        }
+        c.start()
+    }
+
+    public func close() { connection?.close("client closing") }
+
+    func request(_ op: ClientOp, _ body: [UInt8], _ done: @escaping ([UInt8], ClientStatus) -> Void) {
+        let id = nextRequest
+        nextRequest &+= 1
+        waiting[id] = done
+        let frame = [op.rawValue, UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff)] + body
+        if let c = connection, c.isEstablished { c.send(frame) } else {
+            queued.append(frame)
+            if connection == nil { connect() }
+        }
+    }
+
+    func response(_ frame: [UInt8]) {
+        guard frame.count >= 6 else { return }
+        let id = frame[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        guard let callback = waiting.removeValue(forKey: id) else { return }
+        callback(Array(frame[6...]), ClientStatus(rawValue: frame[5]) ?? .badRequest)
+    }
+
+    /// Hands a packet (first hop: this gateway) to the mixnet.
+    public func submit(_ packet: [UInt8], _ done: @escaping (ClientStatus, String) -> Void) {
+        request(.submit, packet) { body, status in done(status, String(decoding: body, as: UTF8.self)) }
+    }
+
+    /// Messages waiting at any of `addresses` (up to 32 per call).
+    public func fetch(_ addresses: [Bytes32], _ done: @escaping ([Fetched]?) -> Void) {
+        precondition(addresses.count <= 32)
+        var body = [UInt8(addresses.count)]
+        for a in addresses { body += a.bytes }
+        request(.fetch, body) { body, status in
+            guard status == .ok, body.count >= 2 else { done(nil); return }
+            var out: [Fetched] = []
+            var i = 2
+            let count = Int(body[0]) << 8 | Int(body[1])
+            for _ in 0..<count {
+                guard body.count >= i + 11 else { done(nil); return }
+                let index = Int(body[i])
+                let id = body[(i + 1)..<(i + 9)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                let length = Int(body[i + 9]) << 8 | Int(body[i + 10])
+                guard index < addresses.count, body.count >= i + 11 + length else { done(nil); return }
+                out.append(Fetched(address: addresses[index], id: id, blob: Array(body[(i + 11)..<(i + 11 + length)])))
+                i += 11 + length
+            }
+            done(out)
+        }
+    }
+
+    public func delete(address: Bytes32, id: UInt64, _ done: @escaping (Bool) -> Void = { _ in }) {
+        var body = address.bytes
+        withUnsafeBytes(of: id.bigEndian) { body += $0 }
+        request(.delete, body) { _, status in done(status == .ok) }
+    }
+}

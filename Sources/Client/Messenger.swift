@@ -1,0 +1,113 @@
+import PosternCrypto
+import PosternNode
+import PosternPacket
+import PosternRatchet
+import PosternSystem
+
+/// One side of a conversation over the mixnet: ratchet messages become packets routed
+/// own gateway → one mix per layer → the counterparty's gateway, each hop holding the packet for an
+/// exponentially distributed delay; incoming messages are fetched from the own gateway at the
+/// conversation's watched addresses.
+///
+/// Payload of a delivered packet: length (u16 BE) ‖ ratchet ciphertext; the deliver address is the
+/// ratchet message's address.
+public final class Messenger {
+    public let conversation: Conversation
+    public let client: GatewayClient
+    let topology: Topology
+    let theirGateway: NodeInfo
+    let builder: PacketBuilder
+    /// Mean per-hop delay.
+    public var meanDelayMicros: Double
+    /// Called with the state after every change that must survive a crash (before a send leaves).
+    public var persist: ([UInt8]) -> Void = { _ in }
+    public var onMessage: ([UInt8]) -> Void = { _ in }
+    public var onError: (String) -> Void = { _ in }
+    var polling = false
+
+    public init(conversation: Conversation, client: GatewayClient, topology: Topology, theirGateway: Bytes32,
+                meanDelayMicros: Double = 50_000) throws(TopologyError) {
+        guard let gateway = topology.node(theirGateway), gateway.role == .gateway else {
+            throw .inconsistent("the contact's gateway is not in the topology")
+        }
+        self.conversation = conversation
+        self.client = client
+        self.topology = topology
+        self.theirGateway = gateway
+        self.meanDelayMicros = meanDelayMicros
+        builder = PacketBuilder(geometry: topology.geometry)
+    }
+
+    func route() -> [RouteHop] {
+        var nodes = [client.gateway]
+        for layer in 1...topology.layers {
+            let mixes = topology.mixes(layer: layer)
+            nodes.append(mixes[Int(Random.uniform(UInt32(mixes.count)))])
+        }
+        nodes.append(theirGateway)
+        return nodes.map { n in
+            let delay = Exponential.sample(mean: meanDelayMicros, uniform53: Random.uint64())
+            return RouteHop(node: n.id, packetKey: n.packetKey, epoch: topology.epoch, delayMicros: UInt32(min(delay, 60e6)))
+        }
+    }
+
+    /// Encrypts, persists the advanced state, then submits. Returns the message's address.
+    @discardableResult
+    public func send(_ text: [UInt8], done: @escaping (Bool) -> Void = { _ in }) -> Bytes32? {
+        let message = conversation.send(text)
+        persist(conversation.serialized())
+        let length = message.ciphertext.count
+        guard length + 2 <= topology.geometry.messageBytes else {
+            onError("message too long for one packet")
+            return nil
+        }
+        let payload = [UInt8(length >> 8), UInt8(length & 0xff)] + message.ciphertext
+        guard let packet = try? builder.build(route: route(), to: .mailbox(message.address), message: payload) else {
+            onError("could not build a packet")
+            return nil
+        }
+        client.submit(packet) { [self] status, reason in
+            if status != .ok { self.onError("gateway refused the packet: \(reason)") }
+            done(status == .ok)
+        }
+        return message.address
+    }
+
+    /// Fetches every watched address once, decrypts what arrived and deletes it from the gateway.
+    public func poll(done: @escaping () -> Void = {}) {
+        guard !polling else { done(); return }
+        polling = true
+        let addresses = conversation.watchedAddresses()
+        var chunks: [[Bytes32]] = []
+        var i = 0
+        while i < addresses.count {
+            chunks.append(Array(addresses[i..<min(i + 32, addresses.count)]))
+            i += 32
+        }
+        var remaining = chunks.count
+        if remaining == 0 { polling = false; done(); return }
+        for chunk in chunks {
+            client.fetch(chunk) { [self] fetched in
+                for item in fetched ?? [] { self.accept(item) }
+                remaining -= 1
+                if remaining == 0 {
+                    self.polling = false
+                    done()
+                }
+            }
+        }
+    }
+
+    func accept(_ item: GatewayClient.Fetched) {
+        defer { client.delete(address: item.address, id: item.id) }
+        guard item.blob.first == 1 else { return }
+        let message = RatchetMessage(address: item.address, ciphertext: Array(item.blob[1...]))
+        do {
+            let plaintext = try conversation.receive(message)
+            persist(conversation.serialized())
+            onMessage(plaintext)
+        } catch {
+            // Already consumed (fetched twice before the delete landed) or forged: drop it.
+        }
+    }
+}

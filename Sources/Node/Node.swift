@@ -1,0 +1,244 @@
+import PosternCrypto
+import PosternLink
+import PosternMailbox
+import PosternPacket
+import PosternSystem
+
+/// Options a node runs with (from the config file, docs/OPERATING.md).
+public struct NodeOptions {
+    /// Where other nodes connect; where clients connect (gateways). Port 0 picks a free port.
+    public var listen: String
+    public var clientListen: String?
+    /// Packets held for their delay at most; more are dropped (memory bound = this × packet size).
+    public var maxQueuedPackets = 4096
+    /// Packets waiting for a link to come up, per neighbour.
+    public var maxPendingPerLink = 512
+    /// Group-commit window of the mailbox store.
+    public var groupCommitNanos: UInt64 = 5_000_000
+    public var replayCapacity = 1 << 18
+    public var prologue = Array("postern/link/1".utf8)
+    public var clientPrologue = Array("postern/client/1".utf8)
+
+    public init(listen: String, clientListen: String? = nil) {
+        self.listen = listen
+        self.clientListen = clientListen
+    }
+}
+
+public enum NodeError: Error {
+    case notInTopology
+    case listen(String, SystemError)
+    case badAddress(String)
+
+    public var description: String {
+        switch self {
+        case .notInTopology: "this node's link key is not in the topology"
+        case .listen(let a, let e): "cannot listen on \(a): \(e.message)"
+        case .badAddress(let a): "bad address '\(a)' (expected host:port)"
+        }
+    }
+}
+
+/// A relay and/or gateway: accepts Noise XK links from other nodes, unwraps every packet (one X25519),
+/// holds it for its delay, forwards it; as a gateway also serves clients over Noise NK and deposits final
+/// hops into its mailbox store. Single-threaded on an `EventLoop`.
+public final class Node {
+    public let keys: NodeKeys
+    public let topology: Topology
+    public let info: NodeInfo
+    public let options: NodeOptions
+    let loop: EventLoop
+    public private(set) var mailbox: MailboxStore?
+    var tickerID = 0
+    let processor: PacketProcessor
+    let pool: PacketPool
+    var delays = TimerHeap<(slot: Int32, next: Int32)>(capacity: 1024)
+    var links: [OutgoingLink] = []
+    var inbound: [Int32: Connection] = [:]
+    var clients: [Int32: Connection] = [:]
+    var listener: Int32 = -1, clientListener: Int32 = -1
+    public private(set) var port: UInt16 = 0, clientPort: UInt16 = 0
+    public internal(set) var stats = NodeStats()
+    var firstPendingDeposit: UInt64?
+    var nextExpiry: UInt64 = 0
+    var stopped = false
+    public var log: (String) -> Void = { _ in }
+
+    public init(keys: NodeKeys, topology: Topology, loop: EventLoop, options: NodeOptions, mailbox: MailboxStore?) throws(NodeError) {
+        guard let me = topology.nodes.first(where: { $0.linkKey == keys.linkPublic }) else { throw .notInTopology }
+        self.keys = keys
+        self.topology = topology
+        info = me
+        self.options = options
+        self.loop = loop
+        self.mailbox = mailbox
+        let ring = Keyring(replayCapacity: options.replayCapacity)
+        ring.add(EpochKey(epoch: keys.epoch, secret: SecretKey(copying: keys.packetSecret.bytes), replayCapacity: options.replayCapacity))
+        processor = PacketProcessor(geometry: topology.geometry, keyring: ring)
+        pool = PacketPool(packetBytes: topology.geometry.packetBytes, capacity: options.maxQueuedPackets)
+        links = topology.nodes.map { OutgoingLink(node: $0) }
+    }
+
+    public var packetStats: PacketStats { processor.stats }
+
+    /// Opens the listeners and joins the loop.
+    public func start() throws(NodeError) {
+        guard let (host, p) = TCP.parse(options.listen) else { throw .badAddress(options.listen) }
+        do { listener = try TCP.listen(host, p) } catch { throw .listen(options.listen, error) }
+        port = TCP.localPort(listener)
+        try? loop.watch(listener, events: EventLoop.readable) { [self] _ in self.acceptLinks() }
+        if let client = options.clientListen {
+            guard let (ch, cp) = TCP.parse(client) else { throw .badAddress(client) }
+            do { clientListener = try TCP.listen(ch, cp) } catch { throw .listen(client, error) }
+            clientPort = TCP.localPort(clientListener)
+            try? loop.watch(clientListener, events: EventLoop.readable) { [self] _ in self.acceptClients() }
+        }
+        tickerID = loop.addTicker(tick: { [self] in self.tick() }, deadline: { [self] in self.nextDeadline() })
+        log("node \(info.id.hex.prefix(12)) listening on port \(port)" + (clientListener >= 0 ? ", clients on \(clientPort)" : ""))
+    }
+
+    /// Closes every socket, drops the packets still waiting for their delay (they are lost, like any
+    /// packet in a crashed relay; senders' loops and retries cover it) and commits the mailbox.
+    public func stop() {
+        guard !stopped else { return }
+        stopped = true
+        let held = delays.drain().count
+        for link in links { link.connection?.close("node stopping"); link.connection = nil; link.pending.removeAll() }
+        for c in Array(inbound.values) + Array(clients.values) { c.close("node stopping") }
+        for fd in [listener, clientListener] where fd >= 0 { loop.unwatch(fd); TCP.close(fd) }
+        listener = -1; clientListener = -1
+        loop.removeTicker(tickerID)
+        try? mailbox?.flush()
+        mailbox = nil   // closes the store and releases its lock
+        log("node stopped; \(held) held packets dropped")
+    }
+
+    // MARK: Accepting
+
+    func acceptLinks() {
+        while let fd = try? TCP.accept(listener) {
+            guard let hs = try? NoiseHandshake(pattern: .XK, initiator: false, prologue: options.prologue,
+                                               staticKey: keys.linkSecret.bytes) else { TCP.close(fd); continue }
+            let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: topology.geometry.packetBytes + 16, maxQueued: 1 << 16)
+            inbound[fd] = c
+            c.onEstablished = { [self] c in
+                // Only nodes of the topology may send packets.
+                guard let rs = c.remoteStatic, let peer = Bytes32(rs), self.topology.nodes.contains(where: { $0.linkKey == peer }) else {
+                    self.stats.linkRejects += 1
+                    c.close("unknown peer")
+                    return
+                }
+            }
+            c.onMessage = { [self] c, frame in
+                guard frame.count == self.topology.geometry.packetBytes else {
+                    self.stats.droppedBadFrame += 1
+                    c.close("frame is not one packet")
+                    return
+                }
+                self.handlePacket(frame)
+            }
+            c.onClose = { [self] c, _ in self.inbound[c.fd] = nil }
+            c.start()
+        }
+    }
+
+    func acceptClients() {
+        while let fd = try? TCP.accept(clientListener) {
+            guard let hs = try? NoiseHandshake(pattern: .NK, initiator: false, prologue: options.clientPrologue,
+                                               staticKey: keys.linkSecret.bytes) else { TCP.close(fd); continue }
+            let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: 4 << 20)
+            clients[fd] = c
+            stats.clientsConnected = clients.count
+            c.onMessage = { [self] c, frame in self.handleClientRequest(c, frame) }
+            c.onClose = { [self] c, _ in self.clients[c.fd] = nil; self.stats.clientsConnected = self.clients.count }
+            c.start()
+        }
+    }
+
+    // MARK: Packets
+
+    /// Unwraps one packet (from a link or a client) and routes it.
+    @discardableResult
+    func handlePacket(_ frame: UnsafeRawBufferPointer) -> PacketError? {
+        stats.packetsIn += 1
+        guard let slot = pool.take() else { stats.droppedQueueFull += 1; return nil }
+        let buffer = pool.buffer(slot)
+        buffer.baseAddress!.copyMemory(from: frame.baseAddress!, byteCount: frame.count)
+        let command: RoutingCommand
+        do { command = try processor.unwrap(buffer) } catch {
+            pool.release(slot)
+            return error
+        }
+        switch command {
+        case .forward(let next, let delay):
+            guard let index = topology.nodes.firstIndex(where: { $0.id == next }) else {
+                stats.droppedUnknownHop += 1
+                pool.release(slot)
+                return nil
+            }
+            delays.insert((slot, Int32(index)), deadline: EventLoop.now() &+ UInt64(delay) * 1000)
+            stats.queueDepth = delays.count
+        case .deliver(let address):
+            deposit(slot, address: address, reply: nil)
+        case .deliverReply(let address, let id):
+            deposit(slot, address: address, reply: id)
+        }
+        return nil
+    }
+
+    /// Final hop: the payload goes into the mailbox. Blob = 0x01 ‖ message (length-prefixed in the
+    /// payload), or 0x02 ‖ SURB id ‖ still-encrypted payload for replies.
+    func deposit(_ slot: Int32, address: Bytes32, reply: SURBID?) {
+        defer { pool.release(slot) }
+        guard let mailbox else { stats.droppedNotGateway += 1; return }
+        let payload = pool.pointer(slot) + topology.geometry.headerBytes
+        var blob: [UInt8]
+        if let reply {
+            blob = [2]
+            var words = reply.words
+            withUnsafeBytes(of: &words) { blob += $0 }
+            blob += UnsafeRawBufferPointer(start: payload, count: topology.geometry.payloadBytes)
+        } else {
+            let message = payload + Geometry.zeroPrefixBytes
+            let length = Int(message.load(as: UInt8.self)) << 8 | Int(message.load(fromByteOffset: 1, as: UInt8.self))
+            guard length <= topology.geometry.messageBytes - 2 else { stats.droppedStore += 1; return }
+            blob = [1] + UnsafeRawBufferPointer(start: message + 2, count: length)
+        }
+        do {
+            _ = try mailbox.deposit(address: address, blob: blob)
+            if firstPendingDeposit == nil { firstPendingDeposit = EventLoop.now() }
+            if reply == nil { stats.delivered += 1 } else { stats.repliesDelivered += 1 }
+        } catch {
+            stats.droppedStore += 1
+            log("deposit refused: \(error.description)")
+        }
+    }
+
+    func tick() {
+        let now = EventLoop.now()
+        while let due = delays.popDue(now: now) {
+            send(slot: due.value.slot, to: Int(due.value.next))
+        }
+        stats.queueDepth = delays.count
+        if let first = firstPendingDeposit, now &- first >= options.groupCommitNanos { commitDeposits() }
+        if let mailbox, now >= nextExpiry {
+            nextExpiry = now &+ 1_000_000_000
+            _ = try? mailbox.expire()
+            if firstPendingDeposit == nil { firstPendingDeposit = now }
+        }
+    }
+
+    func commitDeposits() {
+        firstPendingDeposit = nil
+        do { try mailbox?.flush() } catch { log("mailbox commit failed: \(error.description)") }
+    }
+
+    func nextDeadline() -> UInt64? {
+        var next = delays.nextDeadline
+        if let first = firstPendingDeposit { next = min(next ?? .max, first &+ options.groupCommitNanos) }
+        if mailbox != nil { next = min(next ?? .max, nextExpiry) }
+        return next
+    }
+
+    public var linksUp: Int { links.reduce(0) { $0 + (($1.connection?.isEstablished ?? false) ? 1 : 0) } }
+}

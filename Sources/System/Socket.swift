@@ -1,0 +1,57 @@
+import CSystem
+
+/// Non-blocking TCP endpoints: typed wrappers over the seam's socket calls.
+public enum TCP {
+    /// Parses "host:port" (IPv4 literal, or [IPv6]:port).
+    public static func parse(_ endpoint: String) -> (host: String, port: UInt16)? {
+        var text = Substring(endpoint)
+        var host: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            text = text[text.index(after: close)...]
+            guard text.hasPrefix(":") else { return nil }
+            text = text.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            text = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, let port = UInt16(text) else { return nil }
+        return (String(host), port)
+    }
+
+    public static func listen(_ host: String, _ port: UInt16) throws(SystemError) -> Int32 {
+        try check(host.withCString { psys_tcp_listen($0, port, 128) }, "listen")
+    }
+
+    public static func connect(_ host: String, _ port: UInt16) throws(SystemError) -> Int32 {
+        try check(host.withCString { psys_tcp_connect($0, port) }, "connect")
+    }
+
+    /// nil when no connection is pending.
+    public static func accept(_ listener: Int32) throws(SystemError) -> Int32? {
+        let fd = psys_tcp_accept(listener)
+        if fd == -SystemError.EAGAIN { return nil }
+        return try check(fd, "accept")
+    }
+
+    public static func localPort(_ fd: Int32) -> UInt16 { UInt16(truncatingIfNeeded: psys_local_port(fd)) }
+    public static func connectError(_ fd: Int32) -> Int32 { -psys_socket_error(fd) }
+
+    /// Reads what is available into `buffer`; 0 = orderly close, nil = would block.
+    public static func read(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) throws(SystemError) -> Int? {
+        let n = psys_read(fd, buffer, count)
+        if n == -Int64(SystemError.EAGAIN) { return nil }
+        return Int(try check(n, "read"))
+    }
+
+    /// Writes what the socket accepts; returns the bytes written (0 when it would block).
+    public static func write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) throws(SystemError) -> Int {
+        let n = psys_write(fd, buffer, count)
+        if n == -Int64(SystemError.EAGAIN) { return 0 }
+        return Int(try check(n, "write"))
+    }
+
+    public static func close(_ fd: Int32) { _ = psys_close(fd) }
+}

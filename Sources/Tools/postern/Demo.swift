@@ -1,0 +1,139 @@
+import PosternClient
+import PosternCrypto
+import PosternNode
+import PosternRatchet
+import PosternSystem
+
+/// `postern demo`: a whole mixnet on loopback (3 mix layers and 2 gateways, each a real node with real
+/// sockets and Noise links), and two people who exchange contact bundles and then message each other
+/// through it with unlinkable addresses and the double ratchet, each fetching from their own gateway.
+enum Demo {
+    static let usage = "usage: postern demo [--messages N] [--delay-ms D] [--timeout S] [--verbose]"
+
+    static func run(_ args: [String]) -> Int32 {
+        var count = 20, delayMillis = 20.0, timeout = 60.0, verbose = false
+        var rest = args[...]
+        while let flag = rest.popFirst() {
+            switch flag {
+            case "--verbose": verbose = true
+            case "--messages", "--delay-ms", "--timeout":
+                guard let text = rest.popFirst(), let value = Int(text), value > 0 else {
+                    Terminal.error("postern demo: \(flag) needs a positive whole number")
+                    return 2
+                }
+                if flag == "--messages" { count = value } else if flag == "--delay-ms" { delayMillis = Double(value) } else { timeout = Double(value) }
+            default:
+                Terminal.error("postern demo: unknown option '\(flag)'\n\(usage)")
+                return 2
+            }
+        }
+        let dataDirectory = (Process.environment("TMPDIR") ?? "/tmp") + "/postern-demo-\(Process.id)"
+        defer { removeTree(dataDirectory) }
+
+        Terminal.line("Postern demo: a local mixnet with 3 mix layers and 2 gateways on 127.0.0.1")
+        let net: LocalNetwork
+        do {
+            net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dataDirectory)
+            if verbose { net.log = { Terminal.line("  [\($0)]") } }
+            try net.start()
+        } catch {
+            Terminal.error("postern demo: \(error.description)")
+            return 1
+        }
+        for (i, node) in net.topology.nodes.enumerated() {
+            Terminal.line("  \(Format.pad(net.nodeName(i), 9, left: true)) \(node.address)  id \(node.id.hex.prefix(16))…")
+        }
+
+        // Alice reads her mail at gateway 1, Bob at gateway 2. They meet and swap contact bundles.
+        let gw = net.gateways
+        let aliceSecret = ContactSecret(gateway: gw[0].id), bobSecret = ContactSecret(gateway: gw[1].id)
+        Terminal.line("Alice's contact bundle: \(aliceSecret.bundle.text)")
+        Terminal.line("Bob's contact bundle:   \(bobSecret.bundle.text)")
+        let alice: Messenger, bob: Messenger
+        do {
+            let bobBundle = try ContactBundle(text: bobSecret.bundle.text), aliceBundle = try ContactBundle(text: aliceSecret.bundle.text)
+            alice = try Messenger(conversation: try Conversation(ours: aliceSecret, theirs: bobBundle),
+                                  client: GatewayClient(loop: net.loop, gateway: gw[0]), topology: net.topology,
+                                  theirGateway: bobBundle.gateway, meanDelayMicros: delayMillis * 1000)
+            bob = try Messenger(conversation: try Conversation(ours: bobSecret, theirs: aliceBundle),
+                                client: GatewayClient(loop: net.loop, gateway: gw[1]), topology: net.topology,
+                                theirGateway: aliceBundle.gateway, meanDelayMicros: delayMillis * 1000)
+        } catch {
+            Terminal.error("postern demo: bootstrap failed: \(error)")
+            return 1
+        }
+        // State is written atomically before each message leaves, as a real client must.
+        for (name, m) in [("alice", alice), ("bob", bob)] {
+            m.persist = { bytes in try? Files.writeAtomically(dataDirectory + "/\(name).state", bytes) }
+            m.onError = { Terminal.line("  \(name): \($0)") }
+        }
+        Terminal.line("Sending \(count) messages, mean delay \(Int(delayMillis)) ms per hop, 5 hops each way…")
+
+        var sentAt: [String: UInt64] = [:]
+        var latencies: [Double] = []
+        var received = 0
+        func deliveredTo(_ who: String) -> ([UInt8]) -> Void {
+            { bytes in
+                let text = String(decoding: bytes, as: UTF8.self)
+                guard let start = sentAt.removeValue(forKey: text) else { return }
+                let ms = Double(EventLoop.now() - start) / 1e6
+                latencies.append(ms)
+                received += 1
+                Terminal.line("  [\(Format.pad(String(received), 2))/\(count)] \(who) got \"\(text)\" after \(Format.fixed(ms, 1)) ms")
+            }
+        }
+        alice.onMessage = deliveredTo("alice")
+        bob.onMessage = deliveredTo("bob  ")
+
+        // Send one message every 40 ms, alternating speakers; both poll their gateways every 25 ms.
+        var next = 0
+        func sendNext() {
+            guard next < count else { return }
+            let fromAlice = next % 2 == 0
+            let text = fromAlice ? "hello Bob, this is message \(next + 1) from Alice" : "hi Alice, message \(next + 1) from Bob"
+            sentAt[text] = EventLoop.now()
+            (fromAlice ? alice : bob).send(Array(text.utf8))
+            next += 1
+            net.loop.after(40_000_000) { sendNext() }
+        }
+        func pollBoth() {
+            alice.poll()
+            bob.poll()
+            net.loop.after(25_000_000) { pollBoth() }
+        }
+        sendNext()
+        pollBoth()
+        let complete = net.run(seconds: timeout) { received == count }
+        net.stop()
+        alice.client.close()
+        bob.client.close()
+
+        latencies.sort()
+        Terminal.line("")
+        if latencies.isEmpty {
+            Terminal.line("Summary: 0 of \(count) messages arrived")
+        } else {
+            let mean = latencies.reduce(0, +) / Double(latencies.count)
+            Terminal.line("Summary: \(received) of \(count) messages arrived; latency min \(Format.fixed(latencies.first!, 1)) ms, "
+                          + "median \(Format.fixed(latencies[latencies.count / 2], 1)) ms, mean \(Format.fixed(mean, 1)) ms, "
+                          + "max \(Format.fixed(latencies.last!, 1)) ms")
+        }
+        var line = "Packets processed:"
+        for (i, node) in net.nodes.enumerated() { line += " \(net.nodeName(i)) \(node.packetStats.processed)" }
+        Terminal.line(line)
+        let refused = net.nodes.reduce(0) { $0 + $1.packetStats.refused }
+        Terminal.line("Packets refused by any node: \(refused). Every address was used once and is unlinkable to the others.")
+        Terminal.line(complete ? "demo: OK" : "demo: FAILED (\(count - received) messages missing after \(Int(timeout)) s)")
+        return complete ? 0 : 1
+    }
+
+    /// Removes the demo's scratch directory (the gateways' LMDB stores and the two state files).
+    static func removeTree(_ dir: String) {
+        for i in 0..<8 {
+            for file in ["data.mdb", "lock.mdb", "postern.lock"] { try? Files.remove(dir + "/node\(i)/" + file) }
+            try? Files.removeDirectory(dir + "/node\(i)")
+        }
+        for file in ["alice.state", "bob.state"] { try? Files.remove(dir + "/" + file) }
+        try? Files.removeDirectory(dir)
+    }
+}
