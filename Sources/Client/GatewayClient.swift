@@ -59,7 +59,7 @@ public final class GatewayClient {
         let id = nextRequest
         nextRequest &+= 1
         waiting[id] = done
-        let frame = [op.rawValue, UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff)] + body
+        let frame = [op.code, UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff)] + body
         if let c = connection, c.isEstablished { c.send(frame) } else {
             queued.append(frame)
             if connection == nil { connect() }
@@ -70,7 +70,7 @@ public final class GatewayClient {
         guard frame.count >= 6 else { return }
         let id = frame[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         guard let callback = waiting.removeValue(forKey: id) else { return }
-        callback(Array(frame[6...]), ClientStatus(rawValue: frame[5]) ?? .badRequest)
+        callback(Array(frame[6...]), ClientStatus(code: frame[5]))
     }
 
     /// Hands a packet (first hop: this gateway) to the mixnet.

@@ -67,7 +67,7 @@ public final class Messenger {
             return nil
         }
         client.submit(packet) { [self] status, reason in
-            if status != .ok { self.onError("gateway refused the packet: \(reason)") }
+            if status != .ok { self.onError("gateway refused the packet (status \(status.code)): \(reason)") }
             done(status == .ok)
         }
         return message.address

@@ -3,27 +3,99 @@ import PosternCrypto
 /// The handshake patterns Postern uses or tests (Noise specification §7): XK for node links (the
 /// responder's static key comes from the topology), NK for clients (who reveal no long-term key),
 /// and NN, XX, IK, XKpsk3 to reproduce the published vectors.
-public enum NoisePattern: String {
+public enum NoisePattern: Equatable {
     case NN, NK, XK, XX, IK, XKpsk3
 
-    enum Token { case e, s, ee, es, se, ss, psk }
-
-    /// Pre-message: responder's static key known to the initiator.
-    var responderStaticKnown: Bool { self == .NK || self == .XK || self == .IK || self == .XKpsk3 }
-    var hasPSK: Bool { self == .XKpsk3 }
-
-    var messages: [[Token]] {
+    /// The pattern's name as written in protocol names ("XK", "XKpsk3", …).
+    public var name: String {
         switch self {
-        case .NN: [[.e], [.e, .ee]]
-        case .NK: [[.e, .es], [.e, .ee]]
-        case .XK: [[.e, .es], [.e, .ee], [.s, .se]]
-        case .XKpsk3: [[.e, .es], [.e, .ee], [.s, .se, .psk]]
-        case .XX: [[.e], [.e, .ee, .s, .es], [.s, .se]]
-        case .IK: [[.e, .es, .s, .ss], [.e, .ee, .se]]
+        case .NN: "NN"
+        case .NK: "NK"
+        case .XK: "XK"
+        case .XX: "XX"
+        case .IK: "IK"
+        case .XKpsk3: "XKpsk3"
         }
     }
 
-    public var protocolName: String { "Noise_\(rawValue)_25519_ChaChaPoly_BLAKE2b" }
+    public init?(name: String) {
+        switch name {
+        case "NN": self = .NN
+        case "NK": self = .NK
+        case "XK": self = .XK
+        case "XX": self = .XX
+        case "IK": self = .IK
+        case "XKpsk3": self = .XKpsk3
+        default: return nil
+        }
+    }
+
+    /// Pattern tokens, one byte each. The message tables are computed rather than array literals: Swift
+    /// 6.3's ObjectOutliner pass miscompiles constant array literals in Embedded builds (distinct
+    /// literals in one function share one global), which made XK run XKpsk3's tokens on ARM. cross/build
+    /// disables that pass; this code does not depend on it either way (cross/README.md).
+    enum Token {
+        static let e: UInt8 = 1, s: UInt8 = 2, ee: UInt8 = 3, es: UInt8 = 4, se: UInt8 = 5, ss: UInt8 = 6, psk: UInt8 = 7
+    }
+
+    /// Pre-message: the responder's static key is known to the initiator.
+    var responderStaticKnown: Bool {
+        switch self {
+        case .NK, .XK, .IK, .XKpsk3: true
+        case .NN, .XX: false
+        }
+    }
+
+    var hasPSK: Bool {
+        switch self {
+        case .XKpsk3: true
+        default: false
+        }
+    }
+
+    /// Number of handshake messages.
+    var messageCount: Int {
+        switch self {
+        case .NN, .NK, .IK: 2
+        case .XK, .XKpsk3, .XX: 3
+        }
+    }
+
+    /// Tokens of message `i`, first token in the lowest byte.
+    func packedTokens(_ i: Int) -> UInt64 {
+        let e = UInt64(Token.e), s = UInt64(Token.s), ee = UInt64(Token.ee), es = UInt64(Token.es)
+        let se = UInt64(Token.se), ss = UInt64(Token.ss), psk = UInt64(Token.psk)
+        func pack(_ t: UInt64...) -> UInt64 { t.reversed().reduce(0) { $0 << 8 | $1 } }
+        switch (self, i) {
+        case (.NN, 0): return pack(e)
+        case (.NN, 1): return pack(e, ee)
+        case (.NK, 0): return pack(e, es)
+        case (.NK, 1): return pack(e, ee)
+        case (.XK, 0), (.XKpsk3, 0): return pack(e, es)
+        case (.XK, 1), (.XKpsk3, 1): return pack(e, ee)
+        case (.XK, 2): return pack(s, se)
+        case (.XKpsk3, 2): return pack(s, se, psk)
+        case (.XX, 0): return pack(e)
+        case (.XX, 1): return pack(e, ee, s, es)
+        case (.XX, 2): return pack(s, se)
+        case (.IK, 0): return pack(e, es, s, ss)
+        case (.IK, 1): return pack(e, ee, se)
+        default: return 0
+        }
+    }
+
+    /// Tokens of message `i` in order.
+    func tokens(_ i: Int) -> [UInt8] {
+        var packed = packedTokens(i)
+        var out: [UInt8] = []
+        while packed != 0 {
+            out.append(UInt8(packed & 0xff))
+            packed >>= 8
+        }
+        return out
+    }
+
+    public var protocolName: String { "Noise_" + name + "_25519_ChaChaPoly_BLAKE2b" }
 }
 
 /// A Noise handshake in progress (specification §5.3), for one side.
@@ -114,19 +186,20 @@ public final class NoiseHandshake {
         return p
     }
 
-    public var isComplete: Bool { step == pattern.messages.count }
+    public var isComplete: Bool { step == pattern.messageCount }
     /// Whether the next handshake message is ours to write.
     public var isOurTurn: Bool { (step % 2 == 0) == initiator }
     public var handshakeHash: [UInt8] { h }
 
-    private func performDH(_ token: NoisePattern.Token) throws(LinkError) {
-        switch token {
-        case .ee: mixKey(try Self.dh(e, remoteEphemeral))
-        case .es: mixKey(initiator ? try Self.dh(e, remoteStatic) : try Self.dh(s, remoteEphemeral))
-        case .se: mixKey(initiator ? try Self.dh(s, remoteEphemeral) : try Self.dh(e, remoteStatic))
-        case .ss: mixKey(try Self.dh(s, remoteStatic))
-        case .psk: mixKeyAndHash(psk!)
-        case .e, .s: break
+    private func performDH(_ token: UInt8) throws(LinkError) {
+        typealias T = NoisePattern.Token
+        if token == T.ee { mixKey(try Self.dh(e, remoteEphemeral)) }
+        else if token == T.es { mixKey(initiator ? try Self.dh(e, remoteStatic) : try Self.dh(s, remoteEphemeral)) }
+        else if token == T.se { mixKey(initiator ? try Self.dh(s, remoteEphemeral) : try Self.dh(e, remoteStatic)) }
+        else if token == T.ss { mixKey(try Self.dh(s, remoteStatic)) }
+        else if token == T.psk {
+            guard let psk else { throw .badHandshake("no PSK") }
+            mixKeyAndHash(psk)
         }
     }
 
@@ -134,16 +207,16 @@ public final class NoiseHandshake {
     public func writeMessage(_ payload: [UInt8] = []) throws(LinkError) -> [UInt8] {
         guard !isComplete, isOurTurn else { throw .badHandshake("not our turn") }
         var out: [UInt8] = []
-        for token in pattern.messages[step] {
+        for token in pattern.tokens(step) {
             switch token {
-            case .e:
+            case NoisePattern.Token.e:
                 let secret = fixedEphemeral ?? Random.bytes(32)
                 e = secret
                 ePublic = Self.publicKey(secret)
                 out += ePublic!
                 mixHash(ePublic!)
                 if pattern.hasPSK { mixKey(ePublic!) }
-            case .s:
+            case NoisePattern.Token.s:
                 guard let sp = sPublic else { throw .badHandshake("no static key to send") }
                 out += encryptAndHash(sp)
             default:
@@ -164,13 +237,13 @@ public final class NoiseHandshake {
             defer { offset += n }
             return Array(message[offset..<(offset + n)])
         }
-        for token in pattern.messages[step] {
+        for token in pattern.tokens(step) {
             switch token {
-            case .e:
+            case NoisePattern.Token.e:
                 remoteEphemeral = try take(32)
                 mixHash(remoteEphemeral!)
                 if pattern.hasPSK { mixKey(remoteEphemeral!) }
-            case .s:
+            case NoisePattern.Token.s:
                 remoteStatic = try decryptAndHash(try take(cipher.hasKey ? 48 : 32))
             default:
                 try performDH(token)

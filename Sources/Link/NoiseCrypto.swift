@@ -113,7 +113,7 @@ public struct NoiseCipher {
         var failed = false
         ad.withUnsafeBytes { a in ciphertext.withUnsafeBytes { c in out.withUnsafeMutableBytes { o in
             guard c.count > 0 else { return }
-            do { try decrypt(ad: a, ciphertext: c.baseAddress!, count: c.count, output: o.baseAddress ?? UnsafeMutableRawPointer(mutating: c.baseAddress!)) }
+            do throws(LinkError) { try decrypt(ad: a, ciphertext: c.baseAddress!, count: c.count, output: o.baseAddress ?? UnsafeMutableRawPointer(mutating: c.baseAddress!)) }
             catch { failed = true }
         } } }
         if failed { throw .decryptFailed }

@@ -15,24 +15,62 @@ import PosternSystem
 /// FETCH's body = count (u16 BE) ‖ count × (address index (1) ‖ id (u64 BE) ‖ length (u16 BE) ‖ blob),
 /// as many as fit in one frame; the client asks again for the rest. A client can only name addresses:
 /// no request lists them.
-public enum ClientOp: UInt8 {
-    case submit = 1, fetch = 2, delete = 3
+///
+/// (Plain enums with explicit code switches rather than `UInt8` raw-value enums, whose conversion tables
+/// are constant arrays: see the ObjectOutliner note in cross/README.md.)
+public enum ClientOp: Equatable {
+    case submit, fetch, delete
+
+    public var code: UInt8 {
+        switch self {
+        case .submit: 1
+        case .fetch: 2
+        case .delete: 3
+        }
+    }
+
+    public init?(code: UInt8) {
+        switch code {
+        case 1: self = .submit
+        case 2: self = .fetch
+        case 3: self = .delete
+        default: return nil
+        }
+    }
 }
 
-public enum ClientStatus: UInt8 {
-    case ok = 0, badRequest = 1, refused = 2, storeError = 3
+public enum ClientStatus: Equatable {
+    case ok, badRequest, refused, storeError
+
+    public var code: UInt8 {
+        switch self {
+        case .ok: 0
+        case .badRequest: 1
+        case .refused: 2
+        case .storeError: 3
+        }
+    }
+
+    public init(code: UInt8) {
+        switch code {
+        case 0: self = .ok
+        case 1: self = .badRequest
+        case 2: self = .refused
+        default: self = .storeError
+        }
+    }
 }
 
 extension Node {
     func handleClientRequest(_ c: Connection, _ frame: UnsafeRawBufferPointer) {
-        guard frame.count >= 5, let op = ClientOp(rawValue: frame[0]) else {
+        guard frame.count >= 5, let op = ClientOp(code: frame[0]) else {
             c.close("malformed client request")
             return
         }
         let requestID = Array(frame[1..<5])
         let body = UnsafeRawBufferPointer(rebasing: frame[5...])
         func respond(_ status: ClientStatus, _ payload: [UInt8] = []) {
-            _ = c.send([0x80 | op.rawValue] + requestID + [status.rawValue] + payload)
+            _ = c.send([0x80 | op.code] + requestID + [status.code] + payload)
         }
         switch op {
         case .submit:

@@ -1,5 +1,6 @@
 import PosternCrypto
 import PosternLink
+import PosternPacket
 import PosternSystem
 
 /// The connection this node keeps to one neighbour (it dials; Noise XK with the neighbour's link key

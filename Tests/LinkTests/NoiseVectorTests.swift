@@ -25,7 +25,7 @@ import Testing
             let name = try #require(v["protocol_name"] as? String)
             names.append(name)
             let patternName = name.split(separator: "_")[1]
-            let pattern = try #require(NoisePattern(rawValue: String(patternName)))
+            let pattern = try #require(NoisePattern(name: String(patternName)))
             let initPSK = (v["init_psks"] as? [String])?.first.flatMap { Hex.decode($0) }
             let respPSK = (v["resp_psks"] as? [String])?.first.flatMap { Hex.decode($0) }
             let initiator = try NoiseHandshake(pattern: pattern, initiator: true, prologue: Self.hex(v, "init_prologue") ?? [],

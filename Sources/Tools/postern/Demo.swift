@@ -1,6 +1,7 @@
 import PosternClient
 import PosternCrypto
 import PosternNode
+import PosternPacket
 import PosternRatchet
 import PosternSystem
 
@@ -49,23 +50,31 @@ enum Demo {
         let aliceSecret = ContactSecret(gateway: gw[0].id), bobSecret = ContactSecret(gateway: gw[1].id)
         Terminal.line("Alice's contact bundle: \(aliceSecret.bundle.text)")
         Terminal.line("Bob's contact bundle:   \(bobSecret.bundle.text)")
-        let alice: Messenger, bob: Messenger
-        do {
-            let bobBundle = try ContactBundle(text: bobSecret.bundle.text), aliceBundle = try ContactBundle(text: aliceSecret.bundle.text)
-            alice = try Messenger(conversation: try Conversation(ours: aliceSecret, theirs: bobBundle),
-                                  client: GatewayClient(loop: net.loop, gateway: gw[0]), topology: net.topology,
-                                  theirGateway: bobBundle.gateway, meanDelayMicros: delayMillis * 1000)
-            bob = try Messenger(conversation: try Conversation(ours: bobSecret, theirs: aliceBundle),
-                                client: GatewayClient(loop: net.loop, gateway: gw[1]), topology: net.topology,
-                                theirGateway: aliceBundle.gateway, meanDelayMicros: delayMillis * 1000)
+        let aliceConversation: Conversation, bobConversation: Conversation, bobBundle: ContactBundle, aliceBundle: ContactBundle
+        do throws(RatchetError) {
+            bobBundle = try ContactBundle(text: bobSecret.bundle.text)
+            aliceBundle = try ContactBundle(text: aliceSecret.bundle.text)
+            aliceConversation = try Conversation(ours: aliceSecret, theirs: bobBundle)
+            bobConversation = try Conversation(ours: bobSecret, theirs: aliceBundle)
         } catch {
-            Terminal.error("postern demo: bootstrap failed: \(error)")
+            Terminal.error("postern demo: bootstrap failed: \(error.description)")
+            return 1
+        }
+        let alice: Messenger, bob: Messenger
+        do throws(TopologyError) {
+            alice = try Messenger(conversation: aliceConversation, client: GatewayClient(loop: net.loop, gateway: gw[0]),
+                                  topology: net.topology, theirGateway: bobBundle.gateway, meanDelayMicros: delayMillis * 1000)
+            bob = try Messenger(conversation: bobConversation, client: GatewayClient(loop: net.loop, gateway: gw[1]),
+                                topology: net.topology, theirGateway: aliceBundle.gateway, meanDelayMicros: delayMillis * 1000)
+        } catch {
+            Terminal.error("postern demo: \(error.description)")
             return 1
         }
         // State is written atomically before each message leaves, as a real client must.
         for (name, m) in [("alice", alice), ("bob", bob)] {
             m.persist = { bytes in try? Files.writeAtomically(dataDirectory + "/\(name).state", bytes) }
             m.onError = { Terminal.line("  \(name): \($0)") }
+            m.client.onDisconnect = { Terminal.line("  \(name): gateway connection closed: \($0)") }
         }
         Terminal.line("Sending \(count) messages, mean delay \(Int(delayMillis)) ms per hop, 5 hops each way…")
 
@@ -121,6 +130,11 @@ enum Demo {
         var line = "Packets processed:"
         for (i, node) in net.nodes.enumerated() { line += " \(net.nodeName(i)) \(node.packetStats.processed)" }
         Terminal.line(line)
+        var stored = "Gateways:"
+        for (i, node) in net.nodes.enumerated() where node.info.role == .gateway {
+            stored += " \(net.nodeName(i)) deposited \(node.stats.delivered), refused to store \(node.stats.droppedStore);"
+        }
+        Terminal.line(stored)
         let refused = net.nodes.reduce(0) { $0 + $1.packetStats.refused }
         Terminal.line("Packets refused by any node: \(refused). Every address was used once and is unlinkable to the others.")
         Terminal.line(complete ? "demo: OK" : "demo: FAILED (\(count - received) messages missing after \(Int(timeout)) s)")

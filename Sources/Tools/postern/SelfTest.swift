@@ -22,6 +22,7 @@ enum SelfTest {
             } else {
                 Terminal.line("ok    \(check.name)")
             }
+            Terminal.flush()   // a crash in a later check must not swallow the earlier lines
         }
         Terminal.line(failed == 0 ? "selftest: all \(all.count) checks passed"
                                   : "selftest: \(failed) of \(all.count) checks FAILED")
@@ -32,7 +33,7 @@ enum SelfTest {
         cryptoVectorChecks() + [
             ("chacha20 SIMD = libsodium, lengths 0…1100, counters near 2^32", simdAgreesWithLibsodium),
             ("secp256k1 public key and recoverable signature (coincurve vector)", secp256k1Vector),
-        ] + packetChecks() + ratchetChecks()
+        ] + packetChecks() + ratchetChecks() + linkChecks()
     }
 
     /// Compares `actual` with the hex `expected`; returns a failure description or nil.
