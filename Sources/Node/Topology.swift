@@ -115,6 +115,13 @@ public struct Topology: Equatable {
         guard validUntil >= now else { throw .stale(validUntil: validUntil) }
     }
 
+    /// Parses an unsigned draft (for `postern topology sign`).
+    public init(draftText: String) throws(TopologyError) {
+        let lines = draftText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.contains(where: { $0.hasPrefix("signature ") }) { throw .malformed(line: 0, "the draft is already signed") }
+        self = try Topology.parse(lines)
+    }
+
     static func parse(_ lines: [String]) throws(TopologyError) -> Topology {
         var epoch: UInt32?, validUntil: Int64?, geometry: Geometry?
         var nodes: [NodeInfo] = []

@@ -11,6 +11,8 @@ enum PosternCommand {
 
     commands:
       demo         run a local mixnet (3 mix layers, 2 gateways) and two people messaging through it
+      node         keygen | info | run: operate a relay or gateway (see 'postern node')
+      topology     keygen | sign: the directory's signed network map
       selftest     check the cryptography on this machine against published test vectors
                    and the SIMD ChaCha20 against libsodium; non-zero exit on any failure
 
@@ -39,6 +41,10 @@ enum PosternCommand {
             status = SelfTest.run(args)
         case "demo":
             status = Demo.run(args)
+        case "node":
+            status = NodeCommand.node(args)
+        case "topology":
+            status = NodeCommand.topology(args)
         default:
             Terminal.error("postern: unknown command '\(command)' (try 'postern --help')")
             status = 2

@@ -75,6 +75,10 @@ int32_t psys_tcp_accept(int32_t listen_fd);
 int32_t psys_local_port(int32_t fd);
 int32_t psys_set_nonblocking(int32_t fd);
 
+/// Sends `message` (e.g. "READY=1") to systemd's $NOTIFY_SOCKET. 0 when sent or when not under systemd
+/// (no NOTIFY_SOCKET), -errno on failure.
+int32_t psys_sd_notify(const char *message);
+
 // --- epoll -------------------------------------------------------------------------------------------
 enum { PSYS_EV_IN = 1, PSYS_EV_OUT = 4, PSYS_EV_ERR = 8, PSYS_EV_HUP = 16 };
 int32_t psys_epoll_create(void);

@@ -1,0 +1,71 @@
+import PosternMailbox
+import PosternPacket
+import PosternSystem
+
+/// A Prometheus text-format endpoint (off by default; bind it to localhost). Each connection gets one
+/// response and is closed: `GET /metrics` or anything else returns the same text.
+public final class MetricsEndpoint {
+    let loop: EventLoop
+    let listener: Int32
+    public let port: UInt16
+    let render: () -> String
+
+    public init(loop: EventLoop, listen: String, render: @escaping () -> String) throws(NodeError) {
+        guard let (host, p) = TCP.parse(listen) else { throw .badAddress(listen) }
+        do { listener = try TCP.listen(host, p) } catch { throw .listen(listen, error) }
+        self.loop = loop
+        self.render = render
+        port = TCP.localPort(listener)
+        try? loop.watch(listener, events: EventLoop.readable) { [self] _ in self.accept() }
+    }
+
+    func accept() {
+        while let fd = try? TCP.accept(listener) {
+            let body = render()
+            let response = "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
+            let bytes = Array(response.utf8)
+            // Small responses fit the socket buffer; a client that cannot take them is not waited for.
+            _ = bytes.withUnsafeBytes { try? TCP.write(fd, $0.baseAddress!, $0.count) }
+            TCP.close(fd)
+        }
+    }
+
+    public func close() {
+        loop.unwatch(listener)
+        TCP.close(listener)
+    }
+}
+
+extension Node {
+    /// The node's counters in Prometheus text format.
+    public func metricsText() -> String {
+        let p = processor.stats, s = stats
+        var t = ""
+        func metric(_ name: String, _ help: String, _ type: String, _ lines: [(String, Int)]) {
+            t += "# HELP postern_\(name) \(help)\n# TYPE postern_\(name) \(type)\n"
+            for (labels, value) in lines { t += "postern_\(name)\(labels) \(value)\n" }
+        }
+        metric("packets_in_total", "Packets received from links and clients.", "counter", [("", s.packetsIn)])
+        metric("packets_out_total", "Packets forwarded to the next hop.", "counter", [("", s.packetsOut)])
+        metric("packets_delivered_total", "Final-hop packets stored in the mailbox.", "counter",
+               [("{kind=\"message\"}", s.delivered), ("{kind=\"reply\"}", s.repliesDelivered)])
+        metric("packets_dropped_total", "Packets dropped, by reason.", "counter", [
+            ("{reason=\"wrong_size\"}", p.wrongSize), ("{reason=\"unknown_epoch\"}", p.unknownEpoch),
+            ("{reason=\"bad_mac\"}", p.badMAC), ("{reason=\"replayed\"}", p.replayed),
+            ("{reason=\"replay_cache_full\"}", p.replayCacheFull), ("{reason=\"weak_key\"}", p.weakKey),
+            ("{reason=\"bad_command\"}", p.badCommand), ("{reason=\"tagged_payload\"}", p.taggedPayload),
+            ("{reason=\"queue_full\"}", s.droppedQueueFull), ("{reason=\"link_queue_full\"}", s.droppedLinkQueue),
+            ("{reason=\"unknown_hop\"}", s.droppedUnknownHop), ("{reason=\"not_gateway\"}", s.droppedNotGateway),
+            ("{reason=\"store\"}", s.droppedStore), ("{reason=\"bad_frame\"}", s.droppedBadFrame),
+        ])
+        metric("queue_depth", "Packets held for their mixing delay.", "gauge", [("", delays.count)])
+        metric("links_up", "Established outgoing links.", "gauge", [("", linksUp)])
+        metric("link_rejects_total", "Inbound links refused (unknown peer).", "counter", [("", s.linkRejects)])
+        metric("clients_connected", "Connected clients.", "gauge", [("", clients.count)])
+        if let mailbox {
+            metric("mailbox_messages", "Messages in the mailbox store.", "gauge", [("", Int(mailbox.messageCount))])
+            metric("mailbox_bytes", "Message bytes in the mailbox store.", "gauge", [("", Int(mailbox.totalBytes))])
+        }
+        return t
+    }
+}
