@@ -75,6 +75,10 @@ let package = Package(
                     path: "Tests/MailboxTests"),
         .testTarget(name: "LinkTests", dependencies: ["PosternLink", "PosternCrypto"], path: "Tests/LinkTests",
                     resources: [.copy("Vectors")]),
+        .testTarget(name: "NodeTests",
+                    dependencies: ["PosternClient", "PosternNode", "PosternLink", "PosternMailbox", "PosternPacket",
+                                   "PosternRatchet", "PosternCrypto", "PosternSystem"],
+                    path: "Tests/NodeTests"),
         .testTarget(name: "RatchetTests", dependencies: ["PosternRatchet", "PosternCrypto"], path: "Tests/RatchetTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -19,7 +19,7 @@ public final class LocalNetwork {
     public var log: (String) -> Void = { _ in }
 
     public init(layers: Int = 3, gateways: Int = 2, dataDirectory: String, geometry: Geometry = .standard,
-                epoch: UInt32 = 1) throws(NodeError) {
+                epoch: UInt32 = 1, configure: (inout NodeOptions) -> Void = { _ in }) throws(NodeError) {
         loop = try Self.makeLoop()
         self.dataDirectory = dataDirectory
         let directory = Ed25519.KeyPair(seed: Random.bytes(32))
@@ -33,7 +33,9 @@ public final class LocalNetwork {
             infos.append(NodeInfo(id: k.id, role: isGateway ? .gateway : .mix(layer: i + 1), address: address,
                                   clientAddress: client, linkKey: k.linkPublic, packetKey: k.packetPublic))
             keys.append(k)
-            options.append(NodeOptions(listen: address, clientListen: client))
+            var o = NodeOptions(listen: address, clientListen: client)
+            configure(&o)
+            options.append(o)
         }
         let draft = Topology(epoch: epoch, validUntil: Clock.wallSeconds() + 86_400, geometry: geometry, nodes: infos)
         do {

@@ -16,6 +16,8 @@ public struct NodeOptions {
     /// Group-commit window of the mailbox store.
     public var groupCommitNanos: UInt64 = 5_000_000
     public var replayCapacity = 1 << 18
+    /// A connection that has not completed its handshake by then is closed (half-open, silent peers).
+    public var handshakeTimeoutNanos: UInt64 = 5_000_000_000
     public var prologue = Array("postern/link/1".utf8)
     public var clientPrologue = Array("postern/client/1".utf8)
 
@@ -119,7 +121,8 @@ public final class Node {
         while let fd = try? TCP.accept(listener) {
             guard let hs = try? NoiseHandshake(pattern: .XK, initiator: false, prologue: options.prologue,
                                                staticKey: keys.linkSecret.bytes) else { TCP.close(fd); continue }
-            let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: topology.geometry.packetBytes + 16, maxQueued: 1 << 16)
+            let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: topology.geometry.packetBytes + 16, maxQueued: 1 << 16,
+                               handshakeTimeout: options.handshakeTimeoutNanos)
             inbound[fd] = c
             c.onEstablished = { [self] c in
                 // Only nodes of the topology may send packets.
@@ -146,7 +149,8 @@ public final class Node {
         while let fd = try? TCP.accept(clientListener) {
             guard let hs = try? NoiseHandshake(pattern: .NK, initiator: false, prologue: options.clientPrologue,
                                                staticKey: keys.linkSecret.bytes) else { TCP.close(fd); continue }
-            let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: 4 << 20)
+            let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: 4 << 20,
+                               handshakeTimeout: options.handshakeTimeoutNanos)
             clients[fd] = c
             stats.clientsConnected = clients.count
             c.onMessage = { [self] c, frame in self.handleClientRequest(c, frame) }

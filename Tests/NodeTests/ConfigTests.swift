@@ -1,0 +1,53 @@
+import Foundation
+import PosternNode
+import Testing
+
+@Suite struct ConfigTests {
+    static var boardConfig: String {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("board/postern.toml")
+        return (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+    }
+
+    /// The shipped default file parses and states exactly the code's defaults.
+    @Test func boardConfigIsTheDefaults() throws {
+        let text = Self.boardConfig
+        #expect(!text.isEmpty)
+        #expect(try NodeConfig(text: text) == NodeConfig())
+        // Every key the code knows is documented in the file.
+        for key in NodeConfig.keys {
+            let name = String(key.split(separator: ".")[1])
+            #expect(text.contains("\n\(name) = "), "board/postern.toml lacks \(key)")
+        }
+    }
+
+    @Test func errorsNameTheLine() {
+        let cases: [(String, Int, String)] = [
+            ("[node]\nlisten = \"0.0.0.0:7000\"\nbogus = 1\n", 3, "unknown key 'node.bogus'"),
+            ("[mixing]\nmax_queued_packets = \"many\"\n", 2, "must be an integer"),
+            ("[mixing]\n\nmax_queued_packets = 3\n", 3, "between"),
+            ("[node]\nlisten = \"nowhere\"\n", 2, "host:port"),
+            ("[node]\nkeys = \"unterminated\n", 2, "unterminated string"),
+            ("[node\n", 1, "bad section header"),
+            ("just words\n", 1, "expected 'key = value'"),
+            ("[log]\nlevel = \"loud\"\n", 2, "log.level"),
+            ("[mailbox]\nmap_size_mb = 64\nbyte_cap_mb = 64\n", 3, "below"),
+            ("[node]\nlisten = \"1.2.3.4:1\"\nlisten = \"1.2.3.4:2\"\n", 3, "set twice"),
+        ]
+        for (text, line, fragment) in cases {
+            do {
+                _ = try NodeConfig(text: text)
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.line == line, "\(text)")
+                #expect(error.description.contains(fragment), "\(error.description)")
+                #expect(error.description.hasPrefix("config line \(line):"))
+            }
+        }
+    }
+
+    @Test func valuesAndComments() throws {
+        let c = try NodeConfig(text: "# comment\n[node]\nlisten = \"127.0.0.1:9\" # trailing\n[mixing]\nmax_queued_packets = 10_000\n")
+        #expect(c.listen == "127.0.0.1:9" && c.maxQueuedPackets == 10_000)
+    }
+}

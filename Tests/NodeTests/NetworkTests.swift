@@ -1,0 +1,172 @@
+import Foundation
+import PosternClient
+import PosternCrypto
+import PosternLink
+import PosternNode
+import PosternPacket
+import PosternRatchet
+import PosternSystem
+import Testing
+
+/// A loopback mixnet plus two people, for tests.
+final class World {
+    let dir = NSTemporaryDirectory() + "postern-net-" + UUID().uuidString
+    let net: LocalNetwork
+    let alice: Messenger, bob: Messenger
+    var aliceGot: [String] = [], bobGot: [String] = []
+
+    init(configure: (inout NodeOptions) -> Void = { _ in }) throws {
+        net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir, configure: configure)
+        try net.start()
+        let gw = net.gateways
+        let a = ContactSecret(gateway: gw[0].id), b = ContactSecret(gateway: gw[1].id)
+        alice = try Messenger(conversation: try Conversation(ours: a, theirs: b.bundle), client: GatewayClient(loop: net.loop, gateway: gw[0]),
+                              topology: net.topology, theirGateway: gw[1].id, meanDelayMicros: 2_000)
+        bob = try Messenger(conversation: try Conversation(ours: b, theirs: a.bundle), client: GatewayClient(loop: net.loop, gateway: gw[1]),
+                            topology: net.topology, theirGateway: gw[0].id, meanDelayMicros: 2_000)
+        alice.onMessage = { [unowned self] in self.aliceGot.append(String(decoding: $0, as: UTF8.self)) }
+        bob.onMessage = { [unowned self] in self.bobGot.append(String(decoding: $0, as: UTF8.self)) }
+    }
+
+    deinit {
+        net.stop()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// Runs the loop, polling both mailboxes, until `condition` holds (or 20 s pass).
+    func run(until condition: () -> Bool) -> Bool {
+        var lastPoll: UInt64 = 0
+        return net.run(seconds: 20) {
+            if EventLoop.now() - lastPoll > 20_000_000 {
+                lastPoll = EventLoop.now()
+                alice.poll()
+                bob.poll()
+            }
+            return condition()
+        }
+    }
+
+    func gatewayIndex(_ n: Int) -> Int { net.topology.layers + n }
+}
+
+@Suite(.serialized) struct NetworkTests {
+    @Test func endToEndBothWays() throws {
+        let w = try World()
+        for i in 0..<4 {
+            w.alice.send(Array("a\(i)".utf8))
+            w.bob.send(Array("b\(i)".utf8))
+        }
+        #expect(w.run { w.aliceGot.count == 4 && w.bobGot.count == 4 })
+        #expect(Set(w.bobGot) == ["a0", "a1", "a2", "a3"] && Set(w.aliceGot) == ["b0", "b1", "b2", "b3"])
+        // Every packet crossed every layer once in each direction.
+        for i in 0..<3 { #expect(w.net.nodes[i].packetStats.processed == 8) }
+    }
+
+    @Test func gatewayRestartKeepsStoredMessages() throws {
+        let w = try World()
+        let bobsGateway = w.gatewayIndex(1)
+        for i in 0..<3 { w.alice.send(Array("stored \(i)".utf8)) }
+        // Bob does not poll yet: wait until his gateway has stored (and committed) all three.
+        #expect(w.net.run(seconds: 20) { w.net.nodes[bobsGateway].stats.delivered == 3 })
+        _ = w.net.run(seconds: 0.05) { false }   // past the group-commit window
+        try w.net.restart(bobsGateway)
+        #expect(w.run { w.bobGot.count == 3 })
+        #expect(Set(w.bobGot) == ["stored 0", "stored 1", "stored 2"])
+    }
+
+    @Test func linkDropAndReconnect() throws {
+        let w = try World()
+        w.alice.send(Array("before".utf8))
+        #expect(w.run { w.bobGot.count == 1 })
+        try w.net.restart(1)   // mix2: mix1's link to it drops
+        w.alice.send(Array("after".utf8))
+        w.bob.send(Array("reply".utf8))
+        #expect(w.run { w.bobGot.count == 2 && w.aliceGot.count == 1 })
+    }
+
+    /// Raw sockets against a mix's link port: none of this may crash the node or disturb other links.
+    @Test func hostileConnectionsAreRejected() throws {
+        let w = try World { $0.handshakeTimeoutNanos = 300_000_000 }
+        let mix = w.net.topology.nodes[0]
+        let (host, port) = TCP.parse(mix.address)!
+
+        func connection() throws -> Int32 {
+            let fd = try TCP.connect(host, port)
+            _ = w.net.run(seconds: 0.05) { false }
+            return fd
+        }
+        /// Runs the loop until the node has closed `fd` (read sees EOF or an error).
+        func closedByNode(_ fd: Int32) -> Bool {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            return w.net.run(seconds: 3) {
+                do {
+                    let n = try buffer.withUnsafeMutableBytes { (b) throws(SystemError) in try TCP.read(fd, b.baseAddress!, b.count) }
+                    return n == 0                          // EOF; nil = nothing yet
+                } catch {
+                    return true                            // reset by the node
+                }
+            }
+        }
+        func write(_ fd: Int32, _ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { try? TCP.write(fd, $0.baseAddress!, $0.count) } }
+
+        // Garbage.
+        var fd = try connection()
+        write(fd, [0x00, 0x30] + Random.bytes(48))
+        #expect(closedByNode(fd)); TCP.close(fd)
+        // Oversize frame.
+        fd = try connection()
+        write(fd, [0xff, 0xff] + Random.bytes(100))
+        #expect(closedByNode(fd)); TCP.close(fd)
+        // Wrong key: an XK handshake aimed at a key the node does not have.
+        fd = try connection()
+        let wrong = try NoiseHandshake(pattern: .XK, initiator: true, prologue: Array("postern/link/1".utf8),
+                                       staticKey: Random.bytes(32), remoteStatic: Random.bytes(32))
+        let m1 = try wrong.writeMessage()
+        write(fd, [UInt8(m1.count >> 8), UInt8(m1.count & 0xff)] + m1)
+        #expect(closedByNode(fd)); TCP.close(fd)
+        // Half-open: connect and say nothing.
+        fd = try connection()
+        #expect(closedByNode(fd)); TCP.close(fd)
+        // A correct handshake from a node that is not in the topology.
+        let stranger = Connection(fd: try TCP.connect(host, port), loop: w.net.loop,
+                                  handshake: try NoiseHandshake(pattern: .XK, initiator: true, prologue: Array("postern/link/1".utf8),
+                                                                staticKey: Random.bytes(32), remoteStatic: mix.linkKey.bytes),
+                                  maxFrame: 4096, connecting: true)
+        var strangerClosed = false
+        stranger.onClose = { _, _ in strangerClosed = true }
+        stranger.start()
+        #expect(w.net.run(seconds: 3) { w.net.nodes[0].stats.linkRejects == 1 })
+        _ = w.net.run(seconds: 0.2) { strangerClosed }
+        #expect(strangerClosed)
+
+        // The network still works.
+        w.alice.send(Array("still fine".utf8))
+        #expect(w.run { w.bobGot == ["still fine"] })
+    }
+
+    @Test func replaysAreDroppedAtTheNode() throws {
+        let w = try World()
+        let t = w.net.topology
+        let route = [t.gateways[0]] + (1...3).map { t.mixes(layer: $0)[0] } + [t.gateways[1]]
+        let hops = route.map { RouteHop(node: $0.id, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 1000) }
+        let payload = [UInt8(0), 3, 1, 2, 3]
+        let packet = try PacketBuilder(geometry: t.geometry).build(route: hops, to: .mailbox(.random()), message: payload)
+        var statuses: [ClientStatus] = [], reasons: [String] = []
+        for _ in 0..<2 { w.alice.client.submit(packet) { statuses.append($0); reasons.append($1) } }
+        #expect(w.net.run(seconds: 5) { statuses.count == 2 })
+        #expect(statuses == [.ok, .refused])
+        #expect(reasons[1].contains("replayed"))
+        #expect(w.net.nodes[w.gatewayIndex(0)].packetStats.replayed == 1)
+        #expect(w.net.run(seconds: 5) { w.net.nodes[w.gatewayIndex(1)].stats.delivered == 1 })
+    }
+
+    @Test func metricsText() throws {
+        let w = try World()
+        w.alice.send(Array("count me".utf8))
+        #expect(w.run { w.bobGot.count == 1 })
+        let text = w.net.nodes[w.gatewayIndex(1)].metricsText()
+        #expect(text.contains("postern_packets_delivered_total{kind=\"message\"} 1"))
+        #expect(text.contains("# TYPE postern_packets_dropped_total counter"))
+        #expect(text.contains("postern_mailbox_messages"))
+    }
+}
