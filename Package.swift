@@ -60,7 +60,8 @@ let package = Package(
                                          "PosternCrypto", "PosternSystem", "CSecp256k1", "CLMDB"],
                           path: "Sources/Tools/postern"),
         .executableTarget(name: "PosternBench",
-                          dependencies: ["PosternMailbox", "PosternRatchet", "PosternPacket", "PosternCrypto", "PosternSystem", "CAllocCounter", "CLMDB"],
+                          dependencies: ["PosternClient", "PosternNode", "PosternMailbox", "PosternRatchet", "PosternPacket", "PosternCrypto",
+                                         "PosternSystem", "CAllocCounter", "CLMDB"],
                           path: "Sources/Tools/postern-bench"),
 
         .executableTarget(name: "PosternCrashTest", dependencies: ["PosternMailbox", "PosternCrypto", "PosternSystem"],

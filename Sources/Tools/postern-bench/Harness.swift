@@ -17,6 +17,8 @@ struct BenchLine {
     let kind: Kind
     /// Runs once before the line is measured (fills caches, creates state); not measured.
     var setup: () -> Void = {}
+    /// Units of work per iteration (ns_per_op is reported per unit).
+    var unitsPerIteration = 1
     /// Runs before every measured run of n iterations, with that n (e.g. to create n expired messages);
     /// neither timed nor counted for allocations.
     var prepare: ((Int) -> Void)? = nil
@@ -98,8 +100,8 @@ struct Runner {
                 best = min(best, Double(elapsed) / Double(perRound))
             }
             m.iterations = perRound * rounds
-            m.nanosecondsPerOp = best
-            m.allocationsPerOp = Double(allocs) / Double(m.iterations)
+            m.nanosecondsPerOp = best / Double(line.unitsPerIteration)
+            m.allocationsPerOp = Double(allocs) / Double(m.iterations * line.unitsPerIteration)
             if let b = line.baseline, let base = results[b], base.value == nil, base.nanosecondsPerOp > 0 {
                 m.ratio = m.nanosecondsPerOp / base.nanosecondsPerOp
             }

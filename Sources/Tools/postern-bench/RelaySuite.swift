@@ -1,0 +1,82 @@
+import PosternClient
+import PosternCrypto
+import PosternNode
+import PosternPacket
+import PosternSystem
+
+/// Suite `relay`: real nodes on loopback (one process, one core, one event loop). Packets enter gateway 1
+/// through its client port and travel gateway1 → mix1 → mix2 → mix3 with zero mixing delay; the last mix
+/// has no mailbox and drops them after unwrapping. Each packet thus costs 4 unwraps, 3 Noise-encrypted
+/// link hops and one client frame, all on the same core.
+///
+/// - `relay-forward`: wall time per packet per hop (total / 4), against `unwrap` from the packet suite
+///   (goal ≤ 1.25: a relay spends its time on the one X25519, not on plumbing).
+/// - `hop-latency`: added latency per hop beyond the chosen (zero) delay, at ≈ 1 000 packets/s.
+func relaySuite() -> Suite {
+    Suite(name: "relay") {
+        let base = (Process.environment("TMPDIR") ?? "/tmp") + "/postern-relay-\(Process.id)"
+        guard let net = try? LocalNetwork(layers: 3, gateways: 1, dataDirectory: base, configure: { $0.maxQueuedPackets = 16384 }),
+              (try? net.start()) != nil else { return [] }
+        benchCleanups.append {
+            net.stop()
+            scratchCleanup(base + "/node3")
+            try? Files.removeDirectory(base)
+        }
+        let t = net.topology
+        let gateway = t.gateways[0]
+        let route = [gateway] + (1...3).map { t.mixes(layer: $0)[0] }
+        let hops = route.map { RouteHop(node: $0.id, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 0) }
+        let client = GatewayClient(loop: net.loop, gateway: gateway)
+        let builder = PacketBuilder(geometry: t.geometry)
+        let lastMix = net.nodes[2]
+        var packets: [[UInt8]] = []
+        func prebuild(_ n: Int) {
+            packets.removeAll(keepingCapacity: true)
+            for _ in 0..<n { packets.append(try! builder.build(route: hops, to: .mailbox(.random()), message: [0, 1, 7])) }
+        }
+        // Connect and warm the links.
+        prebuild(8)
+        for p in packets { client.submit(p) { _, _ in } }
+        _ = net.run(seconds: 5) { lastMix.stats.droppedNotGateway >= 8 }
+
+        var forward = BenchLine.timed("relay-forward", baseline: "unwrap") { n in
+            let target = lastMix.stats.droppedNotGateway + n
+            var next = 0
+            // Keep at most 512 packets in flight so no queue overflows.
+            while lastMix.stats.droppedNotGateway < target {
+                while next < n && next - (lastMix.stats.droppedNotGateway - (target - n)) < 512 {
+                    client.submit(packets[next]) { _, _ in }
+                    next += 1
+                }
+                net.loop.run(until: EventLoop.now() &+ 1_000_000)
+            }
+        }
+        forward.prepare = { n in prebuild(n) }
+
+        let latency = BenchLine.value("hop-latency") {
+            prebuild(200)
+            var total: UInt64 = 0
+            for p in packets {
+                let before = lastMix.stats.droppedNotGateway
+                let start = EventLoop.now()
+                client.submit(p) { _, _ in }
+                while lastMix.stats.droppedNotGateway == before { net.loop.run(until: EventLoop.now() &+ 100_000) }
+                total += EventLoop.now() - start
+                // One packet per millisecond: ≈ 1 000 packets/s offered load.
+                let pause = start &+ 1_000_000
+                while EventLoop.now() < pause { net.loop.run(until: pause) }
+            }
+            return (Double(total) / Double(packets.count) / 4 / 1e6, "ms")
+        }
+        return [forward.perHop(4), latency]
+    }
+}
+
+extension BenchLine {
+    /// The same measurement reported per unit of work (e.g. per hop when one iteration is four hops).
+    func perHop(_ units: Int) -> BenchLine {
+        var line = self
+        line.unitsPerIteration = units
+        return line
+    }
+}
