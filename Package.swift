@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "PosternSystem", dependencies: ["CSystem"], path: "Sources/System",
                 linkerSettings: [.linkedLibrary("m")]),
         // Cryptographic core: libsodium wrappers, SIMD ChaCha20, HKDF, self-wiping keys.
-        .target(name: "PosternCrypto", dependencies: ["CSodium", "PosternSystem"], path: "Sources/Crypto"),
+        .target(name: "PosternCrypto", dependencies: ["CSodium", "CSecp256k1", "PosternSystem"], path: "Sources/Crypto"),
 
         // Sphinx-family packets: one X25519 per hop, LIONESS payloads, SURBs, replay tags.
         .target(name: "PosternPacket", dependencies: ["PosternCrypto", "PosternSystem"], path: "Sources/Packet"),
@@ -48,6 +48,9 @@ let package = Package(
         .target(name: "PosternNode",
                 dependencies: ["PosternLink", "PosternMailbox", "PosternPacket", "PosternCrypto", "PosternSystem"],
                 path: "Sources/Node"),
+
+        // Public chats: BIP39/BIP32 secp256k1 identities, Status-style signed messages, anonymous posting.
+        .target(name: "PosternChat", dependencies: ["PosternRatchet", "PosternCrypto", "PosternSystem"], path: "Sources/Chat"),
 
         // Clients: the gateway protocol and conversations over the mixnet.
         .target(name: "PosternClient",
@@ -80,6 +83,8 @@ let package = Package(
                     dependencies: ["PosternClient", "PosternNode", "PosternLink", "PosternMailbox", "PosternPacket",
                                    "PosternRatchet", "PosternCrypto", "PosternSystem"],
                     path: "Tests/NodeTests"),
+        .testTarget(name: "ChatTests", dependencies: ["PosternChat", "PosternCrypto"], path: "Tests/ChatTests",
+                    resources: [.copy("Vectors")]),
         .testTarget(name: "RatchetTests", dependencies: ["PosternRatchet", "PosternCrypto"], path: "Tests/RatchetTests"),
     ],
     swiftLanguageModes: [.v6]
