@@ -54,17 +54,18 @@ let package = Package(
 
         // Clients: the gateway protocol and conversations over the mixnet.
         .target(name: "PosternClient",
-                dependencies: ["PosternNode", "PosternLink", "PosternRatchet", "PosternPacket", "PosternCrypto", "PosternSystem"],
+                dependencies: ["PosternChat", "PosternNode", "PosternLink", "PosternRatchet", "PosternPacket", "PosternCrypto",
+                               "PosternSystem"],
                 path: "Sources/Client"),
 
         // Tools.
         .executableTarget(name: "PosternCLI",
-                          dependencies: ["PosternClient", "PosternNode", "PosternLink", "PosternMailbox", "PosternRatchet", "PosternPacket",
-                                         "PosternCrypto", "PosternSystem", "CSecp256k1", "CLMDB"],
+                          dependencies: ["PosternChat", "PosternClient", "PosternNode", "PosternLink", "PosternMailbox", "PosternRatchet",
+                                         "PosternPacket", "PosternCrypto", "PosternSystem", "CSecp256k1", "CLMDB"],
                           path: "Sources/Tools/postern"),
         .executableTarget(name: "PosternBench",
-                          dependencies: ["PosternClient", "PosternNode", "PosternMailbox", "PosternRatchet", "PosternPacket", "PosternCrypto",
-                                         "PosternSystem", "CAllocCounter", "CLMDB"],
+                          dependencies: ["PosternChat", "PosternClient", "PosternNode", "PosternMailbox", "PosternRatchet", "PosternPacket",
+                                         "PosternCrypto", "PosternSystem", "CAllocCounter", "CLMDB"],
                           path: "Sources/Tools/postern-bench"),
 
         .executableTarget(name: "PosternCrashTest", dependencies: ["PosternMailbox", "PosternCrypto", "PosternSystem"],

@@ -130,6 +130,8 @@ public final class ChatIdentity {
         return (bytes, id, note)
     }
 
+    public static func randomSecretForBench() -> [UInt8] { randomSecret() }
+
     static func randomSecret() -> [UInt8] {
         var s = Random.bytes(32)
         while !Secp256k1.isValidSecret(s) { s = Random.bytes(32) }

@@ -66,6 +66,15 @@ public enum Files {
         _ = try check(path.withCString { psys_rmdir($0) }, "rmdir")
     }
 
+    /// Creates `path` and any missing parents (like `mkdir -p`).
+    public static func makeDirectories(_ path: String, mode: UInt32 = 0o700) throws(SystemError) {
+        var partial = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            partial += (partial.isEmpty || partial == "/" ? "" : "/") + part
+            if !isDirectory(partial) { try makeDirectory(partial, mode: mode) }
+        }
+    }
+
     public static func remove(_ path: String) throws(SystemError) {
         _ = try check(path.withCString { psys_unlink($0) }, "unlink")
     }

@@ -1,3 +1,4 @@
+import PosternChat
 import PosternClient
 import PosternCrypto
 import PosternNode
@@ -113,9 +114,12 @@ enum Demo {
         sendNext()
         pollBoth()
         let complete = net.run(seconds: timeout) { received == count }
+        let chatOK = complete ? publicChat(net, aliceEntry: alice.client, bobEntry: bob.client, timeout: timeout) : false
         net.stop()
-        alice.client.close()
-        bob.client.close()
+        for m in [alice, bob] {
+            m.client.onDisconnect = nil   // closing on purpose: nothing to report
+            m.client.close()
+        }
 
         latencies.sort()
         Terminal.line("")
@@ -137,8 +141,74 @@ enum Demo {
         Terminal.line(stored)
         let refused = net.nodes.reduce(0) { $0 + $1.packetStats.refused }
         Terminal.line("Packets refused by any node: \(refused). Every address was used once and is unlinkable to the others.")
-        Terminal.line(complete ? "demo: OK" : "demo: FAILED (\(count - received) messages missing after \(Int(timeout)) s)")
-        return complete ? 0 : 1
+        if !complete {
+            Terminal.line("demo: FAILED (\(count - received) messages missing after \(Int(timeout)) s)")
+        } else if !chatOK {
+            Terminal.line("demo: FAILED (the public chat posts were not all read back as expected)")
+        } else {
+            Terminal.line("demo: OK")
+        }
+        return complete && chatOK ? 0 : 1
+    }
+
+    /// A public chat: Alice (two devices restored from one seed phrase) posts anonymously with each of the
+    /// three modes, and once openly; her phone recognises every post as hers, Bob sees "Anonymous".
+    static func publicChat(_ net: LocalNetwork, aliceEntry: GatewayClient, bobEntry: GatewayClient, timeout: Double) -> Bool {
+        let chat = "postern-demo"
+        let phrase = BIP39.newPhrase()
+        guard let laptop = try? ChatIdentity(phrase: phrase), let phone = try? ChatIdentity(phrase: phrase),
+              let bob = try? ChatIdentity(phrase: BIP39.newPhrase()) else { return false }
+        Terminal.line("")
+        Terminal.line("Public chat #\(chat): Alice's laptop and phone share the seed phrase \"\(phrase.prefix(3).joined(separator: " ")) …\"")
+        let alice = PublicChatClient(topology: net.topology, entry: aliceEntry, loop: net.loop)
+        let reader = PublicChatClient(topology: net.topology, entry: bobEntry, loop: net.loop)
+        defer { alice.close(); reader.close() }
+        let bucket = PublicChat.bucket(at: Clock.wallSeconds())
+        let syncAddress = laptop.syncAddresses(1)[0]
+        var sent = 0, acked = 0
+        let posts: [(String, PostMode)] = [("derived-key post", .derived), ("signed-random-key post", .signedRandom),
+                                           ("keyless post", .keyless), ("named post", .named)]
+        for (i, (text, mode)) in posts.enumerated() {
+            guard let post = try? laptop.post(text, chatID: chat, clock: UInt64(i + 1), timestamp: UInt64(Clock.wallSeconds()), mode: mode)
+            else { return false }
+            sent += 1
+            alice.post(post.bytes, chat: chat, bucket: bucket) { if $0 { acked += 1 } }
+            if let note = post.syncNote {
+                sent += 1
+                alice.deposit(note, at: syncAddress) { if $0 { acked += 1 } }
+            }
+        }
+        // Read until all four posts are stored at the chat's gateway, then classify on each device.
+        var stored: [[UInt8]] = [], notes: [[UInt8]] = []
+        var reading = false
+        let ok = net.run(seconds: timeout) {
+            if !reading {
+                reading = true
+                reader.read(PublicChat.address(chat: chat, bucket: bucket)) { blobs in
+                    stored = blobs
+                    reader.read(syncAddress) { n in notes = n; reading = false }
+                }
+            }
+            return acked == sent && stored.count == posts.count && !notes.isEmpty
+        }
+        guard ok else { return false }
+        for note in notes { phone.learn(syncNote: note) }
+        var allRight = true
+        for blob in stored {
+            guard let seenByPhone = try? phone.classify(blob), let seenByBob = try? bob.classify(blob) else { return false }
+            func show(_ a: Authorship) -> String {
+                switch a {
+                case .mine(let anonymous): anonymous ? "me (anonymous)" : "me"
+                case .anonymous: "Anonymous"
+                case .named(let author): "0x" + Hex.encode(Secp256k1.normalize(author, compressed: true)!.prefix(6)) + "…"
+                }
+            }
+            Terminal.line("  \"\(seenByPhone.message.text)\": Alice's phone shows \(show(seenByPhone.authorship)), Bob sees \(show(seenByBob.authorship))")
+            let anonymousPost = seenByPhone.message.text != "named post"
+            allRight = allRight && seenByPhone.authorship == .mine(anonymous: anonymousPost)
+                && (anonymousPost ? seenByBob.authorship == .anonymous : seenByBob.authorship == .named(author: laptop.chatPublic))
+        }
+        return allRight
     }
 
     /// Removes the demo's scratch directory (the gateways' LMDB stores and the two state files).

@@ -13,6 +13,8 @@ enum PosternCommand {
       demo         run a local mixnet (3 mix layers, 2 gateways) and two people messaging through it
       node         keygen | info | run: operate a relay or gateway (see 'postern node')
       topology     keygen | sign: the directory's signed network map
+      chat         identity new|restore, post, read: public-chat messages and anonymous posting
+      keys         derive --seed HEX --path PATH [--private]: BIP32 keys for tooling
       selftest     check the cryptography on this machine against published test vectors
                    and the SIMD ChaCha20 against libsodium; non-zero exit on any failure
 
@@ -45,6 +47,10 @@ enum PosternCommand {
             status = NodeCommand.node(args)
         case "topology":
             status = NodeCommand.topology(args)
+        case "chat":
+            status = ChatCommand.chat(args)
+        case "keys":
+            status = ChatCommand.keys(args)
         default:
             Terminal.error("postern: unknown command '\(command)' (try 'postern --help')")
             status = 2

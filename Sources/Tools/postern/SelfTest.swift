@@ -33,7 +33,7 @@ enum SelfTest {
         cryptoVectorChecks() + [
             ("chacha20 SIMD = libsodium, lengths 0…1100, counters near 2^32", simdAgreesWithLibsodium),
             ("secp256k1 public key and recoverable signature (coincurve vector)", secp256k1Vector),
-        ] + packetChecks() + ratchetChecks() + linkChecks()
+        ] + packetChecks() + ratchetChecks() + linkChecks() + chatChecks()
     }
 
     /// Compares `actual` with the hex `expected`; returns a failure description or nil.

@@ -1,0 +1,65 @@
+import PosternChat
+import PosternCrypto
+import PosternNode
+import PosternPacket
+import PosternSystem
+
+/// Posting to and reading public chats over the mixnet. A chat's posts for one 10-minute bucket live at
+/// `PublicChat.address(chat, bucket)` on one gateway, chosen from the address (so every reader asks
+/// the same one); posts travel own gateway → mixes → that gateway like any packet, and readers fetch
+/// without deleting. Device-sync notes use the same path to an address on the seed's private chain.
+public final class PublicChatClient {
+    let topology: Topology
+    /// The client's own gateway (entry into the mixnet).
+    let entry: GatewayClient
+    let loop: EventLoop
+    let builder: PacketBuilder
+    var readers: [Bytes32: GatewayClient] = [:]
+
+    public init(topology: Topology, entry: GatewayClient, loop: EventLoop) {
+        self.topology = topology
+        self.entry = entry
+        self.loop = loop
+        builder = PacketBuilder(geometry: topology.geometry)
+    }
+
+    /// The gateway that stores `address`.
+    public func gateway(for address: Bytes32) -> NodeInfo {
+        let gateways = topology.gateways
+        return gateways[Int(address.words.0 % UInt64(gateways.count))]
+    }
+
+    /// Sends `bytes` through the mixnet to `address` at its gateway.
+    public func deposit(_ bytes: [UInt8], at address: Bytes32, done: @escaping (Bool) -> Void = { _ in }) {
+        let target = gateway(for: address)
+        var route = [entry.gateway]
+        for layer in 1...topology.layers {
+            let mixes = topology.mixes(layer: layer)
+            route.append(mixes[Int(Random.uniform(UInt32(mixes.count)))])
+        }
+        route.append(target)
+        let hops = route.map { RouteHop(node: $0.id, packetKey: $0.packetKey, epoch: topology.epoch,
+                                        delayMicros: UInt32(Exponential.sample(mean: 10_000, uniform53: Random.uint64()))) }
+        guard bytes.count + 2 <= topology.geometry.messageBytes,
+              let packet = try? builder.build(route: hops, to: .mailbox(address),
+                                              message: [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xff)] + bytes)
+        else { done(false); return }
+        entry.submit(packet) { status, _ in done(status == .ok) }
+    }
+
+    public func post(_ wrapped: [UInt8], chat: String, bucket: Int64, done: @escaping (Bool) -> Void = { _ in }) {
+        deposit(wrapped, at: PublicChat.address(chat: chat, bucket: bucket), done: done)
+    }
+
+    /// Everything stored at `address` (blobs without their kind byte), read anonymously from its gateway.
+    public func read(_ address: Bytes32, _ done: @escaping ([[UInt8]]) -> Void) {
+        let g = gateway(for: address)
+        let client = readers[g.id] ?? GatewayClient(loop: loop, gateway: g)
+        readers[g.id] = client
+        client.fetch([address]) { items in
+            done((items ?? []).compactMap { $0.blob.first == 1 ? Array($0.blob.dropFirst()) : nil })
+        }
+    }
+
+    public func close() { for c in readers.values { c.close() } }
+}

@@ -1,0 +1,163 @@
+import PosternChat
+import PosternCrypto
+import PosternSystem
+
+/// `postern chat …` and `postern keys derive`.
+enum ChatCommand {
+    static let usage = """
+    usage: postern chat identity new [--identity FILE]
+           postern chat identity restore [--identity FILE]      (reads the phrase from standard input)
+           postern chat post --chat NAME --text TEXT [--anonymous derived|signed|keyless] [--identity FILE] [--out FILE]
+           postern chat read [--identity FILE] FILE...
+           postern keys derive --seed HEX --path PATH [--private]
+    The identity file holds the BIP39 seed (hex, mode 0600); default $XDG_DATA_HOME/postern/chat-identity.
+    'post' writes the signed message (hex) to --out or standard output; 'read' shows each message as
+    "me (anonymous)", "Anonymous" or its author. Through the mixnet: 'postern demo' shows a public chat.
+    """
+
+    static func fail(_ m: String) -> Int32 {
+        Terminal.error("postern: " + m)
+        return 1
+    }
+
+    static var defaultIdentity: String {
+        let base = Process.environment("XDG_DATA_HOME") ?? ((Process.environment("HOME") ?? ".") + "/.local/share")
+        return base + "/postern/chat-identity"
+    }
+
+    static func keys(_ args: [String]) -> Int32 {
+        guard args.first == "derive",
+              let o = NodeCommand.options(Array(args.dropFirst()), ["--seed", "--path"], flags: ["--private"]),
+              let seedHex = o["--seed"], let path = o["--path"] else { Terminal.error(usage); return 2 }
+        guard let seed = Hex.decode(seedHex), seed.count >= 16, seed.count <= 64 else { return fail("--seed must be 16–64 bytes of hex") }
+        do {
+            let key = try ExtendedKey(seed: seed).derive(path)
+            Terminal.line(Hex.encode(o["--private"] != nil ? key.secret : key.publicKey))
+            return 0
+        } catch {
+            return fail(error.description)
+        }
+    }
+
+    static func chat(_ args: [String]) -> Int32 {
+        guard let sub = args.first else { Terminal.error(usage); return 2 }
+        let rest = Array(args.dropFirst())
+        switch sub {
+        case "identity": return identity(rest)
+        case "post": return post(rest)
+        case "read": return read(rest)
+        default: Terminal.error("postern chat: unknown command '\(sub)'\n\(usage)"); return 2
+        }
+    }
+
+    static func save(seed: [UInt8], to path: String) -> Int32 {
+        if let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")), slash != path.utf8.startIndex {
+            do { try Files.makeDirectories(String(path[..<slash])) } catch { return fail("\(path): \(error.message)") }
+        }
+        do { try Files.writeAtomically(path, Array((Hex.encode(seed) + "\n").utf8), mode: 0o600) } catch { return fail("\(path): \(error.message)") }
+        return 0
+    }
+
+    static func identity(_ args: [String]) -> Int32 {
+        guard let sub = args.first, let o = NodeCommand.options(Array(args.dropFirst()), ["--identity"]) else { Terminal.error(usage); return 2 }
+        let path = o["--identity"] ?? defaultIdentity
+        if Files.exists(path) { return fail("\(path) already holds an identity; move it away first") }
+        let phrase: [String]
+        switch sub {
+        case "new":
+            phrase = BIP39.newPhrase()
+        case "restore":
+            var input: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n: Int?
+                do { n = try withMutableBytes(&chunk) { (b) throws(SystemError) in try TCP.read(0, b.baseAddress!, b.count) } } catch { break }
+                guard let n, n > 0 else { break }
+                input += chunk[0..<n]
+            }
+            phrase = String(decoding: input, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }).map(String.init)
+        default:
+            Terminal.error(usage); return 2
+        }
+        let seed: [UInt8], identity: ChatIdentity
+        do {
+            seed = try BIP39.seed(phrase: phrase)
+            identity = try ChatIdentity(seed: seed)
+        } catch {
+            return fail(error.description)
+        }
+        let status = save(seed: seed, to: path)
+        guard status == 0 else { return status }
+        if sub == "new" {
+            Terminal.line("Your seed phrase (shown once; write it down, it restores this identity on any device):")
+            Terminal.line("  " + phrase.joined(separator: " "))
+        }
+        Terminal.line("chat key \(Hex.encode(identity.chatKeyCompressed))")
+        Terminal.line("saved to \(path) (mode 0600)")
+        return 0
+    }
+
+    static func load(_ path: String) -> ChatIdentity? {
+        guard let bytes = try? Files.read(path), let seed = Hex.decode(String(decoding: bytes, as: UTF8.self).trimmedLine),
+              let identity = try? ChatIdentity(seed: seed) else {
+            _ = fail("no chat identity at \(path) (run 'postern chat identity new')")
+            return nil
+        }
+        return identity
+    }
+
+    static func post(_ args: [String]) -> Int32 {
+        guard let o = NodeCommand.options(args, ["--chat", "--text", "--anonymous", "--identity", "--out"]),
+              let chat = o["--chat"], let text = o["--text"] else { Terminal.error(usage); return 2 }
+        var mode = PostMode.named
+        if let name = o["--anonymous"] {
+            guard let m = PostMode(name: name) else { return fail("--anonymous must be derived, signed or keyless") }
+            mode = m
+        }
+        guard let identity = load(o["--identity"] ?? defaultIdentity) else { return 1 }
+        let now = UInt64(Clock.wallSeconds())
+        let post: (bytes: [UInt8], id: [UInt8], syncNote: [UInt8]?)
+        do { post = try identity.post(text, chatID: chat, clock: now, timestamp: now, mode: mode) } catch { return fail(error.description) }
+        let line = Hex.encode(post.bytes) + "\n"
+        if let out = o["--out"] {
+            do { try Files.writeAtomically(out, Array(line.utf8), mode: 0o644) } catch { return fail("\(out): \(error.message)") }
+            Terminal.line("wrote \(out); message id \(Hex.encode(post.id))")
+        } else {
+            Terminal.out(line)
+        }
+        if let note = post.syncNote { Terminal.error("device-sync note (deposit on your sync chain): \(Hex.encode(note))") }
+        return 0
+    }
+
+    static func read(_ args: [String]) -> Int32 {
+        var rest = args[...]
+        var path = defaultIdentity
+        var files: [String] = []
+        while let a = rest.popFirst() {
+            if a == "--identity" { guard let p = rest.popFirst() else { Terminal.error(usage); return 2 }; path = p } else { files.append(a) }
+        }
+        guard !files.isEmpty else { Terminal.error(usage); return 2 }
+        guard let identity = load(path) else { return 1 }
+        var bad = 0
+        for file in files {
+            guard let bytes = try? Files.read(file) else { bad += 1; Terminal.line("\(file): unreadable"); continue }
+            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+                guard let message = Hex.decode(String(line).trimmedLine) else { bad += 1; Terminal.line("\(file): not hex"); continue }
+                do {
+                    let r = try identity.classify(message)
+                    let who: String
+                    switch r.authorship {
+                    case .mine(let anonymous): who = anonymous ? "me (anonymous)" : "me"
+                    case .anonymous: who = "Anonymous"
+                    case .named(let author): who = "0x" + Hex.encode(Secp256k1.normalize(author, compressed: true)!)
+                    }
+                    Terminal.line("[#\(r.message.chatID)] \(who): \(r.message.text)")
+                } catch {
+                    bad += 1
+                    Terminal.line("\(file): rejected: \(error.description)")
+                }
+            }
+        }
+        return bad == 0 ? 0 : 1
+    }
+}
