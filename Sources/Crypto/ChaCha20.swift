@@ -1,10 +1,34 @@
 import CSodium
 
+/// The two interchangeable ChaCha20 implementations (`ChaCha20Sodium`, `ChaCha20SIMD`): same stream,
+/// same counter semantics, so `ChaCha20Fast` can be either.
+public protocol ChaCha20Implementation {
+    /// `output = input XOR keystream(key, nonce, counter)`; `output` may equal `input`.
+    static func xor(key: UnsafeRawPointer, nonce: UnsafeRawPointer, counter: UInt32,
+                    input: UnsafeRawPointer, output: UnsafeMutableRawPointer, count: Int)
+}
+
+extension ChaCha20Implementation {
+    /// Array form for tests and cold paths.
+    public static func xor(key: [UInt8], nonce: [UInt8], counter: UInt32, _ input: [UInt8]) -> [UInt8] {
+        precondition(key.count == 32 && nonce.count == 12)
+        var output = [UInt8](repeating: 0, count: input.count)
+        if input.isEmpty { return output }
+        key.withUnsafeBytes { k in nonce.withUnsafeBytes { n in input.withUnsafeBytes { i in
+            output.withUnsafeMutableBytes { o in
+                xor(key: k.baseAddress!, nonce: n.baseAddress!, counter: counter,
+                    input: i.baseAddress!, output: o.baseAddress!, count: i.count)
+            }
+        } } }
+        return output
+    }
+}
+
 /// ChaCha20 (RFC 8439: 256-bit key, 96-bit nonce, 32-bit block counter) through libsodium.
 ///
 /// Counter semantics are OpenSSL's: when the 32-bit counter wraps it carries into the first nonce word.
 /// `ChaCha20SIMD` computes exactly the same stream; `ChaCha20Fast` picks the faster one per CPU.
-public enum ChaCha20Sodium {
+public enum ChaCha20Sodium: ChaCha20Implementation {
     public static let keyBytes = 32
     public static let nonceBytes = 12
 
@@ -47,19 +71,3 @@ public typealias ChaCha20Fast = ChaCha20SIMD
 #else
 public typealias ChaCha20Fast = ChaCha20Sodium
 #endif
-
-extension ChaCha20Sodium {
-    /// Convenience for tests and cold paths.
-    public static func xor(key: [UInt8], nonce: [UInt8], counter: UInt32, _ input: [UInt8]) -> [UInt8] {
-        precondition(key.count == keyBytes && nonce.count == nonceBytes)
-        var output = [UInt8](repeating: 0, count: input.count)
-        if input.isEmpty { return output }
-        key.withUnsafeBytes { k in nonce.withUnsafeBytes { n in input.withUnsafeBytes { i in
-            output.withUnsafeMutableBytes { o in
-                xor(key: k.baseAddress!, nonce: n.baseAddress!, counter: counter,
-                    input: i.baseAddress!, output: o.baseAddress!, count: i.count)
-            }
-        } } }
-        return output
-    }
-}

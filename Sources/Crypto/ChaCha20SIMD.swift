@@ -8,7 +8,7 @@
 /// Counter semantics match `ChaCha20Sodium` (and OpenSSL): block counter = word 12, and when it wraps the
 /// carry goes into word 13 (the first nonce word). Tests check byte equality with libsodium for every
 /// length 0…4 KiB and counters around 2³².
-public enum ChaCha20SIMD {
+public enum ChaCha20SIMD: ChaCha20Implementation {
     public typealias V = SIMD4<UInt32>
     public static let blockBytes = 64
     static let batchBytes = 256
@@ -130,19 +130,5 @@ public enum ChaCha20SIMD {
         if offset < count {
             batch(setup, position: position, input: input + offset, output: output + offset, count: count - offset)
         }
-    }
-
-    /// Array convenience for tests and cold paths.
-    public static func xor(key: [UInt8], nonce: [UInt8], counter: UInt32, _ input: [UInt8]) -> [UInt8] {
-        precondition(key.count == 32 && nonce.count == 12)
-        var output = [UInt8](repeating: 0, count: input.count)
-        if input.isEmpty { return output }
-        key.withUnsafeBytes { k in nonce.withUnsafeBytes { n in input.withUnsafeBytes { i in
-            output.withUnsafeMutableBytes { o in
-                xor(key: k.baseAddress!, nonce: n.baseAddress!, counter: counter,
-                    input: i.baseAddress!, output: o.baseAddress!, count: i.count)
-            }
-        } } }
-        return output
     }
 }
