@@ -46,26 +46,29 @@ let package = Package(
 
         // Node roles: relay (mix) and gateway, links, client service, topology, config.
         .target(name: "PosternNode",
-                dependencies: ["PosternLink", "PosternMailbox", "PosternPacket", "PosternCrypto", "PosternSystem"],
+                dependencies: ["PosternCover", "PosternLink", "PosternMailbox", "PosternPacket", "PosternCrypto", "PosternSystem"],
                 path: "Sources/Node"),
 
         // Public chats: BIP39/BIP32 secp256k1 identities, Status-style signed messages, anonymous posting.
         .target(name: "PosternChat", dependencies: ["PosternRatchet", "PosternCrypto", "PosternSystem"], path: "Sources/Chat"),
 
+        // Cover traffic: Poisson streams inside a byte and battery budget, loop liveness.
+        .target(name: "PosternCover", dependencies: ["PosternCrypto", "PosternSystem"], path: "Sources/Cover"),
+
         // Clients: the gateway protocol and conversations over the mixnet.
         .target(name: "PosternClient",
-                dependencies: ["PosternChat", "PosternNode", "PosternLink", "PosternRatchet", "PosternPacket", "PosternCrypto",
-                               "PosternSystem"],
+                dependencies: ["PosternCover", "PosternChat", "PosternNode", "PosternLink", "PosternRatchet", "PosternPacket",
+                               "PosternCrypto", "PosternSystem"],
                 path: "Sources/Client"),
 
         // Tools.
         .executableTarget(name: "PosternCLI",
-                          dependencies: ["PosternChat", "PosternClient", "PosternNode", "PosternLink", "PosternMailbox", "PosternRatchet",
-                                         "PosternPacket", "PosternCrypto", "PosternSystem", "CSecp256k1", "CLMDB"],
+                          dependencies: ["PosternCover", "PosternChat", "PosternClient", "PosternNode", "PosternLink", "PosternMailbox",
+                                         "PosternRatchet", "PosternPacket", "PosternCrypto", "PosternSystem", "CSecp256k1", "CLMDB"],
                           path: "Sources/Tools/postern"),
         .executableTarget(name: "PosternBench",
-                          dependencies: ["PosternChat", "PosternClient", "PosternNode", "PosternMailbox", "PosternRatchet", "PosternPacket",
-                                         "PosternCrypto", "PosternSystem", "CAllocCounter", "CLMDB"],
+                          dependencies: ["PosternCover", "PosternChat", "PosternClient", "PosternNode", "PosternMailbox", "PosternRatchet",
+                                         "PosternPacket", "PosternCrypto", "PosternSystem", "CAllocCounter", "CLMDB"],
                           path: "Sources/Tools/postern-bench"),
 
         .executableTarget(name: "PosternCrashTest", dependencies: ["PosternMailbox", "PosternCrypto", "PosternSystem"],
@@ -86,6 +89,9 @@ let package = Package(
                     path: "Tests/NodeTests"),
         .testTarget(name: "ChatTests", dependencies: ["PosternChat", "PosternCrypto"], path: "Tests/ChatTests",
                     resources: [.copy("Vectors")]),
+        .testTarget(name: "CoverTests",
+                    dependencies: ["PosternCover", "PosternClient", "PosternNode", "PosternRatchet", "PosternCrypto", "PosternSystem"],
+                    path: "Tests/CoverTests"),
         .testTarget(name: "RatchetTests", dependencies: ["PosternRatchet", "PosternCrypto"], path: "Tests/RatchetTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -24,6 +24,11 @@ public final class Messenger {
     public var onMessage: ([UInt8]) -> Void = { _ in }
     public var onError: (String) -> Void = { _ in }
     var polling = false
+    /// Messages waiting for a payload slot of the cover schedule (when a `CoverDriver` drives sending).
+    public internal(set) var queue: [[UInt8]] = []
+    /// Loop-packet addresses being watched for their return (fetched with the conversation's addresses).
+    public internal(set) var loopAddresses: [Bytes32] = []
+    public var onLoopReturned: (Bytes32) -> Void = { _ in }
 
     public init(conversation: Conversation, client: GatewayClient, topology: Topology, theirGateway: Bytes32,
                 meanDelayMicros: Double = 50_000) throws(TopologyError) {
@@ -38,13 +43,13 @@ public final class Messenger {
         builder = PacketBuilder(geometry: topology.geometry)
     }
 
-    func route() -> [RouteHop] {
+    func route(to last: NodeInfo? = nil) -> [RouteHop] {
         var nodes = [client.gateway]
         for layer in 1...topology.layers {
             let mixes = topology.mixes(layer: layer)
             nodes.append(mixes[Int(Random.uniform(UInt32(mixes.count)))])
         }
-        nodes.append(theirGateway)
+        nodes.append(last ?? theirGateway)
         return nodes.map { n in
             let delay = Exponential.sample(mean: meanDelayMicros, uniform53: Random.uint64())
             return RouteHop(node: n.id, packetKey: n.packetKey, epoch: topology.epoch, delayMicros: UInt32(min(delay, 60e6)))
@@ -73,11 +78,31 @@ public final class Messenger {
         return message.address
     }
 
+    /// Queues a message for the next payload slot of the cover schedule.
+    public func enqueue(_ text: [UInt8]) { queue.append(text) }
+
+    /// A cover packet: to the all-zero drop address at a random gateway (drop stream, and payload slots
+    /// with nothing queued), or to a fresh address at the own gateway (loop stream). Same size, same
+    /// format, same encryption as a real message; the payload is random.
+    func sendCover(loop: Bool) -> Bytes32? {
+        let gateways = topology.gateways
+        let target = loop ? client.gateway : gateways[Int(Random.uniform(UInt32(gateways.count)))]
+        let address = loop ? Bytes32.random() : .zero
+        // Formatted like a real delivery (length ‖ bytes), with a length in the range of ratchet messages,
+        // so the final gateway stores a loop exactly as it stores a message.
+        let length = 97 + Int(Random.uniform(512))
+        guard let packet = try? builder.build(route: route(to: target), to: .mailbox(address),
+                                              message: [UInt8(length >> 8), UInt8(length & 0xff)] + Random.bytes(length)) else { return nil }
+        if loop { loopAddresses.append(address) }
+        client.submit(packet) { _, _ in }
+        return address
+    }
+
     /// Fetches every watched address once, decrypts what arrived and deletes it from the gateway.
     public func poll(done: @escaping () -> Void = {}) {
         guard !polling else { done(); return }
         polling = true
-        let addresses = conversation.watchedAddresses()
+        let addresses = conversation.watchedAddresses() + loopAddresses
         var chunks: [[Bytes32]] = []
         var i = 0
         while i < addresses.count {
@@ -100,6 +125,11 @@ public final class Messenger {
 
     func accept(_ item: GatewayClient.Fetched) {
         defer { client.delete(address: item.address, id: item.id) }
+        if let i = loopAddresses.firstIndex(of: item.address) {
+            loopAddresses.remove(at: i)
+            onLoopReturned(item.address)
+            return
+        }
         guard item.blob.first == 1 else { return }
         let message = RatchetMessage(address: item.address, ciphertext: Array(item.blob[1...]))
         do {

@@ -58,6 +58,9 @@ extension Node {
             ("{reason=\"unknown_hop\"}", s.droppedUnknownHop), ("{reason=\"not_gateway\"}", s.droppedNotGateway),
             ("{reason=\"store\"}", s.droppedStore), ("{reason=\"bad_frame\"}", s.droppedBadFrame),
         ])
+        metric("cover_dropped_total", "Drop-stream cover packets discarded at this final hop.", "counter", [("", s.coverDropped)])
+        metric("relay_loops_total", "This node's own loop packets.", "counter",
+               [("{result=\"sent\"}", s.loopsSent), ("{result=\"returned\"}", s.loopsReturned), ("{result=\"lost\"}", s.loopsLost)])
         metric("queue_depth", "Packets held for their mixing delay.", "gauge", [("", delays.count)])
         metric("links_up", "Established outgoing links.", "gauge", [("", linksUp)])
         metric("link_rejects_total", "Inbound links refused (unknown peer).", "counter", [("", s.linkRejects)])

@@ -1,3 +1,4 @@
+import PosternCover
 import PosternCrypto
 import PosternLink
 import PosternMailbox
@@ -18,6 +19,8 @@ public struct NodeOptions {
     public var replayCapacity = 1 << 18
     /// A connection that has not completed its handshake by then is closed (half-open, silent peers).
     public var handshakeTimeoutNanos: UInt64 = 5_000_000_000
+    /// Relay loops (λM); nil = none.
+    public var cover: CoverConfig? = nil
     public var prologue = Array("postern/link/1".utf8)
     public var clientPrologue = Array("postern/client/1".utf8)
 
@@ -65,6 +68,9 @@ public final class Node {
     var nextExpiry: UInt64 = 0
     var stopped = false
     public var log: (String) -> Void = { _ in }
+    var coverScheduler: CoverScheduler?
+    var loops: LoopMonitor?
+    var builder: PacketBuilder?
 
     public init(keys: NodeKeys, topology: Topology, loop: EventLoop, options: NodeOptions, mailbox: MailboxStore?) throws(NodeError) {
         guard let me = topology.nodes.first(where: { $0.linkKey == keys.linkPublic }) else { throw .notInTopology }
@@ -79,6 +85,13 @@ public final class Node {
         processor = PacketProcessor(geometry: topology.geometry, keyring: ring)
         pool = PacketPool(packetBytes: topology.geometry.packetBytes, capacity: options.maxQueuedPackets)
         links = topology.nodes.map { OutgoingLink(node: $0) }
+        if let cover = options.cover, cover.relayLoopRate > 0 {
+            coverScheduler = CoverScheduler(config: cover, start: Double(Clock.wallNanoseconds()) / 1e9)
+            let monitor = LoopMonitor(timeout: cover.loopTimeoutSeconds)
+            monitor.onSustainedLoss = { [self] lost in self.log("warning: \(lost) of the last 20 relay loops did not return") }
+            loops = monitor
+            builder = PacketBuilder(geometry: topology.geometry)
+        }
     }
 
     public var packetStats: PacketStats { processor.stats }
@@ -194,6 +207,9 @@ public final class Node {
     /// payload), or 0x02 ‖ SURB id ‖ still-encrypted payload for replies.
     func deposit(_ slot: Int32, address: Bytes32, reply: SURBID?) {
         defer { pool.release(slot) }
+        // Drop-stream cover ends here unstored; our own relay loops come home here.
+        if address == .zero && reply == nil { stats.coverDropped += 1; return }
+        if let loops, loops.returned(address.bytes) { stats.loopsReturned += 1; return }
         guard let mailbox else { stats.droppedNotGateway += 1; return }
         let payload = pool.pointer(slot) + topology.geometry.headerBytes
         var blob: [UInt8]
@@ -224,6 +240,7 @@ public final class Node {
             send(slot: due.value.slot, to: Int(due.value.next))
         }
         stats.queueDepth = delays.count
+        if coverScheduler != nil { sendRelayLoops() }
         if let first = firstPendingDeposit, now &- first >= options.groupCommitNanos { commitDeposits() }
         if let mailbox, now >= nextExpiry {
             nextExpiry = now &+ 1_000_000_000
@@ -239,10 +256,46 @@ public final class Node {
 
     func nextDeadline() -> UInt64? {
         var next = delays.nextDeadline
+        if let c = coverScheduler {
+            let wall = Double(Clock.wallNanoseconds()) / 1e9
+            next = min(next ?? .max, EventLoop.now() &+ UInt64(max(0, c.nextTime - wall) * 1e9))
+        }
         if let first = firstPendingDeposit { next = min(next ?? .max, first &+ options.groupCommitNanos) }
         if mailbox != nil { next = min(next ?? .max, nextExpiry) }
         return next
     }
 
     public var linksUp: Int { links.reduce(0) { $0 + (($1.connection?.isEstablished ?? false) ? 1 : 0) } }
+
+    /// Relay loops (Loopix λM): a packet through every mix layer and back to this node, sent at the
+    /// scheduler's Poisson times; one that does not come back in time counts as lost.
+    func sendRelayLoops() {
+        guard let scheduler = coverScheduler, let loops, let builder else { return }
+        let wall = Double(Clock.wallNanoseconds()) / 1e9
+        loops.check(now: wall)
+        stats.loopsLost = loops.lost
+        while scheduler.nextTime <= wall {
+            _ = scheduler.take()
+            var route: [NodeInfo] = []
+            for layer in 1...max(1, topology.layers) {
+                let mixes = topology.mixes(layer: layer)
+                route.append(mixes[Int(Random.uniform(UInt32(mixes.count)))])
+            }
+            route.append(info)
+            let hops = route.map { RouteHop(node: $0.id, packetKey: $0.packetKey, epoch: topology.epoch,
+                                            delayMicros: UInt32(Exponential.sample(mean: 20_000, uniform53: Random.uint64()))) }
+            let address = Bytes32.random()
+            guard let slot = pool.take() else { stats.droppedQueueFull += 1; continue }
+            do {
+                try builder.build(route: hops, to: .mailbox(address), message: UnsafeRawBufferPointer(start: nil, count: 0),
+                                  into: pool.pointer(slot))
+            } catch {
+                pool.release(slot)
+                continue
+            }
+            loops.sent(address.bytes, at: wall)
+            stats.loopsSent += 1
+            if let first = topology.nodes.firstIndex(where: { $0.id == hops[0].node }) { send(slot: slot, to: first) } else { pool.release(slot) }
+        }
+    }
 }

@@ -16,6 +16,9 @@ public struct NodeConfig: Equatable {
     public var byteCapMB = 192
     public var ttlDays = 7
     public var maxPerAddress = 64
+    public var relayLoopsPerHour = 0
+    public var coverBytesPerDayMB = 300
+    public var coverEpochSeconds = 3600
     public var metricsListen = ""
     public var logLevel = "info"
 
@@ -23,7 +26,8 @@ public struct NodeConfig: Equatable {
         "node.keys", "node.data_dir", "node.topology", "node.directory_key", "node.listen", "node.client_listen",
         "mixing.max_queued_packets", "mixing.max_pending_per_link", "mixing.replay_capacity",
         "mailbox.map_size_mb", "mailbox.byte_cap_mb", "mailbox.ttl_days", "mailbox.max_per_address",
-        "mailbox.group_commit_ms", "metrics.listen", "log.level",
+        "mailbox.group_commit_ms", "cover.relay_loops_per_hour", "cover.bytes_per_day_mb", "cover.epoch_seconds",
+        "metrics.listen", "log.level",
     ]
 
     public init() {}
@@ -45,6 +49,12 @@ public struct NodeConfig: Equatable {
         ttlDays = try f.integer("mailbox.ttl_days", default: ttlDays, range: 1...30)
         maxPerAddress = try f.integer("mailbox.max_per_address", default: maxPerAddress, range: 1...10_000)
         groupCommitMillis = try f.integer("mailbox.group_commit_ms", default: groupCommitMillis, range: 0...1000)
+        relayLoopsPerHour = try f.integer("cover.relay_loops_per_hour", default: relayLoopsPerHour, range: 0...360_000)
+        coverBytesPerDayMB = try f.integer("cover.bytes_per_day_mb", default: coverBytesPerDayMB, range: 1...1_000_000)
+        coverEpochSeconds = try f.integer("cover.epoch_seconds", default: coverEpochSeconds, range: 60...86_400)
+        if 86_400 % coverEpochSeconds != 0 {
+            throw ConfigError(line: f.entries["cover.epoch_seconds"]?.line ?? 0, message: "'cover.epoch_seconds' must divide a day (86400)")
+        }
         metricsListen = try f.string("metrics.listen", default: metricsListen)
         logLevel = try f.string("log.level", default: logLevel)
         for (key, value) in [("node.listen", listen), ("node.client_listen", clientListen), ("metrics.listen", metricsListen)]

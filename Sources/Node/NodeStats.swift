@@ -5,5 +5,7 @@ public struct NodeStats: Equatable {
     public var droppedStore = 0, droppedBadFrame = 0
     public var linksUp = 0, clientsConnected = 0, linkRejects = 0
     public var queueDepth = 0
+    /// Cover traffic: drop-stream packets discarded at this final hop; own relay loops.
+    public var coverDropped = 0, loopsSent = 0, loopsReturned = 0, loopsLost = 0
     public init() {}
 }

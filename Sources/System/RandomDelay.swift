@@ -9,4 +9,5 @@ public enum Exponential {
     }
 
     public static func ln(_ x: Double) -> Double { psys_ln(x) }
+    public static func exp(_ x: Double) -> Double { psys_exp(x) }
 }

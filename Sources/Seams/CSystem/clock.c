@@ -22,3 +22,4 @@ void psys_sleep_ns(uint64_t ns) {
 }
 
 double psys_ln(double x) { return log(x); }
+double psys_exp(double x) { return exp(x); }

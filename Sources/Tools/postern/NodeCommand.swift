@@ -1,7 +1,9 @@
 import CSystem
+import PosternCover
 import PosternCrypto
 import PosternMailbox
 import PosternNode
+import PosternPacket
 import PosternSystem
 
 /// `postern node keygen|info|run` and `postern topology keygen|sign`.
@@ -132,6 +134,15 @@ enum NodeCommand {
         options.maxPendingPerLink = config.maxPendingPerLink
         options.replayCapacity = config.replayCapacity
         options.groupCommitNanos = UInt64(config.groupCommitMillis) * 1_000_000
+        if config.relayLoopsPerHour > 0 {
+            var cover = CoverConfig()
+            cover.payloadRate = 0; cover.loopRate = 0; cover.dropRate = 0
+            cover.relayLoopRate = Double(config.relayLoopsPerHour) / 3600
+            cover.bytesPerDay = Int64(config.coverBytesPerDayMB) << 20
+            cover.epochSeconds = Int64(config.coverEpochSeconds)
+            cover.packetBytes = topology.geometry.packetBytes
+            options.cover = cover
+        }
         let node: Node
         do {
             node = try Node(keys: keys, topology: topology, loop: loop, options: options, mailbox: store)

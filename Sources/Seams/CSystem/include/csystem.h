@@ -29,6 +29,8 @@ void psys_sleep_ns(uint64_t ns);
 
 /// Natural logarithm (libm), for sampling exponential delays without Foundation.
 double psys_ln(double x);
+/// e^x (libm).
+double psys_exp(double x);
 
 // --- files -------------------------------------------------------------------------------------------
 enum {

@@ -1,0 +1,114 @@
+import PosternCrypto
+import PosternSystem
+
+/// Which stream an event belongs to.
+public enum CoverStream: Equatable, Sendable {
+    case payload, loop, drop, relayLoop
+}
+
+/// Poisson cover-traffic schedule inside a byte budget.
+///
+/// The streams are independent Poisson processes; their superposition is one process of rate Λ whose
+/// events are assigned to a stream with probability λ_s/Λ. All rates are the configured rates × one level
+/// from `CoverConfig.levels`, chosen only at epoch boundaries: each epoch gets the budget still unspent in
+/// the current day divided by the epochs left in it, and the highest level that fits, capped by the
+/// battery policy. So rates change rarely and between few values, and the day's traffic tracks the
+/// budget. Whether a real message is waiting never changes when events happen: the caller sends it in
+/// place of the next payload dummy.
+public final class CoverScheduler {
+    public let config: CoverConfig
+    let random: () -> UInt64
+    let power: () -> PowerState
+    public private(set) var levelIndex = 0
+    public private(set) var epoch: Int64 = -1
+    /// Seconds (wall clock) of the next event, and its stream.
+    public private(set) var nextTime: Double = 0
+    public private(set) var nextStream: CoverStream = .payload
+    var day: Int64 = -1
+    public private(set) var bytesToday: Int64 = 0
+    /// (time, level) at every level change, for tests and metrics.
+    public private(set) var levelChanges: [(time: Int64, level: Int)] = []
+
+    public init(config: CoverConfig, start: Double, random: @escaping () -> UInt64 = { Random.uint64Source() },
+                power: @escaping () -> PowerState = { Battery.read() }) {
+        precondition(config.totalRate > 0 && config.epochSeconds > 0 && 86_400 % config.epochSeconds == 0)
+        self.config = config
+        self.random = random
+        self.power = power
+        enterEpoch(at: start)
+        nextTime = start
+        schedule()
+    }
+
+    public var level: Double { CoverConfig.levels[levelIndex] }
+
+    func rate(_ s: CoverStream) -> Double {
+        switch s {
+        case .payload: config.payloadRate
+        case .loop: config.loopRate
+        case .drop: config.dropRate
+        case .relayLoop: config.relayLoopRate
+        }
+    }
+
+    /// Picks the level for the epoch containing `t` (only ever called at a boundary).
+    func enterEpoch(at t: Double) {
+        let seconds = Int64(t)
+        epoch = seconds / config.epochSeconds
+        let today = seconds / 86_400
+        if today != day { day = today; bytesToday = 0 }
+        let epochsLeft = Double((86_400 - seconds % 86_400 + config.epochSeconds - 1) / config.epochSeconds)
+        let target = Double(max(0, config.bytesPerDay - bytesToday)) / max(1, epochsLeft)
+        let fullEpochBytes = config.totalRate * Double(config.epochSeconds) * Double(config.packetBytes)
+        var index = CoverConfig.levels.count - 1
+        for (i, l) in CoverConfig.levels.enumerated() where l * fullEpochBytes <= target { index = i; break }
+        let p = power()
+        if p.discharging, let percent = p.batteryPercent {
+            if percent < config.criticalBattery { index = max(index, config.criticalBatteryLevel) }
+            else if percent < config.lowBattery { index = max(index, config.lowBatteryLevel) }
+        }
+        index = min(index, CoverConfig.levels.count - 1)
+        if index != levelIndex || levelChanges.isEmpty { levelChanges.append((epoch * config.epochSeconds, index)) }
+        levelIndex = index
+    }
+
+    func uniform() -> Double { (Double(random() >> 11) + 0.5) / 9_007_199_254_740_992.0 }
+
+    /// Draws the next event after `nextTime`. An exponential gap that crosses an epoch boundary restarts
+    /// at the boundary with the new rate (memorylessness keeps each epoch's process Poisson).
+    func schedule() {
+        var t = nextTime
+        while true {
+            let total = config.totalRate * level
+            let gap = Exponential.sample(mean: 1 / total, uniform53: random())
+            let boundary = Double((epoch + 1) * config.epochSeconds)
+            if t + gap >= boundary {
+                t = boundary
+                enterEpoch(at: boundary)
+                continue
+            }
+            t += gap
+            break
+        }
+        var pick = uniform() * config.totalRate
+        nextStream = .relayLoop
+        for s in [CoverStream.payload, .loop, .drop] {
+            if pick < rate(s) { nextStream = s; break }
+            pick -= rate(s)
+        }
+        nextTime = t
+    }
+
+    /// Consumes the due event (the caller sends one packet for it) and schedules the next.
+    public func take() -> (time: Double, stream: CoverStream) {
+        let event = (nextTime, nextStream)
+        bytesToday += Int64(config.packetBytes)
+        schedule()
+        return event
+    }
+}
+
+extension Random {
+    /// 64 random bits from the kernel (the default randomness of the scheduler).
+    public static func uint64Source() -> UInt64 { uint64() }
+}

@@ -1,0 +1,5 @@
+import PosternSystem
+
+enum PosternExp {
+    static func exp(_ x: Double) -> Double { Exponential.exp(x) }
+}

@@ -1,0 +1,122 @@
+import PosternCover
+import PosternCrypto
+import PosternSystem
+import Testing
+
+/// A simulated day with an injected clock: the scheduler's events are replayed from midnight to
+/// midnight, nothing waits for real time.
+struct Day {
+    let scheduler: CoverScheduler
+    var events: [(time: Double, stream: CoverStream)] = []
+
+    init(_ config: CoverConfig, seed: UInt8, power: PowerState = .mains, start: Double = 20_000 * 86_400) {
+        let rng = SeededRandom(seed: [UInt8](repeating: seed, count: 32))
+        scheduler = CoverScheduler(config: config, start: start, random: {
+            var v: UInt64 = 0
+            withUnsafeMutableBytes(of: &v) { rng.fill($0.baseAddress!, count: 8) }
+            return v
+        }, power: { power })
+        while scheduler.nextTime < start + 86_400 { events.append(scheduler.take()) }
+    }
+
+    var bytes: Int { events.count * scheduler.config.packetBytes }
+}
+
+@Suite struct CoverSimulationTests {
+    /// Full rates would use about 2.7× the budget; the day's traffic stays within ±5% of it.
+    @Test(arguments: [1, 2, 3])
+    func dayStaysWithinBudget(seed: Int) {
+        var config = CoverConfig()
+        config.payloadRate = 1.0; config.loopRate = 0.2; config.dropRate = 0.2
+        config.bytesPerDay = 120 << 20
+        let day = Day(config, seed: UInt8(seed))
+        let error = abs(Double(day.bytes) - Double(config.bytesPerDay)) / Double(config.bytesPerDay)
+        #expect(error < 0.05, "bytes \(day.bytes) vs budget \(config.bytesPerDay): \(error)")
+    }
+
+    /// A generous budget runs at full rate all day.
+    @Test func generousBudgetRunsFullRate() {
+        var config = CoverConfig()
+        config.bytesPerDay = 10 << 30
+        let day = Day(config, seed: 9)
+        #expect(day.scheduler.levelChanges.allSatisfy { $0.level == 0 })
+        let expected = config.totalRate * 86_400
+        #expect(abs(Double(day.events.count) - expected) / expected < 0.02)
+    }
+
+    /// Inter-send gaps of each stream, within epochs of one level, pass a Kolmogorov–Smirnov test against
+    /// the configured exponential.
+    @Test func gapsAreExponential() {
+        var config = CoverConfig()
+        config.payloadRate = 1.0; config.loopRate = 0.3; config.dropRate = 0.2
+        config.bytesPerDay = 10 << 30   // one level all day, so one rate per stream
+        let day = Day(config, seed: 4)
+        for stream in [CoverStream.payload, .loop, .drop] {
+            let times = day.events.filter { $0.stream == stream }.map(\.time)
+            let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
+            let rate: Double = stream == .payload ? 1.0 : stream == .loop ? 0.3 : 0.2
+            let (d, p) = KolmogorovSmirnov.exponential(gaps, rate: rate)
+            #expect(p > 0.01, "\(stream): D = \(d), p = \(p)")
+        }
+        // The test has teeth: the same gaps against a rate 20% off are rejected.
+        let times = day.events.filter { $0.stream == .payload }.map(\.time)
+        let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
+        #expect(KolmogorovSmirnov.exponential(gaps, rate: 1.2).p < 0.001)
+    }
+
+    @Test func levelChangesOnlyAtEpochBoundaries() {
+        var config = CoverConfig()
+        config.bytesPerDay = 60 << 20
+        let day = Day(config, seed: 5)
+        #expect(day.scheduler.levelChanges.count >= 1)
+        for change in day.scheduler.levelChanges { #expect(change.time % config.epochSeconds == 0) }
+        // And no stream's rate moves within an epoch: every level used is one of the few quantised ones.
+        #expect(Set(day.scheduler.levelChanges.map(\.level)).isSubset(of: Set(0..<CoverConfig.levels.count)))
+    }
+
+    /// Real messages go out in place of payload dummies: the schedule is the same with or without them.
+    @Test func realMessagesDoNotChangeTheSchedule() {
+        let config = CoverConfig()
+        let quiet = Day(config, seed: 7)
+        // Same seed; this time a sender takes payload slots for real messages whenever one is queued.
+        var queue = 0, realSent = 0
+        let busy = Day(config, seed: 7)
+        var mixed: [(Double, CoverStream, Bool)] = []
+        for (i, e) in busy.events.enumerated() {
+            if i % 7 == 0 { queue += 1 }                 // a message arrives now and then
+            var real = false
+            if e.stream == .payload && queue > 0 { queue -= 1; realSent += 1; real = true }
+            mixed.append((e.time, e.stream, real))
+        }
+        #expect(realSent > 100)
+        #expect(quiet.events.count == busy.events.count)
+        #expect(zip(quiet.events, mixed).allSatisfy { $0.time == $1.0 && $0.stream == $1.1 })
+    }
+
+    @Test func batteryPolicyCapsTheLevel() {
+        var config = CoverConfig()
+        config.bytesPerDay = 10 << 30
+        let low = Day(config, seed: 2, power: PowerState(batteryPercent: 40, discharging: true))
+        #expect(low.scheduler.levelChanges.allSatisfy { $0.level >= config.lowBatteryLevel })
+        let critical = Day(config, seed: 2, power: PowerState(batteryPercent: 10, discharging: true))
+        #expect(critical.scheduler.levelChanges.allSatisfy { $0.level >= config.criticalBatteryLevel })
+        let charging = Day(config, seed: 2, power: PowerState(batteryPercent: 10, discharging: false))
+        #expect(charging.scheduler.levelChanges.allSatisfy { $0.level == 0 })
+        #expect(critical.events.count < low.events.count && low.events.count < charging.events.count)
+    }
+
+    @Test func loopMonitorCountsLossAndWarns() {
+        let monitor = LoopMonitor(timeout: 10)
+        var warnings = 0
+        monitor.onSustainedLoss = { _ in warnings += 1 }
+        for i in 0..<40 { monitor.sent([UInt8(i)], at: Double(i)) }
+        for i in 0..<10 { monitor.returned([UInt8(i)]) }
+        #expect(!monitor.returned([200]))
+        monitor.check(now: 100)
+        #expect(monitor.returned == 10 && monitor.lost == 30 && warnings == 1)
+    }
+
+    @Test func batteryReaderWithoutBatteryIsMains() {
+        #expect(Battery.read(root: "/nonexistent") == .mains)
+    }
+}
