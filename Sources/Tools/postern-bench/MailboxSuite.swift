@@ -55,7 +55,39 @@ func mailboxSuite() -> Suite {
             now += 2
         }
 
+        /// Bytes this process has written to storage so far (/proc/self/io write_bytes; 0 if unavailable).
+        func writtenBytes() -> Int {
+            guard let io = try? Files.read("/proc/self/io") else { return 0 }
+            for line in String(decoding: io, as: UTF8.self).split(separator: "\n") where line.hasPrefix("write_bytes:") {
+                return Int(line.split(separator: " ").last ?? "0") ?? 0
+            }
+            return 0
+        }
+
         return [
+            // SD-card wear: storage writes per hour for a gateway storing 10 messages per second (each
+            // arrives alone, so each commits alone: the worst case for group commit), 1 KiB each.
+            .value("sd-writes-per-hour-10pps") {
+                let kib = UnsafeRawBufferPointer(start: bufferOf(1024, fill: 9), count: 1024)
+                let before = writtenBytes()
+                for _ in 0..<600 {
+                    _ = try? store.deposit(address: nextAddress(), blob: kib)
+                    try? store.flush()
+                }
+                let perDeposit = Double(writtenBytes() - before) / 600
+                return (perDeposit * 36_000 / 1_048_576, "MiB")
+            },
+            // The same load with a 1 s group-commit window (`group_commit_ms = 1000`): 10 deposits per commit.
+            .value("sd-writes-per-hour-10pps-1s-window") {
+                let kib = UnsafeRawBufferPointer(start: bufferOf(1024, fill: 9), count: 1024)
+                let before = writtenBytes()
+                for i in 0..<600 {
+                    _ = try? store.deposit(address: nextAddress(), blob: kib)
+                    if i % 10 == 9 { try? store.flush() }
+                }
+                let perDeposit = Double(writtenBytes() - before) / 600
+                return (perDeposit * 36_000 / 1_048_576, "MiB")
+            },
             .timed("lmdb-put") { n in
                 for _ in 0..<n {
                     rawCounter &+= 1

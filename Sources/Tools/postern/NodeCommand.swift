@@ -164,6 +164,7 @@ enum NodeCommand {
             Log.info("signal \(signal): shutting down")
             loop.stop()
         }
+        Systemd.notify("READY=1\nSTATUS=relaying")
         if let interval = Systemd.watchdogNanoseconds {
             func ping() {
                 Systemd.notify("WATCHDOG=1")
@@ -171,7 +172,6 @@ enum NodeCommand {
             }
             ping()
         }
-        Systemd.notify("READY=1\nSTATUS=relaying")
         Log.info("postern \(PosternCommand.version) running as \(me.role == .gateway ? "gateway" : "mix"), epoch \(topology.epoch)")
         loop.run()
         Systemd.notify("STOPPING=1")
