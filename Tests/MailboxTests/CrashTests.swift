@@ -23,7 +23,7 @@ import Testing
             process.standardOutput = pipe
             process.standardError = FileHandle.nullDevice
             try process.run()
-            Thread.sleep(forTimeInterval: Double.random(in: 0.1...0.5))
+            Thread.sleep(forTimeInterval: Double.random(in: 0.3...0.8))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             #expect(process.terminationReason == .uncaughtSignal)
