@@ -1,0 +1,53 @@
+import Foundation
+import PosternClient
+import PosternRatchet
+import PosternCrypto
+import Testing
+
+/// The QR encoder checked by an independent decoder: every symbol is written as PBM and read back with
+/// zbar's `zbarimg` (installed by `cross/install-deps host`).
+@Suite struct QRCodeTests {
+    static let zbar = "/usr/bin/zbarimg"
+
+    static func decode(_ code: QRCode) throws -> String? {
+        let path = NSTemporaryDirectory() + "postern-qr-" + UUID().uuidString + ".pbm"
+        try code.pbm(scale: 3).write(toFile: path, atomically: true, encoding: .ascii)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: zbar)
+        p.arguments = ["-q", "--raw", "-Sbinary", path]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { return nil }
+        var text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if text.hasSuffix("\n") { text.removeLast() }
+        return text
+    }
+
+    @Test func contactBundleRoundTrip() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.zbar), "zbar-tools is missing (cross/install-deps host)")
+        let bundle = ContactSecret(gateway: .random()).bundle.text
+        let code = try QRCode(bytes: Array(bundle.utf8))
+        #expect(code.version == 7 && code.size == 45)
+        #expect(try Self.decode(code) == bundle)
+        #expect(code.terminalText.contains("▀") && code.terminalText.split(separator: "\n").count == (45 + 4 + 1) / 2)
+    }
+
+    /// Every version 1–10 (lengths chosen to land in each), read back exactly.
+    @Test func everyVersionDecodes() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.zbar), "zbar-tools is missing (cross/install-deps host)")
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789:/-".utf8)
+        var versions = Set<Int>()
+        for length in [1, 14, 15, 26, 27, 42, 43, 62, 63, 84, 85, 106, 107, 122, 123, 152, 153, 180, 181, 213] {
+            let text = String(decoding: (0..<length).map { _ in alphabet[Int(Random.uniform(UInt32(alphabet.count)))] }, as: UTF8.self)
+            let code = try QRCode(bytes: Array(text.utf8))
+            versions.insert(code.version)
+            #expect(try Self.decode(code) == text, "length \(length), version \(code.version)")
+        }
+        #expect(versions == Set(1...10))
+        #expect(throws: QRCode.QRError.tooLong(214)) { try QRCode(bytes: [UInt8](repeating: 65, count: 214)) }
+    }
+}
