@@ -57,8 +57,8 @@ let package = Package(
 
         // Clients: the gateway protocol and conversations over the mixnet.
         .target(name: "PosternClient",
-                dependencies: ["PosternCover", "PosternChat", "PosternNode", "PosternLink", "PosternRatchet", "PosternPacket",
-                               "PosternCrypto", "PosternSystem"],
+                dependencies: ["PosternCover", "PosternChat", "PosternNode", "PosternLink", "PosternMailbox", "PosternRatchet",
+                               "PosternPacket", "PosternCrypto", "PosternSystem"],
                 path: "Sources/Client"),
 
         // Tools.

@@ -179,6 +179,19 @@ public final class MailboxStore {
         if rc != 0 { abortBatch(LMDBEnvironment.error(rc)); throw LMDBEnvironment.error(rc) }
     }
 
+    /// Deletes a named value; durable at the next flush. False if there was none.
+    @discardableResult
+    public func removeState(_ name: String) throws(MailboxError) -> Bool {
+        let txn = try writeTxn()
+        let rc = name.withCString { n in
+            var key = val(n, name.utf8.count)
+            return mdb_del(txn, state, &key, nil)
+        }
+        if rc == MDB_NOTFOUND { return false }
+        if rc != 0 { abortBatch(LMDBEnvironment.error(rc)); throw LMDBEnvironment.error(rc) }
+        return true
+    }
+
     public func state(_ name: String) throws(MailboxError) -> [UInt8]? {
         try flush()
         let txn = try env.begin(readOnly: true)

@@ -1,0 +1,118 @@
+import PosternCrypto
+import PosternMailbox
+import PosternSystem
+
+public enum ProfileError: Error, Equatable {
+    case wrongPassphrase
+    case notAProfile(String)
+    case exists(String)
+    case store(String)
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .wrongPassphrase: "wrong passphrase (nothing was changed)"
+        case .notAProfile(let p): "\(p) is not a Postern profile (create one first)"
+        case .exists(let p): "\(p) already holds a profile"
+        case .store(let why): why
+        case .corrupt(let name): "profile record '\(name)' is damaged"
+        }
+    }
+}
+
+/// A client's private data (keys, contacts, conversation states, received messages) in LMDB, encrypted
+/// at rest under a passphrase.
+///
+/// `profile.salt` holds the Argon2id salt. Argon2id(passphrase, salt) → K; from K, HKDF gives a name
+/// key and a value key. Each record is stored under HMAC-SHA256(name key, name) (so record names such as
+/// contact names never appear in the files), as nonce (24) ‖ XChaCha20-Poly1305(value key, nonce, value,
+/// ad = hashed name), so a record cannot be moved to another name. A check record written at creation
+/// tells a wrong passphrase from a damaged file before anything is touched.
+public final class Profile {
+    public let directory: String
+    let store: MailboxStore
+    var nameKey: [UInt8]
+    var valueKey: [UInt8]
+    static let checkName = "postern/profile/check"
+    static let checkValue = Array("postern profile v1".utf8)
+
+    init(directory: String, store: MailboxStore, master: [UInt8]) {
+        self.directory = directory
+        self.store = store
+        nameKey = try! HKDF.derive(salt: Array("postern/profile/v1".utf8), ikm: master, info: Array("names".utf8), count: 32)
+        valueKey = try! HKDF.derive(salt: Array("postern/profile/v1".utf8), ikm: master, info: Array("values".utf8), count: 32)
+    }
+
+    deinit {
+        Memory.wipe(&nameKey)
+        Memory.wipe(&valueKey)
+    }
+
+    static func master(_ passphrase: [UInt8], _ salt: [UInt8]) throws(ProfileError) -> [UInt8] {
+        guard let key = Argon2id.derive(passphrase: passphrase, salt: salt) else { throw .store("out of memory deriving the key") }
+        return key
+    }
+
+    static func openStore(_ directory: String) throws(ProfileError) -> MailboxStore {
+        var config = MailboxConfig()
+        config.mapSize = 64 << 20
+        config.byteCap = 48 << 20
+        do { return try MailboxStore(directory: directory + "/store", config: config) } catch { throw .store(error.description) }
+    }
+
+    /// Creates a new profile in `directory` (which must not hold one).
+    public static func create(directory: String, passphrase: [UInt8]) throws(ProfileError) -> Profile {
+        let saltPath = directory + "/profile.salt"
+        if Files.exists(saltPath) { throw .exists(directory) }
+        do { try Files.makeDirectories(directory) } catch { throw .store("\(directory): \(error.message)") }
+        let salt = Random.bytes(Argon2id.saltBytes)
+        do { try Files.writeAtomically(saltPath, salt, mode: 0o600) } catch { throw .store("\(saltPath): \(error.message)") }
+        let profile = Profile(directory: directory, store: try openStore(directory), master: try master(passphrase, salt))
+        try profile.put(checkName, checkValue)
+        return profile
+    }
+
+    /// Opens an existing profile; a wrong passphrase fails before anything is written.
+    public static func open(directory: String, passphrase: [UInt8]) throws(ProfileError) -> Profile {
+        let saltPath = directory + "/profile.salt"
+        guard let salt = try? Files.read(saltPath), salt.count == Argon2id.saltBytes else { throw .notAProfile(directory) }
+        let profile = Profile(directory: directory, store: try openStore(directory), master: try master(passphrase, salt))
+        guard (try? profile.get(checkName)) == checkValue else { throw .wrongPassphrase }
+        return profile
+    }
+
+    func storedName(_ name: String) -> String {
+        Hex.encode(HMACSHA256.authenticate(key: nameKey, Array(name.utf8)))
+    }
+
+    /// Stores `value` under `name`; durable when this returns.
+    public func put(_ name: String, _ value: [UInt8]) throws(ProfileError) {
+        let key = storedName(name)
+        let nonce = Random.bytes(24)
+        let sealed = nonce + XChaChaPoly.seal(key: valueKey, nonce: nonce, ad: Array(key.utf8), value)
+        do {
+            try store.setState(key, sealed)
+            try store.flush()
+        } catch { throw .store(error.description) }
+    }
+
+    public func get(_ name: String) throws(ProfileError) -> [UInt8]? {
+        let key = storedName(name)
+        let sealed: [UInt8]?
+        do { sealed = try store.state(key) } catch { throw .store(error.description) }
+        guard let sealed else { return nil }
+        guard sealed.count >= 24 + 16,
+              let value = try? XChaChaPoly.open(key: valueKey, nonce: Array(sealed[0..<24]), ad: Array(key.utf8), Array(sealed[24...]))
+        else { throw .corrupt(name) }
+        return value
+    }
+
+    @discardableResult
+    public func remove(_ name: String) throws(ProfileError) -> Bool {
+        do {
+            let removed = try store.removeState(storedName(name))
+            try store.flush()
+            return removed
+        } catch { throw .store(error.description) }
+    }
+}
