@@ -38,7 +38,10 @@ import Testing
         var lastPoll: UInt64 = 0
         let done = net.run(seconds: 20) {
             if EventLoop.now() - lastPoll > 50_000_000 { lastPoll = EventLoop.now(); alice.poll(); bob.poll() }
+            // Also run until a payload slot went out empty (a dummy) and a drop was sent: the first payload
+            // slots may all carry the five real messages.
             return got.count == 5 && driver.loops.returned >= 5 && net.nodes.prefix(3).allSatisfy { $0.stats.loopsReturned > 0 }
+                && driver.sent.payloadDummies > 0 && driver.sent.drops > 0
         }
         driver.stop()
         #expect(done, "got \(got.count), loops back \(driver.loops.returned), sent \(driver.sent)")
