@@ -15,10 +15,7 @@ enum ChatCommand {
     "me (anonymous)", "Anonymous" or its author. Through the mixnet: 'postern demo' shows a public chat.
     """
 
-    static func fail(_ m: String) -> Int32 {
-        Terminal.error("postern: " + m)
-        return 1
-    }
+    static func fail(_ m: String) -> Int32 { CLI.fail(m) }
 
     static var defaultIdentity: String {
         let base = Process.environment("XDG_DATA_HOME") ?? ((Process.environment("HOME") ?? ".") + "/.local/share")
@@ -27,7 +24,7 @@ enum ChatCommand {
 
     static func keys(_ args: [String]) -> Int32 {
         guard args.first == "derive",
-              let o = NodeCommand.options(Array(args.dropFirst()), ["--seed", "--path"], flags: ["--private"]),
+              let o = CLI.options(Array(args.dropFirst()), ["--seed", "--path"], flags: ["--private"], usage: usage),
               let seedHex = o["--seed"], let path = o["--path"] else { Terminal.error(usage); return 2 }
         guard let seed = Hex.decode(seedHex), seed.count >= 16, seed.count <= 64 else { return fail("--seed must be 16–64 bytes of hex") }
         do {
@@ -40,14 +37,7 @@ enum ChatCommand {
     }
 
     static func chat(_ args: [String]) -> Int32 {
-        guard let sub = args.first else { Terminal.error(usage); return 2 }
-        let rest = Array(args.dropFirst())
-        switch sub {
-        case "identity": return identity(rest)
-        case "post": return post(rest)
-        case "read": return read(rest)
-        default: Terminal.error("postern chat: unknown command '\(sub)'\n\(usage)"); return 2
-        }
+        CLI.dispatch(args, group: "chat", usage: usage, [("identity", identity), ("post", post), ("read", read)])
     }
 
     static func save(seed: [UInt8], to path: String) -> Int32 {
@@ -59,7 +49,7 @@ enum ChatCommand {
     }
 
     static func identity(_ args: [String]) -> Int32 {
-        guard let sub = args.first, let o = NodeCommand.options(Array(args.dropFirst()), ["--identity"]) else { Terminal.error(usage); return 2 }
+        guard let sub = args.first, let o = CLI.options(Array(args.dropFirst()), ["--identity"], usage: usage) else { Terminal.error(usage); return 2 }
         let path = o["--identity"] ?? defaultIdentity
         if Files.exists(path) { return fail("\(path) already holds an identity; move it away first") }
         let phrase: [String]
@@ -107,7 +97,7 @@ enum ChatCommand {
     }
 
     static func post(_ args: [String]) -> Int32 {
-        guard let o = NodeCommand.options(args, ["--chat", "--text", "--anonymous", "--identity", "--out"]),
+        guard let o = CLI.options(args, ["--chat", "--text", "--anonymous", "--identity", "--out"], usage: usage),
               let chat = o["--chat"], let text = o["--text"] else { Terminal.error(usage); return 2 }
         var mode = PostMode.named
         if let name = o["--anonymous"] {

@@ -17,35 +17,14 @@ enum NodeCommand {
            postern topology sign --key FILE --in DRAFT [--out FILE]
     """
 
-    static func fail(_ message: String) -> Int32 {
-        Terminal.error("postern: " + message)
-        return 1
-    }
+    static func fail(_ message: String) -> Int32 { CLI.fail(message) }
 
-    /// Parses `--flag value` pairs; a flag not in `allowed` or without a value is an error.
     static func options(_ args: [String], _ allowed: [String], flags: [String] = []) -> [String: String]? {
-        var out: [String: String] = [:]
-        var rest = args[...]
-        while let a = rest.popFirst() {
-            if flags.contains(a) { out[a] = "true"; continue }
-            guard allowed.contains(a), let v = rest.popFirst() else {
-                Terminal.error("postern: unknown or incomplete option '\(a)'\n\(usage)")
-                return nil
-            }
-            out[a] = v
-        }
-        return out
+        CLI.options(args, allowed, flags: flags, usage: usage)
     }
 
     static func node(_ args: [String]) -> Int32 {
-        guard let sub = args.first else { Terminal.error(usage); return 2 }
-        let rest = Array(args.dropFirst())
-        switch sub {
-        case "keygen": return keygen(rest)
-        case "info": return info(rest)
-        case "run": return run(rest)
-        default: Terminal.error("postern node: unknown command '\(sub)'\n\(usage)"); return 2
-        }
+        CLI.dispatch(args, group: "node", usage: usage, [("keygen", keygen), ("info", info), ("run", run)])
     }
 
     static func keygen(_ args: [String]) -> Int32 {
@@ -181,41 +160,39 @@ enum NodeCommand {
     }
 
     static func topology(_ args: [String]) -> Int32 {
-        guard let sub = args.first else { Terminal.error(usage); return 2 }
-        let rest = Array(args.dropFirst())
-        switch sub {
-        case "keygen":
-            guard let o = options(rest, ["--out"]), let out = o["--out"] else { Terminal.error(usage); return 2 }
-            if Files.exists(out) { return fail("\(out) exists") }
-            let seed = Random.bytes(32)
-            do { try Files.writeAtomically(out, Array((Hex.encode(seed) + "\n").utf8), mode: 0o600) } catch { return fail("\(out): \(error.message)") }
-            Terminal.line("wrote \(out) (mode 0600); directory key (node.directory_key):")
-            Terminal.line(Hex.encode(Ed25519.KeyPair(seed: seed).publicKey))
-            return 0
-        case "sign":
-            guard let o = options(rest, ["--key", "--in", "--out"]), let keyPath = o["--key"], let input = o["--in"] else {
-                Terminal.error(usage); return 2
-            }
-            guard let seedText = try? Files.read(keyPath), let seed = Hex.decode(String(decoding: seedText, as: UTF8.self).trimmedLine),
-                  seed.count == 32 else { return fail("\(keyPath): not a directory key file") }
-            guard let draftBytes = try? Files.read(input) else { return fail("cannot read \(input)") }
-            let directory = Ed25519.KeyPair(seed: seed)
-            let draft: Topology
-            do { draft = try Topology(draftText: String(decoding: draftBytes, as: UTF8.self)) } catch {
-                return fail("\(input): \(error.description)")
-            }
-            let signed = draft.signed(with: directory)
-            if let out = o["--out"] {
-                do { try Files.writeAtomically(out, Array(signed.utf8), mode: 0o644) } catch { return fail("\(out): \(error.message)") }
-                Terminal.line("wrote \(out)")
-            } else {
-                Terminal.out(signed)
-            }
-            return 0
-        default:
-            Terminal.error("postern topology: unknown command '\(sub)'\n\(usage)")
-            return 2
+        CLI.dispatch(args, group: "topology", usage: usage, [("keygen", topologyKeygen), ("sign", topologySign)])
+    }
+
+    static func topologyKeygen(_ rest: [String]) -> Int32 {
+        guard let o = options(rest, ["--out"]), let out = o["--out"] else { Terminal.error(usage); return 2 }
+        if Files.exists(out) { return fail("\(out) exists") }
+        let seed = Random.bytes(32)
+        do { try Files.writeAtomically(out, Array((Hex.encode(seed) + "\n").utf8), mode: 0o600) } catch { return fail("\(out): \(error.message)") }
+        Terminal.line("wrote \(out) (mode 0600); directory key (node.directory_key):")
+        Terminal.line(Hex.encode(Ed25519.KeyPair(seed: seed).publicKey))
+        return 0
+    }
+
+    static func topologySign(_ rest: [String]) -> Int32 {
+        guard let o = options(rest, ["--key", "--in", "--out"]), let keyPath = o["--key"], let input = o["--in"] else {
+            Terminal.error(usage); return 2
         }
+        guard let seedText = try? Files.read(keyPath), let seed = Hex.decode(String(decoding: seedText, as: UTF8.self).trimmedLine),
+              seed.count == 32 else { return fail("\(keyPath): not a directory key file") }
+        guard let draftBytes = try? Files.read(input) else { return fail("cannot read \(input)") }
+        let directory = Ed25519.KeyPair(seed: seed)
+        let draft: Topology
+        do { draft = try Topology(draftText: String(decoding: draftBytes, as: UTF8.self)) } catch {
+            return fail("\(input): \(error.description)")
+        }
+        let signed = draft.signed(with: directory)
+        if let out = o["--out"] {
+            do { try Files.writeAtomically(out, Array(signed.utf8), mode: 0o644) } catch { return fail("\(out): \(error.message)") }
+            Terminal.line("wrote \(out)")
+        } else {
+            Terminal.out(signed)
+        }
+        return 0
     }
 }
 

@@ -1,0 +1,36 @@
+import PosternSystem
+
+/// Shared command-line plumbing for the `postern` subcommands: one-line failures, `--flag value`
+/// options, and subcommand dispatch.
+enum CLI {
+    static func fail(_ message: String) -> Int32 {
+        Terminal.error("postern: " + message)
+        return 1
+    }
+
+    /// Parses `--flag value` pairs (and bare `flags`); anything else prints `usage` and gives nil.
+    static func options(_ args: [String], _ allowed: [String], flags: [String] = [], usage: String) -> [String: String]? {
+        var out: [String: String] = [:]
+        var rest = args[...]
+        while let a = rest.popFirst() {
+            if flags.contains(a) { out[a] = "true"; continue }
+            guard allowed.contains(a), let v = rest.popFirst() else {
+                Terminal.error("postern: unknown or incomplete option '\(a)'\n\(usage)")
+                return nil
+            }
+            out[a] = v
+        }
+        return out
+    }
+
+    /// Runs the subcommand named by the first argument, with the rest; usage errors exit 2.
+    static func dispatch(_ args: [String], group: String, usage: String,
+                         _ table: [(name: String, run: ([String]) -> Int32)]) -> Int32 {
+        guard let sub = args.first else { Terminal.error(usage); return 2 }
+        guard let entry = table.first(where: { $0.name == sub }) else {
+            Terminal.error("postern \(group): unknown command '\(sub)'\n\(usage)")
+            return 2
+        }
+        return entry.run(Array(args.dropFirst()))
+    }
+}
