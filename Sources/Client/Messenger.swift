@@ -9,25 +9,32 @@ import PosternSystem
 /// exponentially distributed delay; incoming messages are fetched from the own gateway at the
 /// conversation's watched addresses.
 ///
-/// Payload of a delivered packet: length (u16 BE) ‖ ratchet ciphertext; the deliver address is the
-/// ratchet message's address.
+/// A delivered packet's data is the ratchet ciphertext (`Delivery` format), with an acknowledgement SURB:
+/// `onDelivered` reports each message the counterparty's gateway has committed to its store.
 public final class Messenger {
     public let conversation: Conversation
     public let client: GatewayClient
     let topology: Topology
     let theirGateway: NodeInfo
-    let builder: PacketBuilder
+    public let courier: Courier
     /// Mean per-hop delay.
-    public var meanDelayMicros: Double
+    public var meanDelayMicros: Double {
+        get { courier.meanDelayMicros }
+        set { courier.meanDelayMicros = newValue }
+    }
     /// Called with the state after every change that must survive a crash (before a send leaves).
     public var persist: ([UInt8]) -> Void = { _ in }
     public var onMessage: ([UInt8]) -> Void = { _ in }
     public var onError: (String) -> Void = { _ in }
+    /// The message sent to this address reached the counterparty's mailbox.
+    public var onDelivered: (Bytes32) -> Void = { _ in }
     var polling = false
     /// Messages waiting for a payload slot of the cover schedule (when a `CoverDriver` drives sending).
     public internal(set) var queue: [[UInt8]] = []
     /// Loop-packet addresses being watched for their return (fetched with the conversation's addresses).
     public internal(set) var loopAddresses: [Bytes32] = []
+    /// Acknowledgements being waited for: their address → the SURB secrets and the message address.
+    public internal(set) var pendingAcks: [Bytes32: (ack: Courier.PendingAck, message: Bytes32?)] = [:]
     public var onLoopReturned: (Bytes32) -> Void = { _ in }
 
     public init(conversation: Conversation, client: GatewayClient, topology: Topology, theirGateway: Bytes32,
@@ -39,21 +46,7 @@ public final class Messenger {
         self.client = client
         self.topology = topology
         self.theirGateway = gateway
-        self.meanDelayMicros = meanDelayMicros
-        builder = PacketBuilder(geometry: topology.geometry)
-    }
-
-    func route(to last: NodeInfo? = nil) -> [RouteHop] {
-        var nodes = [client.gateway]
-        for layer in 1...topology.layers {
-            let mixes = topology.mixes(layer: layer)
-            nodes.append(mixes[Int(Random.uniform(UInt32(mixes.count)))])
-        }
-        nodes.append(last ?? theirGateway)
-        return nodes.map { n in
-            let delay = Exponential.sample(mean: meanDelayMicros, uniform53: Random.uint64())
-            return RouteHop(node: n.id, packetKey: n.packetKey, epoch: topology.epoch, delayMicros: UInt32(min(delay, 60e6)))
-        }
+        courier = Courier(topology: topology, ownGateway: client.gateway, meanDelayMicros: meanDelayMicros)
     }
 
     /// Encrypts, persists the advanced state, then submits. Returns the message's address.
@@ -61,16 +54,11 @@ public final class Messenger {
     public func send(_ text: [UInt8], done: @escaping (Bool) -> Void = { _ in }) -> Bytes32? {
         let message = conversation.send(text)
         persist(conversation.serialized())
-        let length = message.ciphertext.count
-        guard length + 2 <= topology.geometry.messageBytes else {
+        guard let (packet, ack) = try? courier.packet(message.ciphertext, to: message.address, at: theirGateway, acknowledge: true) else {
             onError("message too long for one packet")
             return nil
         }
-        let payload = [UInt8(length >> 8), UInt8(length & 0xff)] + message.ciphertext
-        guard let packet = try? builder.build(route: route(), to: .mailbox(message.address), message: payload) else {
-            onError("could not build a packet")
-            return nil
-        }
+        if let ack { pendingAcks[ack.address] = (ack, message.address) }
         client.submit(packet) { [self] status, reason in
             if status != .ok { self.onError("gateway refused the packet (status \(status.code)): \(reason)") }
             done(status == .ok)
@@ -83,17 +71,17 @@ public final class Messenger {
 
     /// A cover packet: to the all-zero drop address at a random gateway (drop stream, and payload slots
     /// with nothing queued), or to a fresh address at the own gateway (loop stream). Same size, same
-    /// format, same encryption as a real message; the payload is random.
+    /// format, same encryption as a real message; the payload is random. Loops carry an acknowledgement
+    /// SURB like real messages, so the own gateway cannot tell them from incoming mail.
     func sendCover(loop: Bool) -> Bytes32? {
         let gateways = topology.gateways
         let target = loop ? client.gateway : gateways[Int(Random.uniform(UInt32(gateways.count)))]
         let address = loop ? Bytes32.random() : .zero
-        // Formatted like a real delivery (length ‖ bytes), with a length in the range of ratchet messages,
-        // so the final gateway stores a loop exactly as it stores a message.
+        // As long as ratchet messages, so the final gateway stores a loop exactly as it stores a message.
         let length = 97 + Int(Random.uniform(512))
-        guard let packet = try? builder.build(route: route(to: target), to: .mailbox(address),
-                                              message: [UInt8(length >> 8), UInt8(length & 0xff)] + Random.bytes(length)) else { return nil }
+        guard let (packet, ack) = try? courier.packet(Random.bytes(length), to: address, at: target, acknowledge: loop) else { return nil }
         if loop { loopAddresses.append(address) }
+        if let ack { pendingAcks[ack.address] = (ack, nil) }
         client.submit(packet) { _, _ in }
         return address
     }
@@ -102,7 +90,7 @@ public final class Messenger {
     public func poll(done: @escaping () -> Void = {}) {
         guard !polling else { done(); return }
         polling = true
-        let addresses = conversation.watchedAddresses() + loopAddresses
+        let addresses = conversation.watchedAddresses() + loopAddresses + Array(pendingAcks.keys)
         var chunks: [[Bytes32]] = []
         var i = 0
         while i < addresses.count {
@@ -128,6 +116,12 @@ public final class Messenger {
         if let i = loopAddresses.firstIndex(of: item.address) {
             loopAddresses.remove(at: i)
             onLoopReturned(item.address)
+            return
+        }
+        if let pending = pendingAcks[item.address] {
+            guard Courier.openAck(item.blob, pending.ack) != nil else { return }
+            pendingAcks[item.address] = nil
+            if let message = pending.message { onDelivered(message) }
             return
         }
         guard item.blob.first == 1 else { return }

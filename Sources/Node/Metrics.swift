@@ -58,6 +58,8 @@ extension Node {
             ("{reason=\"unknown_hop\"}", s.droppedUnknownHop), ("{reason=\"not_gateway\"}", s.droppedNotGateway),
             ("{reason=\"store\"}", s.droppedStore), ("{reason=\"bad_frame\"}", s.droppedBadFrame),
         ])
+        metric("delivery_acks_total", "Delivery acknowledgements answered through senders' SURBs.", "counter",
+               [("{result=\"sent\"}", s.acksSent), ("{result=\"dropped\"}", s.acksDropped)])
         metric("cover_dropped_total", "Drop-stream cover packets discarded at this final hop.", "counter", [("", s.coverDropped)])
         metric("relay_loops_total", "This node's own loop packets.", "counter",
                [("{result=\"sent\"}", s.loopsSent), ("{result=\"returned\"}", s.loopsReturned), ("{result=\"lost\"}", s.loopsLost)])

@@ -65,6 +65,8 @@ public final class Node {
     public private(set) var port: UInt16 = 0, clientPort: UInt16 = 0
     public internal(set) var stats = NodeStats()
     var firstPendingDeposit: UInt64?
+    /// Acknowledgement packets (built in pool slots) waiting for the deposits they confirm to commit.
+    var pendingAcks: [(slot: Int32, next: Int32)] = []
     var nextExpiry: UInt64 = 0
     var stopped = false
     public var log: (String) -> Void = { _ in }
@@ -84,6 +86,7 @@ public final class Node {
         ring.add(EpochKey(epoch: keys.epoch, secret: SecretKey(copying: keys.packetSecret.bytes), replayCapacity: options.replayCapacity))
         processor = PacketProcessor(geometry: topology.geometry, keyring: ring)
         pool = PacketPool(packetBytes: topology.geometry.packetBytes, capacity: options.maxQueuedPackets)
+        pendingAcks.reserveCapacity(256)
         links = topology.nodes.map { OutgoingLink(node: $0) }
         if let cover = options.cover, cover.relayLoopRate > 0 {
             coverScheduler = CoverScheduler(config: cover, start: Double(Clock.wallNanoseconds()) / 1e9)
@@ -124,6 +127,8 @@ public final class Node {
         listener = -1; clientListener = -1
         loop.removeTicker(tickerID)
         try? mailbox?.flush()
+        for ack in pendingAcks { pool.release(ack.slot) }
+        pendingAcks.removeAll()
         mailbox = nil   // closes the store and releases its lock
         log("node stopped; \(held) held packets dropped")
     }
@@ -203,8 +208,9 @@ public final class Node {
         return nil
     }
 
-    /// Final hop: the payload goes into the mailbox. Blob = 0x01 ‖ message (length-prefixed in the
-    /// payload), or 0x02 ‖ SURB id ‖ still-encrypted payload for replies.
+    /// Final hop: the payload goes into the mailbox. Blob = 0x01 ‖ data (see `Delivery`), or
+    /// 0x02 ‖ SURB id ‖ still-encrypted payload for replies. A delivery that carries an acknowledgement
+    /// SURB is answered once its deposit is committed (or at once, when the store refused it).
     func deposit(_ slot: Int32, address: Bytes32, reply: SURBID?) {
         defer { pool.release(slot) }
         // Drop-stream cover ends here unstored; our own relay loops come home here.
@@ -213,25 +219,44 @@ public final class Node {
         guard let mailbox else { stats.droppedNotGateway += 1; return }
         let payload = pool.pointer(slot) + topology.geometry.headerBytes
         var blob: [UInt8]
+        var ack: UnsafeRawPointer?
         if let reply {
             blob = [2]
             var words = reply.words
             withUnsafeBytes(of: &words) { blob += $0 }
             blob += UnsafeRawBufferPointer(start: payload, count: topology.geometry.payloadBytes)
         } else {
-            let message = payload + Geometry.zeroPrefixBytes
-            let length = Int(message.load(as: UInt8.self)) << 8 | Int(message.load(fromByteOffset: 1, as: UInt8.self))
-            guard length <= topology.geometry.messageBytes - 2 else { stats.droppedStore += 1; return }
-            blob = [1] + UnsafeRawBufferPointer(start: message + 2, count: length)
+            guard let (data, surb) = Delivery.parse(payload + Geometry.zeroPrefixBytes, geometry: topology.geometry) else {
+                stats.droppedStore += 1
+                return
+            }
+            blob = [1] + data
+            ack = surb
         }
         do {
             _ = try mailbox.deposit(address: address, blob: blob)
             if firstPendingDeposit == nil { firstPendingDeposit = EventLoop.now() }
             if reply == nil { stats.delivered += 1 } else { stats.repliesDelivered += 1 }
+            if let ack { answer(ack, .stored, now: false) }
         } catch {
             stats.droppedStore += 1
             log("deposit refused: \(error.description)")
+            if let ack { answer(ack, .refused, now: true) }
         }
+    }
+
+    /// Builds the acknowledgement for the serialised SURB at `surb` into a fresh pool slot; it leaves
+    /// with the next commit (`now`: at once).
+    func answer(_ surb: UnsafeRawPointer, _ status: Delivery.Ack, now: Bool) {
+        let first = SURB.firstHop(serialized: surb)
+        guard first != info.id, let next = topology.nodes.firstIndex(where: { $0.id == first }), let slot = pool.take() else {
+            stats.acksDropped += 1
+            return
+        }
+        var code = status.code
+        withUnsafeBytes(of: &code) { SURB.writeReply(serialized: surb, geometry: topology.geometry, message: $0, into: pool.pointer(slot)) }
+        stats.acksSent += 1
+        if now { send(slot: slot, to: next) } else { pendingAcks.append((slot, Int32(next))) }
     }
 
     func tick() {
@@ -251,7 +276,17 @@ public final class Node {
 
     func commitDeposits() {
         firstPendingDeposit = nil
-        do { try mailbox?.flush() } catch { log("mailbox commit failed: \(error.description)") }
+        do {
+            try mailbox?.flush()
+            for ack in pendingAcks { send(slot: ack.slot, to: Int(ack.next)) }
+        } catch {
+            // Nothing was confirmed: the senders time out and send again.
+            log("mailbox commit failed: \(error.description)")
+            for ack in pendingAcks { pool.release(ack.slot) }
+            stats.acksDropped += pendingAcks.count
+            stats.acksSent -= pendingAcks.count
+        }
+        pendingAcks.removeAll(keepingCapacity: true)
     }
 
     func nextDeadline() -> UInt64? {

@@ -6,6 +6,8 @@ public struct NodeStats: Equatable {
     public var linksUp = 0, clientsConnected = 0, linkRejects = 0
     public var queueDepth = 0
     /// Cover traffic: drop-stream packets discarded at this final hop; own relay loops.
+    /// Delivery acknowledgements sent through senders' SURBs; ones that could not be sent.
+    public var acksSent = 0, acksDropped = 0
     public var coverDropped = 0, loopsSent = 0, loopsReturned = 0, loopsLost = 0
     public init() {}
 }

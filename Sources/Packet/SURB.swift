@@ -31,18 +31,37 @@ public struct SURB: Equatable {
     /// the reply key with the usual zero prefix.
     public func reply(_ message: [UInt8]) throws(PacketError) -> [UInt8] {
         guard message.count <= geometry.messageBytes else { throw .messageTooLong }
-        var packet = header + [UInt8](repeating: 0, count: geometry.payloadBytes)
+        let serialized = serialized
+        var packet = [UInt8](repeating: 0, count: geometry.packetBytes)
         let geometry = geometry
         packet.withUnsafeMutableBytes { p in
-            let payload = p.baseAddress! + geometry.headerBytes
-            message.withUnsafeBytes { if let m = $0.baseAddress { (payload + Geometry.zeroPrefixBytes).copyMemory(from: m, byteCount: $0.count) } }
-            withUnsafeTemporaryAllocation(byteCount: Lioness.keyBytes + 32, alignment: 16) { k in
-                replyKey.withUnsafeBytes { Lioness.expand($0.baseAddress!, into: k.baseAddress!) }
-                Lioness.encrypt(payload, count: geometry.payloadBytes, keys: k.baseAddress!, scratch: k.baseAddress! + Lioness.keyBytes)
-                Memory.wipe(k.baseAddress!, count: k.count)
+            serialized.withUnsafeBytes { s in
+                message.withUnsafeBytes { m in
+                    Self.writeReply(serialized: s.baseAddress!, geometry: geometry, message: m, into: p.baseAddress!)
+                }
             }
         }
         return packet
+    }
+
+    /// The first hop named by a serialised SURB at `serialized`.
+    public static func firstHop(serialized: UnsafeRawPointer) -> Bytes32 { Bytes32(serialized) }
+
+    /// Writes the reply packet for the serialised SURB at `serialized` into `packet`
+    /// (`geometry.packetBytes`), without allocating: a gateway answers a delivery acknowledgement this way
+    /// straight into its packet pool. `message` must fit `geometry.messageBytes`.
+    public static func writeReply(serialized: UnsafeRawPointer, geometry: Geometry, message: UnsafeRawBufferPointer,
+                                  into packet: UnsafeMutableRawPointer) {
+        precondition(message.count <= geometry.messageBytes)
+        packet.copyMemory(from: serialized + 64, byteCount: geometry.headerBytes)
+        let payload = packet + geometry.headerBytes
+        payload.initializeMemory(as: UInt8.self, repeating: 0, count: geometry.payloadBytes)
+        if let m = message.baseAddress { (payload + Geometry.zeroPrefixBytes).copyMemory(from: m, byteCount: message.count) }
+        withUnsafeTemporaryAllocation(byteCount: Lioness.keyBytes + 32, alignment: 16) { k in
+            Lioness.expand(serialized + 32, into: k.baseAddress!)
+            Lioness.encrypt(payload, count: geometry.payloadBytes, keys: k.baseAddress!, scratch: k.baseAddress! + Lioness.keyBytes)
+            Memory.wipe(k.baseAddress!, count: k.count)
+        }
     }
 }
 
@@ -52,6 +71,31 @@ public struct SURBSecrets {
     let replyKey: [UInt8]
     let hopKeys: [UInt8]
     let geometry: Geometry
+
+    /// Stored form for a client that waits for the reply across restarts:
+    /// id (16) ‖ reply key (32) ‖ hop count (1) ‖ hop payload keys. Secret: keep it encrypted at rest.
+    public var serialized: [UInt8] {
+        var id = id.words
+        var out = withUnsafeBytes(of: &id) { Array($0) }
+        out += replyKey
+        out.append(UInt8(hopKeys.count / Lioness.keyBytes))
+        return out + hopKeys
+    }
+
+    public init?(serialized bytes: [UInt8], geometry: Geometry) {
+        guard bytes.count >= 49 else { return nil }
+        let hops = Int(bytes[48])
+        guard hops >= 1, hops <= geometry.maxHops, bytes.count == 49 + hops * Lioness.keyBytes else { return nil }
+        let words = bytes.withUnsafeBytes { ($0.loadUnaligned(as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+        self.init(id: SURBID(words: words), replyKey: Array(bytes[16..<48]), hopKeys: Array(bytes[49...]), geometry: geometry)
+    }
+
+    init(id: SURBID, replyKey: [UInt8], hopKeys: [UInt8], geometry: Geometry) {
+        self.id = id
+        self.replyKey = replyKey
+        self.hopKeys = hopKeys
+        self.geometry = geometry
+    }
 
     /// Recovers the message from a delivered reply payload (`geometry.payloadBytes`), undoing each hop's
     /// LIONESS layer and then the reply key's; a modified payload fails the zero-prefix check.

@@ -94,6 +94,10 @@ enum Demo {
         }
         alice.onMessage = deliveredTo("alice")
         bob.onMessage = deliveredTo("bob  ")
+        // Each message carries a SURB; the recipient's gateway answers through it once the message is stored.
+        var acknowledged = 0
+        alice.onDelivered = { _ in acknowledged += 1 }
+        bob.onDelivered = { _ in acknowledged += 1 }
 
         // Send one message every 40 ms, alternating speakers; both poll their gateways every 25 ms.
         var next = 0
@@ -113,7 +117,7 @@ enum Demo {
         }
         sendNext()
         pollBoth()
-        let complete = net.run(seconds: timeout) { received == count }
+        let complete = net.run(seconds: timeout) { received == count && acknowledged == count }
         let chatOK = complete ? publicChat(net, aliceEntry: alice.client, bobEntry: bob.client, timeout: timeout) : false
         net.stop()
         for m in [alice, bob] {
@@ -127,7 +131,7 @@ enum Demo {
             Terminal.line("Summary: 0 of \(count) messages arrived")
         } else {
             let mean = latencies.reduce(0, +) / Double(latencies.count)
-            Terminal.line("Summary: \(received) of \(count) messages arrived; latency min \(Format.fixed(latencies.first!, 1)) ms, "
+            Terminal.line("Summary: \(received) of \(count) messages arrived, \(acknowledged) delivery acknowledgements returned; latency min \(Format.fixed(latencies.first!, 1)) ms, "
                           + "median \(Format.fixed(latencies[latencies.count / 2], 1)) ms, mean \(Format.fixed(mean, 1)) ms, "
                           + "max \(Format.fixed(latencies.last!, 1)) ms")
         }
@@ -142,7 +146,7 @@ enum Demo {
         let refused = net.nodes.reduce(0) { $0 + $1.packetStats.refused }
         Terminal.line("Packets refused by any node: \(refused). Every address was used once and is unlinkable to the others.")
         if !complete {
-            Terminal.line("demo: FAILED (\(count - received) messages missing after \(Int(timeout)) s)")
+            Terminal.line("demo: FAILED (\(count - received) messages and \(count - acknowledged) acknowledgements missing after \(Int(timeout)) s)")
         } else if !chatOK {
             Terminal.line("demo: FAILED (the public chat posts were not all read back as expected)")
         } else {
