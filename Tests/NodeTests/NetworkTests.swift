@@ -58,8 +58,27 @@ final class World {
         }
         #expect(w.run { w.aliceGot.count == 4 && w.bobGot.count == 4 })
         #expect(Set(w.bobGot) == ["a0", "a1", "a2", "a3"] && Set(w.aliceGot) == ["b0", "b1", "b2", "b3"])
-        // Every packet crossed every layer once in each direction.
-        for i in 0..<3 { #expect(w.net.nodes[i].packetStats.processed == 8) }
+        // Every message is acknowledged through its SURB by the recipient's gateway.
+        var acked = 0
+        w.alice.onDelivered = { _ in acked += 1 }
+        w.bob.onDelivered = { _ in acked += 1 }
+        #expect(w.run { acked == 8 })
+        #expect(w.alice.pendingAcks.isEmpty && w.bob.pendingAcks.isEmpty)
+        // Every packet and every acknowledgement crossed every layer once.
+        for i in 0..<3 { #expect(w.net.nodes[i].packetStats.processed == 16) }
+        for g in 0..<2 { #expect(w.net.nodes[w.gatewayIndex(g)].stats.acksSent == 4) }
+    }
+
+    @Test func acknowledgementWaitsForTheCommit() throws {
+        let w = try World { $0.groupCommitNanos = 1_500_000_000 }
+        var acked: [Bytes32] = []
+        w.alice.onDelivered = { acked.append($0) }
+        let address = try #require(w.alice.send(Array("durable first".utf8)))
+        let bobsGateway = w.net.nodes[w.gatewayIndex(1)]
+        #expect(w.run { bobsGateway.stats.delivered == 1 })
+        // Stored but not yet committed: no acknowledgement may have left.
+        #expect(acked.isEmpty && bobsGateway.stats.packetsOut == 0)
+        #expect(w.run { acked == [address] })
     }
 
     @Test func gatewayRestartKeepsStoredMessages() throws {
