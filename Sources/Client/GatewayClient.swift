@@ -33,7 +33,7 @@ public final class GatewayClient {
               let hs = try? NoiseHandshake(pattern: .NK, initiator: true, prologue: Array("postern/client/1".utf8),
                                            remoteStatic: gateway.linkKey.bytes)
         else {
-            onDisconnect?("cannot connect to gateway")
+            failAll("cannot connect to the gateway at \(gateway.clientAddress ?? "(no client address)")")
             return
         }
         let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: 4 << 20, connecting: true)
@@ -45,12 +45,19 @@ public final class GatewayClient {
         c.onMessage = { [self] _, frame in self.response(Array(frame)) }
         c.onClose = { [self] _, reason in
             self.connection = nil
-            let pending = self.waiting
-            self.waiting.removeAll()
-            for (_, callback) in pending { callback([], .storeError) }
-            self.onDisconnect?(reason)
+            self.failAll(reason)
         }
         c.start()
+    }
+
+    /// Every request still waiting (sent or not) fails, so no caller waits forever and nothing queued
+    /// for a dead connection goes out later on a new one.
+    func failAll(_ reason: String) {
+        let pending = waiting
+        waiting.removeAll()
+        queued.removeAll()
+        for (_, callback) in pending { callback(Array(reason.utf8), .storeError) }
+        onDisconnect?(reason)
     }
 
     public func close() { connection?.close("client closing") }

@@ -45,7 +45,7 @@ public final class LocalNetwork {
         }
         self.keys = keys
         self.options = options
-        try? Files.makeDirectory(dataDirectory)
+        try? Files.makeDirectories(dataDirectory)
         for i in 0..<keys.count { nodes.append(try makeNode(i)) }
     }
 

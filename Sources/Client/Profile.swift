@@ -8,6 +8,9 @@ public enum ProfileError: Error, Equatable {
     case exists(String)
     case store(String)
     case corrupt(String)
+    case unknownContact(String)
+    /// A request that cannot be carried out as asked (the text says why).
+    case refused(String)
 
     public var description: String {
         switch self {
@@ -16,6 +19,8 @@ public enum ProfileError: Error, Equatable {
         case .exists(let p): "\(p) already holds a profile"
         case .store(let why): why
         case .corrupt(let name): "profile record '\(name)' is damaged"
+        case .unknownContact(let name): "no contact named '\(name)' (see 'postern contact list')"
+        case .refused(let why): why
         }
     }
 }
@@ -57,7 +62,10 @@ public final class Profile {
         var config = MailboxConfig()
         config.mapSize = 64 << 20
         config.byteCap = 48 << 20
-        do { return try MailboxStore(directory: directory + "/store", config: config) } catch { throw .store(error.description) }
+        do { return try MailboxStore(directory: directory + "/store", config: config) } catch {
+            if case .inUse = error { throw .store("profile \(directory) is in use by another postern process (an 'inbox --watch'?)") }
+            throw .store(error.description)
+        }
     }
 
     /// Creates a new profile in `directory` (which must not hold one).
@@ -86,15 +94,7 @@ public final class Profile {
     }
 
     /// Stores `value` under `name`; durable when this returns.
-    public func put(_ name: String, _ value: [UInt8]) throws(ProfileError) {
-        let key = storedName(name)
-        let nonce = Random.bytes(24)
-        let sealed = nonce + XChaChaPoly.seal(key: valueKey, nonce: nonce, ad: Array(key.utf8), value)
-        do {
-            try store.setState(key, sealed)
-            try store.flush()
-        } catch { throw .store(error.description) }
-    }
+    public func put(_ name: String, _ value: [UInt8]) throws(ProfileError) { try write([(name, value)]) }
 
     public func get(_ name: String) throws(ProfileError) -> [UInt8]? {
         let key = storedName(name)
@@ -105,6 +105,23 @@ public final class Profile {
               let value = try? XChaChaPoly.open(key: valueKey, nonce: Array(sealed[0..<24]), ad: Array(key.utf8), Array(sealed[24...]))
         else { throw .corrupt(name) }
         return value
+    }
+
+    /// Applies several changes (nil value = remove) in one transaction: all of them survive a crash, or
+    /// none does. A ratchet step and the message it produced are written this way.
+    public func write(_ changes: [(name: String, value: [UInt8]?)]) throws(ProfileError) {
+        do {
+            for change in changes {
+                let key = storedName(change.name)
+                if let value = change.value {
+                    let nonce = Random.bytes(24)
+                    try store.setState(key, nonce + XChaChaPoly.seal(key: valueKey, nonce: nonce, ad: Array(key.utf8), value))
+                } else {
+                    try store.removeState(key)
+                }
+            }
+            try store.flush()
+        } catch { throw .store(error.description) }
     }
 
     @discardableResult

@@ -37,4 +37,19 @@ public enum Terminal {
         _ = buffer.withUnsafeBytes { psys_write_all(1, $0.baseAddress, $0.count) }
         buffer.removeAll(keepingCapacity: true)
     }
+
+    /// Asks for a secret on the controlling terminal without echo; nil (with the reason) when there is
+    /// no terminal or the read fails.
+    public static func readSecret(prompt: String) -> Result<[UInt8], SystemError> {
+        flush()
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let n = buffer.withUnsafeMutableBufferPointer { b in psys_read_secret(prompt, b.baseAddress, Int32(b.count)) }
+        guard n >= 0 else {
+            buffer.withUnsafeMutableBytes { for i in 0..<$0.count { $0[i] = 0 } }
+            return .failure(SystemError(n, "read passphrase from the terminal"))
+        }
+        let secret = Array(buffer[0..<Int(n)])
+        buffer.withUnsafeMutableBytes { for i in 0..<$0.count { $0[i] = 0 } }
+        return .success(secret)
+    }
 }

@@ -51,6 +51,10 @@ int32_t psys_rmdir(const char *path);
 /// 1 if the path exists, 0 if not, -errno on other errors. `is_dir` receives 1 for a directory.
 int32_t psys_stat_kind(const char *path, int32_t *is_dir, int64_t *size);
 int32_t psys_isatty(int32_t fd);
+/// Prints `prompt` on the controlling terminal (/dev/tty) and reads one line with echo off, restoring the
+/// terminal afterwards. Returns the byte count (without the newline) or -errno (-ENXIO/-ENOENT: no
+/// terminal; -ENAMETOOLONG: longer than `capacity`).
+int32_t psys_read_secret(const char *prompt, uint8_t *buffer, int32_t capacity);
 /// Opens (creating, mode 0600) `path` and takes an exclusive, non-blocking flock on it. Returns the fd,
 /// which holds the lock until closed or the process dies, or -errno (-EWOULDBLOCK when another process
 /// holds it).

@@ -1,0 +1,197 @@
+import PosternCrypto
+import PosternNode
+import PosternPacket
+import PosternRatchet
+import PosternSystem
+
+/// A profile connected to the network: sends the outbox through the profile's gateway (each message
+/// with a delivery-acknowledgement SURB), fetches what arrived at every contact's watched addresses
+/// and at the pending acknowledgement addresses, and records the results in the profile.
+///
+/// Nothing is lost when the network is not there: a message is in the outbox (with its ratchet step)
+/// before a packet is built, and it leaves the outbox only when its acknowledgement is opened. A
+/// message whose submission failed is due again at once; one submitted but unacknowledged for
+/// `resendAfterSeconds` is sent again in a fresh packet (the recipient's ratchet drops duplicates).
+public final class Session {
+    public let profile: Profile
+    public let client: GatewayClient
+    let loop: EventLoop
+    let courier: Courier
+    let topology: Topology
+    var conversations: [String: Conversation] = [:]
+    var inFlight: Set<UInt64> = []
+    var polling = false
+    public var resendAfterSeconds: Int64 = 120
+    public var now: () -> Int64 = { Clock.wallSeconds() }
+    public var onDelivered: (OutboxEntry) -> Void = { _ in }
+    public var onMessage: (InboxEntry) -> Void = { _ in }
+    /// Something went wrong that the person should know (one line); the work stays queued.
+    public var onProblem: (String) -> Void = { _ in }
+    public private(set) var submitted = 0
+
+    public init(profile: Profile, topology: Topology, loop: EventLoop, meanDelayMicros: Double) throws(ProfileError) {
+        let gateway = try profile.settings().gateway
+        guard let own = topology.node(gateway), own.role == .gateway else {
+            throw .refused("this profile's gateway \(gateway.hex.prefix(16))… is not in the network's topology (wrong --config?)")
+        }
+        self.profile = profile
+        self.topology = topology
+        self.loop = loop
+        client = GatewayClient(loop: loop, gateway: own)
+        courier = Courier(topology: topology, ownGateway: own, meanDelayMicros: meanDelayMicros)
+    }
+
+    public func close() {
+        client.onDisconnect = nil
+        client.close()
+    }
+
+    /// Longest text one message carries.
+    public var maxTextBytes: Int { courier.capacity(ack: true) - RatchetMessage.overhead - 9 }
+
+    func conversation(_ name: String) throws(ProfileError) -> Conversation {
+        if let c = conversations[name] { return c }
+        let c = try profile.conversation(name)
+        conversations[name] = c
+        return c
+    }
+
+    /// Encrypts `text` for `name`, queues it and starts sending it (with anything else due).
+    public func send(_ text: [UInt8], to name: String) throws(ProfileError) -> OutboxEntry {
+        guard text.count <= maxTextBytes else {
+            throw .refused("message is \(text.count) bytes; one message carries at most \(maxTextBytes)")
+        }
+        let c = try conversation(name)
+        guard let gateway = topology.node(try profile.contact(name).theirs.gateway), gateway.role == .gateway else {
+            throw .refused("\(name)'s gateway is not in the network's topology (their bundle is for another network?)")
+        }
+        let entry = try profile.queue(text, to: name, conversation: c, now: now())
+        try flushOutbox()
+        return entry
+    }
+
+    /// Submits every outbox entry that is due: never submitted, failed, or unacknowledged too long.
+    public func flushOutbox() throws(ProfileError) {
+        var outbox = try profile.outbox()
+        let t = now()
+        var changed: [Int] = []
+        var packets: [(UInt64, [UInt8])] = []
+        for (i, entry) in outbox.enumerated() where !inFlight.contains(entry.id) {
+            guard entry.ackAddress == nil || t - entry.lastAttempt >= resendAfterSeconds else { continue }
+            let contact = try profile.contact(entry.contact)
+            guard let gateway = topology.node(contact.theirs.gateway), gateway.role == .gateway else {
+                onProblem("\(entry.contact)'s gateway is not in the network's topology; message \(entry.id) stays queued")
+                continue
+            }
+            let built: (packet: [UInt8], ack: Courier.PendingAck?)
+            do { built = try courier.packet(entry.ciphertext, to: entry.address, at: gateway, acknowledge: true) } catch {
+                onProblem("message \(entry.id) cannot be packed: \(error.description)")
+                continue
+            }
+            outbox[i].attempts += 1
+            outbox[i].lastAttempt = t
+            outbox[i].ackAddress = built.ack?.address
+            outbox[i].ackSecrets = built.ack?.secrets.serialized ?? []
+            changed.append(i)
+            packets.append((entry.id, built.packet))
+        }
+        guard !changed.isEmpty else { return }
+        // The acknowledgement secrets are stored before the packets leave, so an acknowledgement is
+        // recognised even if this process dies right after sending.
+        try profile.save(outbox: outbox)
+        for (id, packet) in packets {
+            inFlight.insert(id)
+            client.submit(packet) { [self] status, reason in
+                self.inFlight.remove(id)
+                if status == .ok {
+                    self.submitted += 1
+                } else {
+                    self.onProblem("message \(id) not sent (\(reason.isEmpty ? "gateway refused it" : reason)); it stays queued")
+                    self.markUnsent(id)
+                }
+            }
+        }
+    }
+
+    /// A failed submission is due again at the next flush.
+    func markUnsent(_ id: UInt64) {
+        guard var outbox = try? profile.outbox(), let i = outbox.firstIndex(where: { $0.id == id }) else { return }
+        outbox[i].ackAddress = nil
+        outbox[i].ackSecrets = []
+        try? profile.save(outbox: outbox)
+    }
+
+    /// Fetches once from every watched address; `done(false)` if the gateway could not be asked.
+    public func poll(done: @escaping (Bool) -> Void) {
+        guard !polling else { done(true); return }
+        var owners: [Bytes32: String] = [:]
+        var acks: [Bytes32: OutboxEntry] = [:]
+        do {
+            for contact in try profile.contacts() {
+                for a in try conversation(contact.name).watchedAddresses() { owners[a] = contact.name }
+            }
+            for entry in try profile.outbox() { if let a = entry.ackAddress { acks[a] = entry } }
+        } catch {
+            onProblem(error.description)
+            done(false)
+            return
+        }
+        let addresses = Array(owners.keys) + Array(acks.keys)
+        guard !addresses.isEmpty else { done(true); return }
+        polling = true
+        var remaining = (addresses.count + 31) / 32, ok = true
+        var i = 0
+        while i < addresses.count {
+            let chunk = Array(addresses[i..<min(i + 32, addresses.count)])
+            i += 32
+            client.fetch(chunk) { [self] fetched in
+                if let fetched {
+                    for item in fetched { self.accept(item, owners: owners, acks: acks) }
+                } else {
+                    ok = false
+                }
+                remaining -= 1
+                if remaining == 0 {
+                    self.polling = false
+                    done(ok)
+                }
+            }
+        }
+    }
+
+    func accept(_ item: GatewayClient.Fetched, owners: [Bytes32: String], acks: [Bytes32: OutboxEntry]) {
+        if let entry = acks[item.address] {
+            if let secrets = SURBSecrets(serialized: entry.ackSecrets, geometry: topology.geometry),
+               Courier.openAck(item.blob, Courier.PendingAck(address: item.address, secrets: secrets)) == .stored {
+                guard (try? acknowledged(entry.id)) != nil else { return }   // keep it at the gateway: retried next poll
+                onDelivered(entry)
+            }
+            client.delete(address: item.address, id: item.id)
+            return
+        }
+        guard let name = owners[item.address], item.blob.first == 1, let c = try? conversation(name) else {
+            client.delete(address: item.address, id: item.id)
+            return
+        }
+        let message = RatchetMessage(address: item.address, ciphertext: Array(item.blob[1...]))
+        let plaintext: [UInt8]
+        do { plaintext = try c.receive(message) } catch {
+            // A duplicate (a retried message whose first copy arrived) or a forgery: nothing to keep.
+            client.delete(address: item.address, id: item.id)
+            return
+        }
+        do {
+            let entry = try profile.received(plaintext, from: name, conversation: c, now: now())
+            client.delete(address: item.address, id: item.id)
+            onMessage(entry)
+        } catch {
+            // Not stored: forget the in-memory step and leave the message at the gateway for next time.
+            conversations[name] = nil
+            onProblem("could not store a message from \(name): \(error.description)")
+        }
+    }
+
+    func acknowledged(_ id: UInt64) throws(ProfileError) {
+        try profile.save(outbox: try profile.outbox().filter { $0.id != id })
+    }
+}

@@ -1,0 +1,37 @@
+// The controlling terminal: reading a secret with echo switched off.
+#include "csystem.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+int32_t psys_read_secret(const char *prompt, uint8_t *buffer, int32_t capacity) {
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    struct termios saved, quiet;
+    if (tcgetattr(fd, &saved) != 0) { int e = errno; close(fd); return -e; }
+    quiet = saved;
+    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+    quiet.c_lflag |= ICANON;
+    (void)!write(fd, prompt, strlen(prompt));
+    if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0) { int e = errno; close(fd); return -e; }
+    int32_t n = 0, result = 0;
+    for (;;) {
+        uint8_t c;
+        ssize_t r = read(fd, &c, 1);
+        if (r < 0 && errno == EINTR) {
+            // Interrupted (Ctrl-C): restore the terminal before anyone exits.
+            result = -EINTR;
+            break;
+        }
+        if (r <= 0) { result = r < 0 ? -errno : n; break; }
+        if (c == '\n' || c == '\r') { result = n; break; }
+        if (n < capacity) buffer[n++] = c; else { result = -ENAMETOOLONG; break; }
+    }
+    tcsetattr(fd, TCSAFLUSH, &saved);
+    (void)!write(fd, "\n", 1);
+    close(fd);
+    return result;
+}
