@@ -12,34 +12,48 @@ public final class LocalNetwork {
     public let loop: EventLoop
     public private(set) var topology: Topology
     public let directoryKey: [UInt8]
+    let directorySeed: [UInt8]
+    /// The signed topology, as nodes and clients download it.
+    public let topologyText: String
     public private(set) var nodes: [Node] = []
     let keys: [NodeKeys]
     let options: [NodeOptions]
     public let dataDirectory: String
     public var log: (String) -> Void = { _ in }
 
-    public init(layers: Int = 3, gateways: Int = 2, dataDirectory: String, geometry: Geometry = .standard,
-                epoch: UInt32 = 1, configure: (inout NodeOptions) -> Void = { _ in }) throws(NodeError) {
-        loop = try Self.makeLoop()
-        self.dataDirectory = dataDirectory
-        let directory = Ed25519.KeyPair(seed: Random.bytes(32))
-        directoryKey = directory.publicKey
-        var keys: [NodeKeys] = [], infos: [NodeInfo] = [], options: [NodeOptions] = []
+    public convenience init(layers: Int = 3, gateways: Int = 2, dataDirectory: String, geometry: Geometry = .standard,
+                            epoch: UInt32 = 1, configure: (inout NodeOptions) -> Void = { _ in }) throws(NodeError) {
+        var keys: [NodeKeys] = [], infos: [NodeInfo] = []
         for i in 0..<(layers + gateways) {
             let k = NodeKeys.generate(epoch: epoch)
             let isGateway = i >= layers
             let port = try Self.freePort(), clientPort = isGateway ? try Self.freePort() : 0
-            let address = "127.0.0.1:\(port)", client = isGateway ? "127.0.0.1:\(clientPort)" : nil
-            infos.append(NodeInfo(id: k.id, role: isGateway ? .gateway : .mix(layer: i + 1), address: address,
-                                  clientAddress: client, linkKey: k.linkPublic, packetKey: k.packetPublic))
+            infos.append(NodeInfo(id: k.id, role: isGateway ? .gateway : .mix(layer: i + 1), address: "127.0.0.1:\(port)",
+                                  clientAddress: isGateway ? "127.0.0.1:\(clientPort)" : nil, linkKey: k.linkPublic, packetKey: k.packetPublic))
             keys.append(k)
-            var o = NodeOptions(listen: address, clientListen: client)
+        }
+        try self.init(directorySeed: Random.bytes(32), keys: keys, infos: infos, geometry: geometry, epoch: epoch,
+                      dataDirectory: dataDirectory, configure: configure)
+    }
+
+    init(directorySeed: [UInt8], keys: [NodeKeys], infos: [NodeInfo], geometry: Geometry, epoch: UInt32,
+         dataDirectory: String, configure: (inout NodeOptions) -> Void) throws(NodeError) {
+        loop = try Self.makeLoop()
+        self.dataDirectory = dataDirectory
+        self.directorySeed = directorySeed
+        let directory = Ed25519.KeyPair(seed: directorySeed)
+        directoryKey = directory.publicKey
+        var options: [NodeOptions] = []
+        for info in infos {
+            var o = NodeOptions(listen: info.address, clientListen: info.clientAddress)
             configure(&o)
             options.append(o)
         }
+        // Signed afresh at every start (a day's validity), verified like a downloaded topology.
         let draft = Topology(epoch: epoch, validUntil: Clock.wallSeconds() + 86_400, geometry: geometry, nodes: infos)
+        topologyText = draft.signed(with: directory)
         do {
-            topology = try Topology(signedText: draft.signed(with: directory), directoryKey: directoryKey, now: Clock.wallSeconds())
+            topology = try Topology(signedText: topologyText, directoryKey: directoryKey, now: Clock.wallSeconds())
         } catch {
             throw .badAddress("topology: \(error.description)")
         }
@@ -47,6 +61,48 @@ public final class LocalNetwork {
         self.options = options
         try? Files.makeDirectories(dataDirectory)
         for i in 0..<keys.count { nodes.append(try makeNode(i)) }
+    }
+
+    /// The network's secrets (directory seed, every node's keys) and layout, so `restore` brings the same
+    /// network back (same ids, ports and mailboxes): `network.keys` in the data directory, mode 0600.
+    ///
+    ///     postern-local-network 1
+    ///     directory SEED  epoch N  geometry HOPS PAYLOAD
+    ///     node LINK-SECRET PACKET-SECRET mix|gateway LAYER ADDRESS CLIENT-ADDRESS|-
+    public func save() throws(SystemError) {
+        var text = "postern-local-network 1\n"
+        text += "directory \(Hex.encode(directorySeed)) epoch \(topology.epoch) geometry \(topology.geometry.maxHops) \(topology.geometry.payloadBytes)\n"
+        for (k, info) in zip(keys, topology.nodes) {
+            let role: String
+            switch info.role {
+            case .mix(let layer): role = "mix \(layer)"
+            case .gateway: role = "gateway 0"
+            }
+            text += "node \(k.linkSecret.hex) \(k.packetSecret.hex) \(role) \(info.address) \(info.clientAddress ?? "-")\n"
+        }
+        try Files.writeAtomically(dataDirectory + "/network.keys", Array(text.utf8), mode: 0o600)
+    }
+
+    /// The network saved in `dataDirectory`, or nil when there is none.
+    public static func restore(dataDirectory: String, configure: (inout NodeOptions) -> Void = { _ in }) throws(NodeError) -> LocalNetwork? {
+        guard let bytes = try? Files.read(dataDirectory + "/network.keys") else { return nil }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        guard lines.count >= 3, lines[0] == ["postern-local-network", "1"], lines[1].count == 7, lines[1][0] == "directory",
+              let seed = Hex.decode(lines[1][1]), seed.count == 32, let epoch = UInt32(lines[1][3]),
+              let hops = Int(lines[1][5]), let payload = Int(lines[1][6]), (1...16).contains(hops), payload >= Geometry.minimumPayloadBytes
+        else { throw .badAddress("\(dataDirectory)/network.keys is damaged") }
+        var keys: [NodeKeys] = [], infos: [NodeInfo] = []
+        for f in lines.dropFirst(2) {
+            guard f.count == 7, f[0] == "node", let link = Bytes32(hex: f[1]), let packet = Bytes32(hex: f[2]), let layer = Int(f[4]) else {
+                throw .badAddress("\(dataDirectory)/network.keys is damaged")
+            }
+            let k = NodeKeys(linkSecret: link, packetSecret: packet, epoch: epoch)
+            infos.append(NodeInfo(id: k.id, role: f[3] == "gateway" ? .gateway : .mix(layer: layer), address: f[5],
+                                  clientAddress: f[6] == "-" ? nil : f[6], linkKey: k.linkPublic, packetKey: k.packetPublic))
+            keys.append(k)
+        }
+        return try LocalNetwork(directorySeed: seed, keys: keys, infos: infos, geometry: Geometry(maxHops: hops, payloadBytes: payload),
+                                epoch: epoch, dataDirectory: dataDirectory, configure: configure)
     }
 
     static func makeLoop() throws(NodeError) -> EventLoop {

@@ -71,7 +71,7 @@ public final class Connection {
     func handle(_ events: UInt32) {
         if connecting && events & (EventLoop.writable | EventLoop.error | EventLoop.hangup) != 0 {
             let err = TCP.connectError(fd)
-            if err != 0 { close("connect: \(SystemError(err, "connect").message)"); return }
+            if err != 0 { close(SystemError(err, "connect").message); return }
             connecting = false
             advanceHandshake()
         }

@@ -7,6 +7,11 @@ public enum ConfigValue: Equatable {
 public struct ConfigError: Error, Equatable {
     public let line: Int
     public let message: String
+    public init(line: Int, message: String) {
+        self.line = line
+        self.message = message
+    }
+
     public var description: String { line > 0 ? "config line \(line): \(message)" : "config: \(message)" }
 }
 

@@ -7,9 +7,17 @@ enum PosternCommand {
     static let version = "0.1.0"
 
     static let usage = """
-    usage: postern [--help] [--version] <command> [options]
+    usage: postern [--help] [--version] [--profile DIR] [--config FILE] [--passphrase-file FILE] <command> [options]
 
-    commands:
+    for people:
+      profile      new | show | set: your encrypted profile (keys, contacts, messages)
+      contact      new [NAME] | add NAME BUNDLE | list | remove NAME: contacts, with QR codes
+      send         NAME TEXT…: a message through the mixnet; reports its delivery
+      inbox        [--watch] [--json]: fetch and show new messages
+      outbox       messages waiting for delivery
+      testnet      --dir DIR: a local mixnet to try these on (writes DIR/client.toml)
+
+    for operators and developers:
       demo         run a local mixnet (3 mix layers, 2 gateways) and two people messaging through it
       node         keygen | info | run: operate a relay or gateway (see 'postern node')
       topology     keygen | sign: the directory's signed network map
@@ -18,11 +26,24 @@ enum PosternCommand {
       selftest     check the cryptography on this machine against published test vectors
                    and the SIMD ChaCha20 against libsodium; non-zero exit on any failure
 
+    Profile: --profile, $POSTERN_PROFILE or $XDG_DATA_HOME/postern/profile. Network: --config,
+    $POSTERN_CONFIG or $XDG_CONFIG_HOME/postern/client.toml. Passphrase: --passphrase-file,
+    $POSTERN_PASSPHRASE_FILE, $POSTERN_PASSPHRASE, else asked for on the terminal.
+
     Postern is a mix-network relay and personal mailbox for small ARM Linux boards.
     """
 
     static func main() {
         var args = Array(Process.arguments.dropFirst())
+        // Client options given before the command.
+        while let first = args.first, ClientContext.optionNames.contains(first) {
+            guard args.count >= 2 else {
+                Terminal.error("postern: \(first) needs a value")
+                Process.exit(2)
+            }
+            ClientContext.globals[first] = args[1]
+            args.removeFirst(2)
+        }
         guard let command = args.first else {
             Terminal.error(usage)
             Process.exit(2)
@@ -51,6 +72,18 @@ enum PosternCommand {
             status = ChatCommand.chat(args)
         case "keys":
             status = ChatCommand.keys(args)
+        case "profile":
+            status = ContactCommand.profile(args)
+        case "contact":
+            status = ContactCommand.contact(args)
+        case "send":
+            status = MessageCommand.send(args)
+        case "inbox":
+            status = MessageCommand.inbox(args)
+        case "outbox":
+            status = MessageCommand.outbox(args)
+        case "testnet":
+            status = TestnetCommand.run(args)
         default:
             Terminal.error("postern: unknown command '\(command)' (try 'postern --help')")
             status = 2

@@ -1,0 +1,120 @@
+import CSystem
+import PosternClient
+import PosternCrypto
+import PosternNode
+import PosternSystem
+
+/// Where a client command finds its profile, network config and passphrase, and the plumbing every
+/// client command shares (opening the profile, connecting a session, running the loop).
+///
+/// Profile: `--profile DIR`, else $POSTERN_PROFILE, else $XDG_DATA_HOME/postern/profile (default
+/// ~/.local/share/postern/profile). Config: `--config FILE`, else $POSTERN_CONFIG, else
+/// $XDG_CONFIG_HOME/postern/client.toml. Passphrase: `--passphrase-file FILE`, else
+/// $POSTERN_PASSPHRASE_FILE, else $POSTERN_PASSPHRASE, else a prompt on the terminal without echo.
+struct ClientContext {
+    nonisolated(unsafe) static var globals: [String: String] = [:]
+    static let optionNames = ["--profile", "--config", "--passphrase-file"]
+
+    let profileDirectory: String
+    let configPath: String
+    let passphraseFile: String?
+
+    init(_ o: [String: String]) {
+        func pick(_ flag: String) -> String? { o[flag] ?? Self.globals[flag] }
+        let home = Process.environment("HOME") ?? "."
+        profileDirectory = pick("--profile") ?? Process.environment("POSTERN_PROFILE")
+            ?? ((Process.environment("XDG_DATA_HOME") ?? home + "/.local/share") + "/postern/profile")
+        configPath = pick("--config") ?? Process.environment("POSTERN_CONFIG")
+            ?? ((Process.environment("XDG_CONFIG_HOME") ?? home + "/.config") + "/postern/client.toml")
+        passphraseFile = pick("--passphrase-file") ?? Process.environment("POSTERN_PASSPHRASE_FILE")
+    }
+
+    func passphrase(confirm: Bool) -> Result<[UInt8], ClientSetupError> {
+        var secret: [UInt8]
+        if let file = passphraseFile {
+            do { secret = try Files.read(file, limit: 4096) } catch { return .failure(ClientSetupError("passphrase file \(file): \(error.message)")) }
+            while let last = secret.last, last == 10 || last == 13 { secret.removeLast() }
+        } else if let env = Process.environment("POSTERN_PASSPHRASE") {
+            secret = Array(env.utf8)
+        } else {
+            switch Terminal.readSecret(prompt: confirm ? "New profile passphrase: " : "Passphrase for \(profileDirectory): ") {
+            case .success(let s): secret = s
+            case .failure(let e):
+                return .failure(ClientSetupError("no passphrase: no terminal to ask on (\(e.message)); set POSTERN_PASSPHRASE or use --passphrase-file"))
+            }
+            if confirm {
+                guard case .success(let again) = Terminal.readSecret(prompt: "Repeat the passphrase: "), again == secret else {
+                    return .failure(ClientSetupError("the passphrases differ; nothing was created"))
+                }
+            }
+        }
+        guard !secret.isEmpty else { return .failure(ClientSetupError("the passphrase is empty")) }
+        return .success(secret)
+    }
+
+    /// Opens the profile (deriving its key takes a moment: Argon2id); nil after printing why not.
+    func openProfile() -> Profile? {
+        guard Files.exists(profileDirectory + "/profile.salt") else {
+            _ = CLI.fail("no profile at \(profileDirectory) (create one with 'postern profile new', or pass --profile DIR)")
+            return nil
+        }
+        let secret: [UInt8]
+        switch passphrase(confirm: false) {
+        case .success(let s): secret = s
+        case .failure(let e): _ = CLI.fail(e.description); return nil
+        }
+        Terminal.progress("unlocking the profile…")
+        defer { Terminal.clearProgress() }
+        do { return try Profile.open(directory: profileDirectory, passphrase: secret) } catch {
+            _ = CLI.fail(error.description)
+            return nil
+        }
+    }
+
+    func config() -> ClientConfig? {
+        let bytes: [UInt8]
+        do { bytes = try Files.read(configPath) } catch {
+            _ = CLI.fail("cannot read the client config \(configPath): \(error.message) (pass --config FILE; 'postern testnet' writes one)")
+            return nil
+        }
+        do { return try ClientConfig(text: String(decoding: bytes, as: UTF8.self), path: configPath) } catch {
+            _ = CLI.fail("\(configPath): \(error.description)")
+            return nil
+        }
+    }
+
+    func topology(_ config: ClientConfig) -> Topology? {
+        switch config.loadTopology(now: Clock.wallSeconds()) {
+        case .success(let t): return t
+        case .failure(let e): _ = CLI.fail(e.description); return nil
+        }
+    }
+
+    /// The profile connected to its gateway (the connection opens with the first request).
+    func session(_ profile: Profile) -> (Session, EventLoop, ClientConfig)? {
+        guard let config = config(), let topology = topology(config) else { return nil }
+        let loop: EventLoop
+        do { loop = try EventLoop() } catch { _ = CLI.fail("event loop: \(error.message)"); return nil }
+        do {
+            let s = try Session(profile: profile, topology: topology, loop: loop, meanDelayMicros: Double(config.meanDelayMillis) * 1000)
+            s.resendAfterSeconds = Int64(config.resendAfterSeconds)
+            return (s, loop, config)
+        } catch {
+            _ = CLI.fail(error.description)
+            return nil
+        }
+    }
+
+    /// Runs `loop` until `condition` holds, `seconds` pass or SIGINT/SIGTERM arrives; true if it held.
+    static func run(_ loop: EventLoop, seconds: Double, until condition: () -> Bool) -> Bool {
+        _ = psys_install_stop_signals()
+        let end = EventLoop.now() &+ UInt64(seconds * 1e9)
+        while EventLoop.now() < end && psys_stop_signal() == 0 {
+            if condition() { return true }
+            loop.run(until: min(end, EventLoop.now() &+ 20_000_000))
+        }
+        return condition()
+    }
+
+    static var interrupted: Bool { psys_stop_signal() != 0 }
+}

@@ -1,0 +1,206 @@
+import PosternClient
+import PosternCrypto
+import PosternNode
+import PosternRatchet
+import PosternSystem
+
+/// `postern profile new|show|set` and `postern contact new|add|list|remove`.
+enum ContactCommand {
+    static let profileUsage = """
+    usage: postern [--profile DIR] [--config FILE] profile new [--gateway N|ID]
+           postern [--profile DIR] profile show
+           postern [--profile DIR] profile set --retention-days N
+    """
+    static let contactUsage = """
+    usage: postern [--profile DIR] contact new [NAME] [--pbm FILE] [--no-qr]
+           postern [--profile DIR] contact add NAME [BUNDLE | --file FILE | -]
+           postern [--profile DIR] contact list
+           postern [--profile DIR] contact remove NAME
+    """
+    static let globals = ClientContext.optionNames
+
+    static func profile(_ args: [String]) -> Int32 {
+        CLI.dispatch(args, group: "profile", usage: profileUsage, [("new", newProfile), ("show", showProfile), ("set", setProfile)])
+    }
+
+    static func contact(_ args: [String]) -> Int32 {
+        CLI.dispatch(args, group: "contact", usage: contactUsage, [("new", newContact), ("add", addContact),
+                                                                  ("list", listContacts), ("remove", removeContact)])
+    }
+
+    /// Splits `args` into options (client globals plus `allowed`) and positional words.
+    static func parse(_ args: [String], _ allowed: [String], flags: [String] = [], usage: String) -> ([String: String], [String])? {
+        var options: [String: String] = [:], words: [String] = []
+        var rest = args[...]
+        while let a = rest.popFirst() {
+            if flags.contains(a) { options[a] = "true"; continue }
+            if a.hasPrefix("--") {
+                guard (globals + allowed).contains(a), let v = rest.popFirst() else {
+                    Terminal.error("postern: unknown or incomplete option '\(a)'\n\(usage)")
+                    return nil
+                }
+                options[a] = v
+            } else {
+                words.append(a)
+            }
+        }
+        return (options, words)
+    }
+
+    // MARK: profile
+
+    static func newProfile(_ args: [String]) -> Int32 {
+        guard let (o, words) = parse(args, ["--gateway"], usage: profileUsage), words.isEmpty else { Terminal.error(profileUsage); return 2 }
+        let ctx = ClientContext(o)
+        if Files.exists(ctx.profileDirectory + "/profile.salt") { return CLI.fail("\(ctx.profileDirectory) already holds a profile") }
+        guard let config = ctx.config(), let topology = ctx.topology(config) else { return 1 }
+        let gateways = topology.gateways
+        guard !gateways.isEmpty else { return CLI.fail("the network has no gateways") }
+        let gateway: NodeInfo
+        if let choice = o["--gateway"] {
+            if let n = Int(choice), n >= 1, n <= gateways.count {
+                gateway = gateways[n - 1]
+            } else if let g = gateways.first(where: { $0.id.hex.hasPrefix(choice.lowercased()) && choice.count >= 8 }) {
+                gateway = g
+            } else {
+                return CLI.fail("no gateway '\(choice)': give 1…\(gateways.count) or the start (8+ hex digits) of a gateway id")
+            }
+        } else {
+            gateway = gateways[Int(Random.uniform(UInt32(gateways.count)))]
+        }
+        let secret: [UInt8]
+        switch ctx.passphrase(confirm: true) {
+        case .success(let s): secret = s
+        case .failure(let e): return CLI.fail(e.description)
+        }
+        Terminal.progress("deriving the profile key (Argon2id)…")
+        do {
+            let p = try Profile.create(directory: ctx.profileDirectory, passphrase: secret)
+            try p.save(ProfileSettings(gateway: gateway.id, createdAt: Clock.wallSeconds()))
+        } catch {
+            Terminal.clearProgress()
+            return CLI.fail(error.description)
+        }
+        Terminal.clearProgress()
+        Terminal.line("created profile \(ctx.profileDirectory)")
+        Terminal.line("your mailbox is at gateway \(gateway.id.hex.prefix(16))… (\(gateway.clientAddress ?? "?"))")
+        Terminal.line("next: 'postern contact new NAME' shows a contact code for someone you meet")
+        return 0
+    }
+
+    static func showProfile(_ args: [String]) -> Int32 {
+        guard let (o, words) = parse(args, [], usage: profileUsage), words.isEmpty else { Terminal.error(profileUsage); return 2 }
+        let ctx = ClientContext(o)
+        guard let p = ctx.openProfile() else { return 1 }
+        do {
+            let s = try p.settings()
+            Terminal.line("profile     \(p.directory)")
+            Terminal.line("created     \(Format.utc(s.createdAt)) UTC")
+            Terminal.line("gateway     \(s.gateway.hex)")
+            Terminal.line("retention   \(s.retentionDays == 0 ? "received messages deleted once shown" : "\(s.retentionDays) days")")
+            Terminal.line("contacts    \(try p.contacts().count) (+\(try p.pending().count) bundles not yet answered)")
+            Terminal.line("outbox      \(try p.outbox().count) waiting for delivery")
+            let inbox = try p.inbox()
+            Terminal.line("inbox       \(inbox.count) kept, \(inbox.filter { !$0.seen }.count) unread")
+        } catch { return CLI.fail(error.description) }
+        return 0
+    }
+
+    static func setProfile(_ args: [String]) -> Int32 {
+        guard let (o, words) = parse(args, ["--retention-days"], usage: profileUsage), words.isEmpty,
+              let text = o["--retention-days"] else { Terminal.error(profileUsage); return 2 }
+        guard let days = Int(text), days >= 0, days <= 36_500 else { return CLI.fail("--retention-days must be 0…36500") }
+        let ctx = ClientContext(o)
+        guard let p = ctx.openProfile() else { return 1 }
+        do {
+            var s = try p.settings()
+            s.retentionDays = days
+            try p.save(s)
+            let dropped = try p.applyRetention(now: Clock.wallSeconds())
+            Terminal.line("retention set to \(days == 0 ? "delete received messages once shown" : "\(days) days")"
+                          + (dropped.isEmpty ? "" : "; \(dropped.count) undelivered messages given up"))
+        } catch { return CLI.fail(error.description) }
+        return 0
+    }
+
+    // MARK: contact
+
+    /// Prints a bundle as text and, unless `qr` is false, as a QR code; `pbm` writes it as an image.
+    static func show(_ bundle: ContactBundle, qr: Bool, pbm: String?) -> Int32 {
+        Terminal.line(bundle.text)
+        let code: QRCode
+        do { code = try QRCode(bytes: Array(bundle.text.utf8)) } catch { return CLI.fail("the bundle does not fit a QR code") }
+        if qr { Terminal.out(code.terminalText) }
+        if let pbm {
+            do { try Files.writeAtomically(pbm, Array(code.pbm().utf8), mode: 0o644) } catch { return CLI.fail("\(pbm): \(error.message)") }
+            Terminal.line("wrote \(pbm) (QR code, PBM image)")
+        }
+        return 0
+    }
+
+    static func newContact(_ args: [String]) -> Int32 {
+        guard let (o, words) = parse(args, ["--pbm"], flags: ["--no-qr"], usage: contactUsage), words.count <= 1 else {
+            Terminal.error(contactUsage); return 2
+        }
+        guard let p = ClientContext(o).openProfile() else { return 1 }
+        let bundle: ContactBundle
+        do { bundle = try p.newBundle(for: words.first, now: Clock.wallSeconds()) } catch { return CLI.fail(error.description) }
+        Terminal.line("Your contact bundle\(words.first.map { " for \($0)" } ?? ""): let them scan the code or copy the text, then add theirs with 'postern contact add NAME BUNDLE'.")
+        return show(bundle, qr: o["--no-qr"] == nil, pbm: o["--pbm"])
+    }
+
+    static func addContact(_ args: [String]) -> Int32 {
+        guard let (o, words) = parse(args, ["--file"], usage: contactUsage), words.count == 1 || words.count == 2 else {
+            Terminal.error(contactUsage); return 2
+        }
+        let name = words[0]
+        var text: String
+        if words.count == 2 && words[1] != "-" {
+            text = words[1]
+        } else {
+            let path = o["--file"] ?? "/dev/stdin"
+            do { text = String(decoding: try Files.read(path, limit: 64 << 10), as: UTF8.self) } catch {
+                return CLI.fail("cannot read the bundle from \(path): \(error.message)")
+            }
+        }
+        let bundle: ContactBundle
+        do { bundle = try ContactBundle(text: text) } catch { return CLI.fail("not a contact bundle: \(error.description)") }
+        guard let p = ClientContext(o).openProfile() else { return 1 }
+        do {
+            let (contact, made) = try p.addContact(name, bundle, now: Clock.wallSeconds())
+            Terminal.line("added \(name) (mailbox at gateway \(contact.theirs.gateway.hex.prefix(16))…)")
+            if made {
+                Terminal.line("\(name) still needs your bundle: show them this code (also later with 'postern contact new \(name)'):")
+                return show(contact.mine, qr: true, pbm: nil)
+            }
+        } catch { return CLI.fail(error.description) }
+        return 0
+    }
+
+    static func listContacts(_ args: [String]) -> Int32 {
+        guard let (o, words) = parse(args, [], usage: contactUsage), words.isEmpty else { Terminal.error(contactUsage); return 2 }
+        guard let p = ClientContext(o).openProfile() else { return 1 }
+        do {
+            let contacts = try p.contacts(), pending = try p.pending(), outbox = try p.outbox(), inbox = try p.inbox()
+            if contacts.isEmpty && pending.isEmpty { Terminal.line("no contacts yet ('postern contact new NAME')") }
+            for c in contacts {
+                let queued = outbox.filter { $0.contact == c.name }.count, unread = inbox.filter { $0.contact == c.name && !$0.seen }.count
+                Terminal.line("\(Format.pad(c.name, 16, left: true)) added \(Format.utc(c.addedAt))  \(unread) unread, \(queued) queued")
+            }
+            for b in pending {
+                Terminal.line("\(Format.pad(b.name.isEmpty ? "(unnamed)" : b.name, 16, left: true)) bundle shown \(Format.utc(b.createdAt)), not added yet")
+            }
+        } catch { return CLI.fail(error.description) }
+        return 0
+    }
+
+    static func removeContact(_ args: [String]) -> Int32 {
+        guard let (o, words) = parse(args, [], usage: contactUsage), words.count == 1 else { Terminal.error(contactUsage); return 2 }
+        guard let p = ClientContext(o).openProfile() else { return 1 }
+        do {
+            guard try p.removeContact(words[0]) else { return CLI.fail(ProfileError.unknownContact(words[0]).description) }
+        } catch { return CLI.fail(error.description) }
+        Terminal.line("removed \(words[0]) with the conversation keys and its messages")
+        return 0
+    }
+}

@@ -1,0 +1,61 @@
+import CSystem
+import PosternClient
+import PosternNode
+import PosternSystem
+
+/// `postern testnet --dir D`: the demo's loopback mixnet as a long-running process, for trying the
+/// client commands. The network (keys, ports, mailboxes) lives in D and comes back the same on the
+/// next start, so profiles made against it stay valid; D/client.toml points profiles at it.
+enum TestnetCommand {
+    static let usage = "usage: postern testnet --dir DIR [--layers N] [--gateways N] [--delay-ms D] [--verbose]"
+
+    static func run(_ args: [String]) -> Int32 {
+        guard let o = CLI.options(args, ["--dir", "--layers", "--gateways", "--delay-ms"], flags: ["--verbose"], usage: usage),
+              let dir = o["--dir"] else { Terminal.error(usage); return 2 }
+        guard let layers = Int(o["--layers"] ?? "3"), (1...4).contains(layers),
+              let gateways = Int(o["--gateways"] ?? "2"), (1...8).contains(gateways),
+              let delay = Int(o["--delay-ms"] ?? "20"), (0...10_000).contains(delay) else {
+            return CLI.fail("--layers 1…4, --gateways 1…8, --delay-ms 0…10000")
+        }
+        let directory = dir.hasPrefix("/") ? dir : (Process.environment("PWD") ?? ".") + "/" + dir
+        do { try Files.makeDirectories(directory) } catch { return CLI.fail("\(directory): \(error.message)") }
+        let net: LocalNetwork
+        let restored: Bool
+        do {
+            if let saved = try LocalNetwork.restore(dataDirectory: directory) {
+                net = saved
+                restored = true
+            } else {
+                net = try LocalNetwork(layers: layers, gateways: gateways, dataDirectory: directory)
+                restored = false
+                do { try net.save() } catch { return CLI.fail("\(directory)/network.keys: \(error.message)") }
+            }
+        } catch { return CLI.fail(error.description) }
+        if o["--verbose"] != nil { net.log = { Log.info($0) } }
+        var config = ClientConfig(topologyFile: directory + "/topology.txt", directoryKey: net.directoryKey)
+        config.meanDelayMillis = delay
+        config.pollSeconds = 1
+        config.resendAfterSeconds = 30
+        do {
+            try Files.writeAtomically(directory + "/topology.txt", Array(net.topologyText.utf8), mode: 0o644)
+            try Files.writeAtomically(directory + "/client.toml", Array(config.text.utf8), mode: 0o644)
+        } catch { return CLI.fail("\(directory): \(error.message)") }
+        do { try net.start() } catch {
+            return CLI.fail("\(error.description)" + (restored ? " (a port of the saved network is taken; stop what uses it, or use a new --dir)" : ""))
+        }
+        Terminal.line("Postern testnet \(restored ? "restarted from" : "created in") \(directory): \(net.topology.layers) mix layers, \(net.gateways.count) gateways")
+        for (i, node) in net.topology.nodes.enumerated() {
+            Terminal.line("  \(Format.pad(net.nodeName(i), 9, left: true)) \(node.address)" + (node.clientAddress.map { "  clients \($0)" } ?? ""))
+        }
+        Terminal.line("Point profiles at it with: postern --config \(directory)/client.toml --profile DIR profile new")
+        Terminal.line("Running until interrupted (Ctrl-C).")
+        Terminal.flush()
+        _ = psys_install_stop_signals()
+        net.loop.handlesSignals = true
+        net.loop.onStopSignal = { _ in net.loop.stop() }
+        net.loop.run()
+        net.stop()
+        Terminal.line("testnet stopped; its mailboxes stay in \(directory)")
+        return 0
+    }
+}
