@@ -1,5 +1,6 @@
 import PosternClient
 import PosternCrypto
+import PosternNode
 import PosternSystem
 
 /// `postern send`, `postern inbox` and `postern outbox`.
@@ -39,7 +40,8 @@ enum MessageCommand {
     static func send(_ args: [String]) -> Int32 {
         guard let (o, words) = ContactCommand.parse(args, ["--file", "--wait"], usage: sendUsage), !words.isEmpty,
               (words.count >= 2) != (o["--file"] != nil) else { Terminal.error(sendUsage); return 2 }
-        guard let wait = Double(o["--wait"] ?? "30"), wait >= 0 else { return CLI.fail("--wait needs a number of seconds") }
+        guard let waitSeconds = Int(o["--wait"] ?? "30"), waitSeconds >= 0 else { return CLI.fail("--wait needs a whole number of seconds") }
+        let wait = Double(waitSeconds)
         let name = words[0]
         var text: [UInt8]
         if let file = o["--file"] {
