@@ -16,6 +16,13 @@ int32_t psys_install_stop_signals(void) {
     if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0) return -errno;
     sa.sa_handler = SIG_IGN;
     if (sigaction(SIGPIPE, &sa, NULL) < 0) return -errno;
+    // A parent may hand down a mask with these blocked (some process spawners do): unblock them, or
+    // SIGTERM from systemd or Ctrl-C would stay pending forever.
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    if (sigprocmask(SIG_UNBLOCK, &stops, NULL) < 0) return -errno;
     return 0;
 }
 

@@ -63,7 +63,7 @@ int32_t psys_lock_file(const char *path);
 int32_t psys_access_rw(const char *path);
 
 // --- signals -----------------------------------------------------------------------------------------
-/// Installs flag-setting handlers for SIGINT and SIGTERM and ignores SIGPIPE.
+/// Installs flag-setting handlers for SIGINT and SIGTERM (unblocking them) and ignores SIGPIPE.
 int32_t psys_install_stop_signals(void);
 /// The last stop signal received (SIGINT/SIGTERM number), 0 if none.
 int32_t psys_stop_signal(void);

@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+
+/// The README's walk-through, with the real `postern` binary: a testnet process, two profiles, contact
+/// codes, messages, the network going away and coming back.
+@Suite(.serialized) struct CommandLineTests {
+    static var postern: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("postern").path
+    }
+
+    struct Output {
+        let status: Int32
+        let out: String
+        let err: String
+    }
+
+    final class Lab {
+        let dir = NSTemporaryDirectory() + "postern-cli-" + UUID().uuidString
+        var testnet: Process?
+
+        init() throws {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try "first passphrase\n".write(toFile: dir + "/rosalind.pass", atomically: true, encoding: .utf8)
+            try "second passphrase\n".write(toFile: dir + "/maurice.pass", atomically: true, encoding: .utf8)
+        }
+
+        deinit {
+            stopNetwork()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+
+        func startNetwork() throws {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: CommandLineTests.postern)
+            p.arguments = ["testnet", "--dir", dir + "/net", "--delay-ms", "5"]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            testnet = p
+            // Ready once it says so (its listeners are open by then).
+            var seen = Data()
+            while !String(decoding: seen, as: UTF8.self).contains("Running until interrupted") {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                seen.append(chunk)
+            }
+        }
+
+        func stopNetwork() {
+            guard let p = testnet else { return }
+            p.interrupt()
+            p.waitUntilExit()
+            testnet = nil
+        }
+
+        @discardableResult
+        func run(_ who: String, _ args: [String], stdin: String? = nil, passphraseFile: String? = nil) throws -> Output {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: CommandLineTests.postern)
+            p.arguments = ["--profile", dir + "/" + who, "--config", dir + "/net/client.toml",
+                           "--passphrase-file", passphraseFile ?? dir + "/" + who + ".pass"] + args
+            var env = ProcessInfo.processInfo.environment
+            env["POSTERN_PASSPHRASE"] = nil
+            p.environment = env
+            let out = Pipe(), err = Pipe(), input = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            p.standardInput = input
+            try p.run()
+            if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+            try input.fileHandleForWriting.close()
+            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return Output(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+        }
+    }
+
+    static func bundle(in text: String) -> String? { text.split(separator: "\n").first { $0.hasPrefix("postern:") }.map(String.init) }
+
+    @Test func twoProfilesThroughATestnet() throws {
+        let lab = try Lab()
+        try lab.startNetwork()
+        #expect(FileManager.default.fileExists(atPath: lab.dir + "/net/client.toml"))
+        #expect(try lab.run("rosalind", ["profile", "new", "--gateway", "1"]).status == 0)
+        #expect(try lab.run("maurice", ["profile", "new", "--gateway", "2"]).status == 0)
+
+        // Rosalind shows a code for Maurice (also as an image); Maurice adds it from stdin and shows his.
+        let shown = try lab.run("rosalind", ["contact", "new", "maurice", "--pbm", lab.dir + "/code.pbm"])
+        #expect(shown.status == 0)
+        let rosalindsBundle = try #require(Self.bundle(in: shown.out))
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/zbarimg") {
+            let scan = Process()
+            scan.executableURL = URL(fileURLWithPath: "/usr/bin/zbarimg")
+            scan.arguments = ["-q", "--raw", lab.dir + "/code.pbm"]
+            let pipe = Pipe()
+            scan.standardOutput = pipe
+            try scan.run()
+            let decoded = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            scan.waitUntilExit()
+            #expect(decoded.trimmingCharacters(in: .whitespacesAndNewlines) == rosalindsBundle)
+        }
+        let added = try lab.run("maurice", ["contact", "add", "rosalind", "-"], stdin: rosalindsBundle + "\n")
+        #expect(added.status == 0, "\(added.err)")
+        let mauricesBundle = try #require(Self.bundle(in: added.out))
+        #expect(try lab.run("rosalind", ["contact", "add", "maurice", mauricesBundle]).status == 0)
+        #expect(try lab.run("rosalind", ["contact", "add", "again", mauricesBundle]).err.contains("already added"))
+
+        // A message, acknowledged by Maurice's gateway; Maurice reads it as JSON.
+        let sent = try lab.run("rosalind", ["send", "maurice", "the", "crystal", "photographs", "are", "ready"])
+        #expect(sent.status == 0, "\(sent.err)")
+        #expect(sent.out.contains("delivered to maurice"))
+        let inbox = try lab.run("maurice", ["inbox", "--json"])
+        let line = try #require(inbox.out.split(separator: "\n").first)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["from"] as? String == "rosalind")
+        #expect(object["text"] as? String == "the crystal photographs are ready")
+        #expect(try lab.run("maurice", ["inbox"]).out.contains("no new messages"))
+
+        // The network goes away: the message is kept and the command says so in one line.
+        lab.stopNetwork()
+        let queued = try lab.run("maurice", ["send", "rosalind", "--wait", "5", "--file", lab.dir + "/maurice.pass"])
+        #expect(queued.status == 75)
+        #expect(queued.err.split(separator: "\n").count == 1 && queued.err.contains("stays queued"))
+        #expect(try lab.run("maurice", ["outbox"]).out.contains("not sent yet"))
+        // It comes back (same keys, same mailboxes): the next inbox run sends it; Rosalind gets it.
+        try lab.startNetwork()
+        let retried = try lab.run("maurice", ["inbox"])
+        #expect(retried.out.contains("delivered to rosalind"), "\(retried.out) \(retried.err)")
+        let got = try lab.run("rosalind", ["inbox"])
+        #expect(got.out.contains("rosalind: second passphrase") == false && got.out.contains("maurice: second passphrase"))
+
+        // Wrong passphrase: one line, nothing touched; unknown contact: one line.
+        try "not it\n".write(toFile: lab.dir + "/wrong.pass", atomically: true, encoding: .utf8)
+        let wrong = try lab.run("rosalind", ["inbox"], passphraseFile: lab.dir + "/wrong.pass")
+        #expect(wrong.status == 1 && wrong.err == "postern: wrong passphrase (nothing was changed)\n")
+        let unknown = try lab.run("rosalind", ["send", "nobody", "hello"])
+        #expect(unknown.status == 1 && unknown.err.contains("no contact named 'nobody'"))
+
+        // Nothing readable in either profile's files: texts, names, bundles.
+        for who in ["rosalind", "maurice"] {
+            var files = Data()
+            for name in try FileManager.default.subpathsOfDirectory(atPath: lab.dir + "/" + who) {
+                if let d = FileManager.default.contents(atPath: lab.dir + "/" + who + "/" + name) { files.append(d) }
+            }
+            for secret in ["crystal photographs", "second passphrase", "rosalind", "maurice", String(rosalindsBundle.dropFirst(8).prefix(24))] {
+                #expect(files.range(of: Data(secret.utf8)) == nil, "\(secret) readable in \(who)'s profile")
+            }
+        }
+    }
+}
