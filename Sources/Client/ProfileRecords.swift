@@ -135,6 +135,15 @@ public struct InboxEntry: Equatable {
     public var receivedAt: Int64
     public var seen: Bool
 
+    public init(id: UInt64, contact: String, text: [UInt8], sentAt: Int64, receivedAt: Int64, seen: Bool) {
+        self.id = id
+        self.contact = contact
+        self.text = text
+        self.sentAt = sentAt
+        self.receivedAt = receivedAt
+        self.seen = seen
+    }
+
     func encode(_ w: inout RecordWriter) {
         w.u64(id)
         w.text(contact)
