@@ -35,7 +35,9 @@ public enum ProfileError: Error, Equatable {
 /// tells a wrong passphrase from a damaged file before anything is touched.
 public final class Profile {
     public let directory: String
-    let store: MailboxStore
+    /// Open while in use; `close()` releases the store and its lock (the keys stay in memory) so another
+    /// `postern` can use the profile, and `reopen` takes it back.
+    var storage: MailboxStore?
     var nameKey: [UInt8]
     var valueKey: [UInt8]
     static let checkName = "postern/profile/check"
@@ -43,7 +45,7 @@ public final class Profile {
 
     init(directory: String, store: MailboxStore, master: [UInt8]) {
         self.directory = directory
-        self.store = store
+        storage = store
         nameKey = try! HKDF.derive(salt: Array("postern/profile/v1".utf8), ikm: master, info: Array("names".utf8), count: 32)
         valueKey = try! HKDF.derive(salt: Array("postern/profile/v1".utf8), ikm: master, info: Array("values".utf8), count: 32)
     }
@@ -58,14 +60,40 @@ public final class Profile {
         return key
     }
 
-    static func openStore(_ directory: String) throws(ProfileError) -> MailboxStore {
+    /// Opens the LMDB store, waiting up to `waitSeconds` while another process holds it.
+    static func openStore(_ directory: String, waitSeconds: Double = 0) throws(ProfileError) -> MailboxStore {
         var config = MailboxConfig()
         config.mapSize = 64 << 20
         config.byteCap = 48 << 20
-        do { return try MailboxStore(directory: directory + "/store", config: config) } catch {
-            if case .inUse = error { throw .store("profile \(directory) is in use by another postern process (an 'inbox --watch'?)") }
-            throw .store(error.description)
+        let end = Clock.monotonicNanoseconds() &+ UInt64(waitSeconds * 1e9)
+        while true {
+            do { return try MailboxStore(directory: directory + "/store", config: config) } catch {
+                guard case .inUse = error else { throw .store(error.description) }
+                if Clock.monotonicNanoseconds() >= end {
+                    throw .store("profile \(directory) is in use by another postern process")
+                }
+                Clock.sleep(nanoseconds: 50_000_000)
+            }
         }
+    }
+
+    var store: MailboxStore {
+        get throws(ProfileError) {
+            guard let storage else { throw .store("profile \(directory) is closed") }
+            return storage
+        }
+    }
+
+    /// Commits and releases the store (and its lock); the derived keys stay, for `reopen`.
+    public func close() {
+        try? storage?.flush()
+        storage = nil
+    }
+
+    /// Takes the store back after `close()`, waiting up to `waitSeconds` for another process to let go.
+    public func reopen(waitSeconds: Double) throws(ProfileError) {
+        guard storage == nil else { return }
+        storage = try Self.openStore(directory, waitSeconds: waitSeconds)
     }
 
     /// Creates a new profile in `directory` (which must not hold one).
@@ -80,11 +108,13 @@ public final class Profile {
         return profile
     }
 
-    /// Opens an existing profile; a wrong passphrase fails before anything is written.
-    public static func open(directory: String, passphrase: [UInt8]) throws(ProfileError) -> Profile {
+    /// Opens an existing profile; a wrong passphrase fails before anything is written. Another process
+    /// using it is waited for up to `waitSeconds`.
+    public static func open(directory: String, passphrase: [UInt8], waitSeconds: Double = 0) throws(ProfileError) -> Profile {
         let saltPath = directory + "/profile.salt"
         guard let salt = try? Files.read(saltPath), salt.count == Argon2id.saltBytes else { throw .notAProfile(directory) }
-        let profile = Profile(directory: directory, store: try openStore(directory), master: try master(passphrase, salt))
+        let master = try master(passphrase, salt)
+        let profile = Profile(directory: directory, store: try openStore(directory, waitSeconds: waitSeconds), master: master)
         guard (try? profile.get(checkName)) == checkValue else { throw .wrongPassphrase }
         return profile
     }
@@ -97,7 +127,7 @@ public final class Profile {
     public func put(_ name: String, _ value: [UInt8]) throws(ProfileError) { try write([(name, value)]) }
 
     public func get(_ name: String) throws(ProfileError) -> [UInt8]? {
-        let key = storedName(name)
+        let key = storedName(name), store = try store
         let sealed: [UInt8]?
         do { sealed = try store.state(key) } catch { throw .store(error.description) }
         guard let sealed else { return nil }
@@ -110,6 +140,7 @@ public final class Profile {
     /// Applies several changes (nil value = remove) in one transaction: all of them survive a crash, or
     /// none does. A ratchet step and the message it produced are written this way.
     public func write(_ changes: [(name: String, value: [UInt8]?)]) throws(ProfileError) {
+        let store = try store
         do {
             for change in changes {
                 let key = storedName(change.name)
@@ -126,6 +157,7 @@ public final class Profile {
 
     @discardableResult
     public func remove(_ name: String) throws(ProfileError) -> Bool {
+        let store = try store
         do {
             let removed = try store.removeState(storedName(name))
             try store.flush()

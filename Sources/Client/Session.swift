@@ -17,9 +17,11 @@ public final class Session {
     public let client: GatewayClient
     let loop: EventLoop
     let courier: Courier
-    let topology: Topology
+    public let topology: Topology
     var conversations: [String: Conversation] = [:]
     var inFlight: Set<UInt64> = []
+    /// Submissions waiting for the gateway's answer.
+    public var inFlightCount: Int { inFlight.count }
     var polling = false
     public var resendAfterSeconds: Int64 = 120
     public var now: () -> Int64 = { Clock.wallSeconds() }

@@ -130,6 +130,25 @@ import Testing
         let got = try lab.run("rosalind", ["inbox"])
         #expect(got.out.contains("rosalind: second passphrase") == false && got.out.contains("maurice: second passphrase"))
 
+        // 'inbox --watch' follows new messages and lets 'send' use the same profile alongside it.
+        let watch = Process()
+        watch.executableURL = URL(fileURLWithPath: Self.postern)
+        watch.arguments = ["--profile", lab.dir + "/rosalind", "--config", lab.dir + "/net/client.toml",
+                           "--passphrase-file", lab.dir + "/rosalind.pass", "inbox", "--watch", "--json"]
+        let watched = Pipe()
+        watch.standardOutput = watched
+        watch.standardError = FileHandle.nullDevice
+        try watch.run()
+        #expect(try lab.run("maurice", ["send", "rosalind", "are you watching?"]).status == 0)
+        let alongside = try lab.run("rosalind", ["send", "maurice", "yes, and writing"])
+        #expect(alongside.status == 0, "\(alongside.err)")
+        Thread.sleep(forTimeInterval: 2.5)   // two watch cycles (poll_seconds = 1 in the testnet's config)
+        watch.interrupt()
+        let followed = String(decoding: watched.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        watch.waitUntilExit()
+        #expect(watch.terminationStatus == 0)
+        #expect(followed.contains("\"text\":\"are you watching?\""), "\(followed)")
+
         // Wrong passphrase: one line, nothing touched; unknown contact: one line.
         try "not it\n".write(toFile: lab.dir + "/wrong.pass", atomically: true, encoding: .utf8)
         let wrong = try lab.run("rosalind", ["inbox"], passphraseFile: lab.dir + "/wrong.pass")

@@ -65,7 +65,7 @@ struct ClientContext {
         }
         Terminal.progress("unlocking the profile…")
         defer { Terminal.clearProgress() }
-        do { return try Profile.open(directory: profileDirectory, passphrase: secret) } catch {
+        do { return try Profile.open(directory: profileDirectory, passphrase: secret, waitSeconds: 10) } catch {
             _ = CLI.fail(error.description)
             return nil
         }

@@ -16,8 +16,6 @@ enum MessageCommand {
         let session: Session
         let interval: UInt64
         var last: UInt64 = 0
-        var reachable = true
-        var onReachability: (Bool) -> Void = { _ in }
         init(_ session: Session, seconds: Double) {
             self.session = session
             interval = UInt64(seconds * 1e9)
@@ -26,9 +24,7 @@ enum MessageCommand {
             guard EventLoop.now() &- last >= interval else { return }
             last = EventLoop.now()
             try? session.flushOutbox()
-            session.poll { [self] ok in
-                if ok != self.reachable { self.reachable = ok; self.onReachability(ok) }
-            }
+            session.poll { _ in }
         }
     }
 
@@ -152,20 +148,43 @@ enum MessageCommand {
         }
         guard o["--watch"] != nil else { return 0 }
 
-        // Follow: new messages as they arrive, until interrupted.
-        session.onMessage = { m in
-            Terminal.clearProgress()
-            show(m)
-            markSeen()
+        // Follow until interrupted. Each cycle takes the profile, sends what is due, fetches, and lets go
+        // again, so 'postern send' can use the same profile in between (it waits for the lock).
+        session.close()
+        profile.close()
+        if !json { Terminal.error("watching for new messages every \(config.pollSeconds) s (Ctrl-C to stop)") }
+        var reachable = fetched == true
+        while !ClientContext.interrupted {
+            _ = ClientContext.run(loop, seconds: Double(config.pollSeconds)) { false }
+            guard !ClientContext.interrupted else { break }
+            do { try profile.reopen(waitSeconds: 2) } catch { continue }   // in use right now: next cycle
+            defer { profile.close() }
+            let cycle: Session
+            do {
+                cycle = try Session(profile: profile, topology: session.topology, loop: loop,
+                                    meanDelayMicros: Double(config.meanDelayMillis) * 1000)
+            } catch {
+                Terminal.error("postern: \(error.description)")
+                continue
+            }
+            cycle.resendAfterSeconds = Int64(config.resendAfterSeconds)
+            cycle.onDelivered = session.onDelivered
+            cycle.onProblem = { Terminal.error("postern: " + $0) }
+            var done: Bool?
+            try? cycle.flushOutbox()
+            cycle.poll { done = $0 }
+            _ = ClientContext.run(loop, seconds: 30) { done != nil && cycle.inFlightCount == 0 }
+            cycle.close()
+            // Everything unread, including what a 'postern send' in between fetched.
+            let unread = ((try? profile.inbox()) ?? []).filter { !$0.seen }
+            for m in unread { show(m) }
+            if !unread.isEmpty { markSeen() }
+            if (done == true) != reachable {
+                reachable = done == true
+                Terminal.error(reachable ? "postern: gateway reachable again"
+                                         : "postern: cannot reach your gateway; trying again every \(config.pollSeconds) s")
+            }
         }
-        session.onProblem = { Terminal.error("postern: " + $0) }
-        let poller = Poller(session, seconds: Double(config.pollSeconds))
-        poller.reachable = fetched == true
-        poller.onReachability = { ok in
-            Terminal.error(ok ? "postern: gateway reachable again" : "postern: cannot reach your gateway; retrying every \(config.pollSeconds) s")
-        }
-        if !json { Terminal.error("watching for new messages (Ctrl-C to stop)") }
-        _ = ClientContext.run(loop, seconds: 1e9) { poller.tick(); return false }
         return 0
     }
 
