@@ -7,6 +7,7 @@ import CSystem
 public enum Terminal {
     nonisolated(unsafe) private static var buffer: [UInt8] = []
     nonisolated(unsafe) private static var stdoutIsTTY: Int32 = -1
+    nonisolated(unsafe) private static var progressShown = false
 
     public static func out(_ text: String) {
         buffer.append(contentsOf: text.utf8)
@@ -18,6 +19,7 @@ public enum Terminal {
 
     public static func error(_ text: String) {
         flush()
+        if progressShown { clearProgress() }
         var bytes = Array(text.utf8)
         bytes.append(10)
         _ = bytes.withUnsafeBytes { psys_write_all(2, $0.baseAddress, $0.count) }
@@ -26,6 +28,7 @@ public enum Terminal {
     /// Rewrites the current stderr line (progress display); only when stderr is a terminal.
     public static func progress(_ text: String) {
         guard psys_isatty(2) == 1 else { return }
+        progressShown = !text.isEmpty
         let bytes = Array(("\r\u{1B}[2K" + text).utf8)
         _ = bytes.withUnsafeBytes { psys_write_all(2, $0.baseAddress, $0.count) }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import PosternClient
 import Testing
 
 /// The README's walk-through, with the real `postern` binary: a testnet process, two profiles, contact
@@ -166,5 +167,61 @@ import Testing
                 #expect(files.range(of: Data(secret.utf8)) == nil, "\(secret) readable in \(who)'s profile")
             }
         }
+    }
+
+    /// The passphrase prompt on a real terminal (a pty from util-linux `script`): asked twice for a new
+    /// profile, never echoed, and a wrong one refused in one line.
+    @Test func passphrasePromptWithoutEcho() throws {
+        let script = "/usr/bin/script"
+        try #require(FileManager.default.isExecutableFile(atPath: script), "util-linux 'script' provides the terminal")
+        let dir = NSTemporaryDirectory() + "postern-tty-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func onTerminal(_ args: String, answers: [String]) throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: script)
+            p.arguments = ["-qec", "\(Self.postern) --profile \(dir) \(args)", "/dev/null"]
+            var env = ProcessInfo.processInfo.environment
+            env["POSTERN_PASSPHRASE"] = nil
+            env["POSTERN_PASSPHRASE_FILE"] = nil
+            p.environment = env
+            let input = Pipe(), output = Pipe()
+            p.standardInput = input
+            p.standardOutput = output
+            p.standardError = output
+            try p.run()
+            var seen = "", answered = 0
+            // Answer each prompt once it is shown (type-ahead is discarded when echo goes off).
+            while true {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                seen += String(decoding: chunk, as: UTF8.self)
+                let prompts = seen.components(separatedBy: "assphrase").count - 1
+                while answered < min(prompts, answers.count) {
+                    Thread.sleep(forTimeInterval: 0.1)
+                    input.fileHandleForWriting.write(Data((answers[answered] + "\n").utf8))
+                    answered += 1
+                }
+            }
+            p.waitUntilExit()
+            return (p.terminationStatus, seen)
+        }
+        let (created, createdText) = try onTerminal("profile show", answers: [])
+        #expect(created == 1 && createdText.contains("no profile at"))
+        // 'profile new' needs a network config only to pick a gateway: give it a topology of one.
+        try FileManager.default.createDirectory(atPath: dir + "-net", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir + "-net") }
+        let net = try LocalNetwork(layers: 1, gateways: 1, dataDirectory: dir + "-net")
+        try net.topologyText.write(toFile: dir + "-net/topology.txt", atomically: true, encoding: .utf8)
+        var config = ClientConfig(topologyFile: dir + "-net/topology.txt", directoryKey: net.directoryKey)
+        config.pollSeconds = 1
+        try config.text.write(toFile: dir + "-net/client.toml", atomically: true, encoding: .utf8)
+        let (status, text) = try onTerminal("--config \(dir)-net/client.toml profile new", answers: ["tty secret 1", "tty secret 1"])
+        #expect(status == 0, "\(text)")
+        #expect(text.contains("New profile passphrase") && text.contains("Repeat the passphrase"))
+        #expect(!text.contains("tty secret 1"), "the passphrase was echoed")
+        let (shown, shownText) = try onTerminal("profile show", answers: ["tty secret 1"])
+        #expect(shown == 0 && shownText.contains("retention   30 days") && !shownText.contains("tty secret"))
+        let (wrong, wrongText) = try onTerminal("profile show", answers: ["not it"])
+        #expect(wrong == 1 && wrongText.contains("postern: wrong passphrase (nothing was changed)") && !wrongText.contains("not it"))
     }
 }
