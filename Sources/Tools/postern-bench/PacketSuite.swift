@@ -27,6 +27,8 @@ func packetSuite() -> Suite {
 
         let (surb, _) = try! builder.makeSURB(route: Array(route.prefix(3)), mailbox: .random())
         let reply = [UInt8](repeating: 1, count: 200)
+        let serializedSURB = surb.serialized
+        let stored = [Delivery.Ack.stored.code]
 
         return [
             .timed("create-5hop") { n in
@@ -49,6 +51,16 @@ func packetSuite() -> Suite {
             },
             .timed("surb-reply") { n in
                 for _ in 0..<n { _ = try? surb.reply(reply) }
+            },
+            // A gateway's delivery acknowledgement: the sender's SURB answered in place in a pool slot.
+            // Held to `unwrap`, what the gateway already paid for the packet it acknowledges.
+            .timed("ack-answer", baseline: "unwrap") { n in
+                serializedSURB.withUnsafeBytes { s in
+                    stored.withUnsafeBytes { m in
+                        for _ in 0..<n { SURB.writeReply(serialized: s.baseAddress!, geometry: geometry, message: m, into: packet.baseAddress!) }
+                    }
+                }
+                blackHole(packet.baseAddress!)
             },
         ]
     }
