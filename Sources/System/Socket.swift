@@ -48,9 +48,9 @@ public enum TCP {
 
     /// Writes what the socket accepts; returns the bytes written (0 when it would block).
     public static func write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) throws(SystemError) -> Int {
-        let n = psys_write(fd, buffer, count)
+        let n = psys_socket_send(fd, buffer, count)
         if n == -Int64(SystemError.EAGAIN) { return 0 }
-        return Int(try check(n, "write"))
+        return Int(try check(n, "send"))
     }
 
     public static func close(_ fd: Int32) { _ = psys_close(fd) }

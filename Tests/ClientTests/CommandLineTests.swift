@@ -5,6 +5,8 @@ import Testing
 /// The README's walk-through, with the real `postern` binary: a testnet process, two profiles, contact
 /// codes, messages, the network going away and coming back.
 @Suite(.serialized) struct CommandLineTests {
+    init() { signal(SIGPIPE, SIG_IGN) }   // a closed pipe to a child is an error here, not a crash
+
     static var postern: String {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("postern").path
     }
@@ -69,8 +71,9 @@ import Testing
             p.standardError = err
             p.standardInput = input
             try p.run()
-            if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-            try input.fileHandleForWriting.close()
+            // A child that exits without reading must not take the test process down with SIGPIPE.
+            if let stdin { try? input.fileHandleForWriting.write(contentsOf: Data(stdin.utf8)) }
+            try? input.fileHandleForWriting.close()
             let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
             p.waitUntilExit()
             return Output(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
@@ -150,6 +153,25 @@ import Testing
         #expect(watch.terminationStatus == 0)
         #expect(followed.contains("\"text\":\"are you watching?\""), "\(followed)")
 
+        // A public chat over the same network: an anonymous post that the poster's second device (restored
+        // from the seed phrase) recognises as its own, while anyone else sees "Anonymous".
+        let made = try lab.run("chat", ["chat", "identity", "new", "--identity", lab.dir + "/laptop.id"])
+        let phrase = try #require(made.out.split(separator: "\n").dropFirst().first).trimmingCharacters(in: .whitespaces)
+        #expect(phrase.split(separator: " ").count == 12)
+        #expect(try lab.run("chat", ["chat", "identity", "restore", "--identity", lab.dir + "/phone.id"], stdin: phrase + "\n").status == 0)
+        #expect(try lab.run("chat", ["chat", "identity", "new", "--identity", lab.dir + "/stranger.id"]).status == 0)
+        let posted = try lab.run("chat", ["chat", "post", "--chat", "lobby", "--text", "who said this?", "--anonymous", "signed",
+                                          "--identity", lab.dir + "/laptop.id"])
+        #expect(posted.status == 0 && posted.out.contains("posted to #lobby"), "\(posted.err)")
+        var phoneView = "", strangerView = ""
+        for _ in 0..<50 where !phoneView.contains("who said this?") {   // the post crosses the mixnet first
+            Thread.sleep(forTimeInterval: 0.1)
+            phoneView = try lab.run("chat", ["chat", "read", "--chat", "lobby", "--identity", lab.dir + "/phone.id"]).out
+        }
+        strangerView = try lab.run("chat", ["chat", "read", "--chat", "lobby", "--identity", lab.dir + "/stranger.id"]).out
+        #expect(phoneView.contains("me (anonymous): who said this?"), "\(phoneView)")
+        #expect(strangerView.contains("Anonymous: who said this?"), "\(strangerView)")
+
         // Wrong passphrase: one line, nothing touched; unknown contact: one line.
         try "not it\n".write(toFile: lab.dir + "/wrong.pass", atomically: true, encoding: .utf8)
         let wrong = try lab.run("rosalind", ["inbox"], passphraseFile: lab.dir + "/wrong.pass")
@@ -198,7 +220,7 @@ import Testing
                 let prompts = seen.components(separatedBy: "assphrase").count - 1
                 while answered < min(prompts, answers.count) {
                     Thread.sleep(forTimeInterval: 0.1)
-                    input.fileHandleForWriting.write(Data((answers[answered] + "\n").utf8))
+                    try? input.fileHandleForWriting.write(contentsOf: Data((answers[answered] + "\n").utf8))
                     answered += 1
                 }
             }

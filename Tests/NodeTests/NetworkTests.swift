@@ -52,17 +52,16 @@ final class World {
 @Suite(.serialized) struct NetworkTests {
     @Test func endToEndBothWays() throws {
         let w = try World()
-        for i in 0..<4 {
-            w.alice.send(Array("a\(i)".utf8))
-            w.bob.send(Array("b\(i)".utf8))
-        }
-        #expect(w.run { w.aliceGot.count == 4 && w.bobGot.count == 4 })
-        #expect(Set(w.bobGot) == ["a0", "a1", "a2", "a3"] && Set(w.aliceGot) == ["b0", "b1", "b2", "b3"])
         // Every message is acknowledged through its SURB by the recipient's gateway.
         var acked = 0
         w.alice.onDelivered = { _ in acked += 1 }
         w.bob.onDelivered = { _ in acked += 1 }
-        #expect(w.run { acked == 8 })
+        for i in 0..<4 {
+            w.alice.send(Array("a\(i)".utf8))
+            w.bob.send(Array("b\(i)".utf8))
+        }
+        #expect(w.run { w.aliceGot.count == 4 && w.bobGot.count == 4 && acked == 8 })
+        #expect(Set(w.bobGot) == ["a0", "a1", "a2", "a3"] && Set(w.aliceGot) == ["b0", "b1", "b2", "b3"])
         #expect(w.alice.pendingAcks.isEmpty && w.bob.pendingAcks.isEmpty)
         // Every packet and every acknowledgement crossed every layer once.
         for i in 0..<3 { #expect(w.net.nodes[i].packetStats.processed == 16) }

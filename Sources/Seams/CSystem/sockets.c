@@ -154,3 +154,9 @@ int32_t psys_sd_notify(const char *message) {
     close(fd);
     return n < 0 ? -e : 0;
 }
+
+int64_t psys_socket_send(int32_t fd, const void *buffer, size_t count) {
+    ssize_t n;
+    do { n = send(fd, buffer, count, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}

@@ -7,12 +7,15 @@ enum ChatCommand {
     static let usage = """
     usage: postern chat identity new [--identity FILE]
            postern chat identity restore [--identity FILE]      (reads the phrase from standard input)
-           postern chat post --chat NAME --text TEXT [--anonymous derived|signed|keyless] [--identity FILE] [--out FILE]
+           postern chat post --chat NAME --text TEXT [--anonymous derived|signed|keyless] [--identity FILE]
+                             [--out FILE | --config FILE]
            postern chat read [--identity FILE] FILE...
+           postern chat read --chat NAME --config FILE [--identity FILE]
            postern keys derive --seed HEX --path PATH [--private]
     The identity file holds the BIP39 seed (hex, mode 0600); default $XDG_DATA_HOME/postern/chat-identity.
-    'post' writes the signed message (hex) to --out or standard output; 'read' shows each message as
-    "me (anonymous)", "Anonymous" or its author. Through the mixnet: 'postern demo' shows a public chat.
+    'post' writes the signed message (hex) to --out or standard output, or with --config (a client.toml,
+    as 'postern testnet' writes) posts it through the mixnet; 'read' shows each message (from files, or
+    the chat's last 20 minutes from the network) as "me (anonymous)", "Anonymous" or its author.
     """
 
     static func fail(_ m: String) -> Int32 { CLI.fail(m) }
@@ -97,7 +100,7 @@ enum ChatCommand {
     }
 
     static func post(_ args: [String]) -> Int32 {
-        guard let o = CLI.options(args, ["--chat", "--text", "--anonymous", "--identity", "--out"], usage: usage),
+        guard let o = CLI.options(args, ["--chat", "--text", "--anonymous", "--identity", "--out", "--config"], usage: usage),
               let chat = o["--chat"], let text = o["--text"] else { Terminal.error(usage); return 2 }
         var mode = PostMode.named
         if let name = o["--anonymous"] {
@@ -108,6 +111,7 @@ enum ChatCommand {
         let now = UInt64(Clock.wallSeconds())
         let post: (bytes: [UInt8], id: [UInt8], syncNote: [UInt8]?)
         do { post = try identity.post(text, chatID: chat, clock: now, timestamp: now, mode: mode) } catch { return fail(error.description) }
+        if let config = o["--config"] ?? ClientContext.globals["--config"] { return ChatNetwork.post(post, chat: chat, identity: identity, config: config) }
         let line = Hex.encode(post.bytes) + "\n"
         if let out = o["--out"] {
             do { try Files.writeAtomically(out, Array(line.utf8), mode: 0o644) } catch { return fail("\(out): \(error.message)") }
@@ -123,16 +127,38 @@ enum ChatCommand {
         var rest = args[...]
         var path = defaultIdentity
         var files: [String] = []
+        var chat: String?, config = ClientContext.globals["--config"]
         while let a = rest.popFirst() {
-            if a == "--identity" { guard let p = rest.popFirst() else { Terminal.error(usage); return 2 }; path = p } else { files.append(a) }
+            switch a {
+            case "--identity", "--chat", "--config":
+                guard let v = rest.popFirst() else { Terminal.error(usage); return 2 }
+                if a == "--identity" { path = v } else if a == "--chat" { chat = v } else { config = v }
+            default:
+                files.append(a)
+            }
         }
-        guard !files.isEmpty else { Terminal.error(usage); return 2 }
+        guard (chat != nil && config != nil && files.isEmpty) || (chat == nil && !files.isEmpty) else {
+            Terminal.error(usage); return 2
+        }
         guard let identity = load(path) else { return 1 }
+        var sources: [(String, [[UInt8]])] = []
+        if let chat, let config, files.isEmpty {
+            guard let posts = ChatNetwork.read(chat: chat, identity: identity, config: config) else { return 1 }
+            if posts.isEmpty { Terminal.line("no posts in #\(chat) in the last 20 minutes") }
+            sources.append(("#" + chat, posts))
+        }
         var bad = 0
         for file in files {
             guard let bytes = try? Files.read(file) else { bad += 1; Terminal.line("\(file): unreadable"); continue }
+            var messages: [[UInt8]] = []
             for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
                 guard let message = Hex.decode(String(line).trimmedLine) else { bad += 1; Terminal.line("\(file): not hex"); continue }
+                messages.append(message)
+            }
+            sources.append((file, messages))
+        }
+        for (file, messages) in sources {
+            for message in messages {
                 do {
                     let r = try identity.classify(message)
                     let who: String
