@@ -1,3 +1,4 @@
+import PosternCover
 import PosternCrypto
 import PosternNode
 import PosternSystem
@@ -11,6 +12,13 @@ import PosternSystem
 ///     [client]
 ///     resend_after_seconds = 120            # an unacknowledged message is sent again after this
 ///     poll_seconds = 5                      # how often 'inbox --watch' fetches
+///     [cover]                               # Loopix streams while 'inbox --watch' runs
+///     enabled = false
+///     payload_per_minute = 30               # payload slots (real messages replace dummies)
+///     loop_per_minute = 6
+///     drop_per_minute = 6
+///     bytes_per_day_mb = 300                # uplink budget of all streams
+///     epoch_seconds = 3600                  # rates change only at these boundaries
 ///
 /// Relative topology paths are relative to the config file's directory.
 public struct ClientConfig: Equatable {
@@ -19,9 +27,13 @@ public struct ClientConfig: Equatable {
     public var meanDelayMillis: Int = 50
     public var resendAfterSeconds: Int = 120
     public var pollSeconds: Int = 5
+    /// Cover traffic for the long-running client; nil = off.
+    public var cover: CoverConfig?
 
     public static let keys = ["network.topology", "network.directory_key", "network.mean_delay_ms",
-                              "client.resend_after_seconds", "client.poll_seconds"]
+                              "client.resend_after_seconds", "client.poll_seconds",
+                              "cover.enabled", "cover.payload_per_minute", "cover.loop_per_minute", "cover.drop_per_minute",
+                              "cover.bytes_per_day_mb", "cover.epoch_seconds"]
 
     public init(topologyFile: String, directoryKey: [UInt8]) {
         self.topologyFile = topologyFile
@@ -42,6 +54,19 @@ public struct ClientConfig: Equatable {
         meanDelayMillis = try f.integer("network.mean_delay_ms", default: meanDelayMillis, range: 0...60_000)
         resendAfterSeconds = try f.integer("client.resend_after_seconds", default: resendAfterSeconds, range: 1...604_800)
         pollSeconds = try f.integer("client.poll_seconds", default: pollSeconds, range: 1...3600)
+        var c = CoverConfig()
+        c.payloadRate = Double(try f.integer("cover.payload_per_minute", default: 30, range: 0...6000)) / 60
+        c.loopRate = Double(try f.integer("cover.loop_per_minute", default: 6, range: 0...6000)) / 60
+        c.dropRate = Double(try f.integer("cover.drop_per_minute", default: 6, range: 0...6000)) / 60
+        c.bytesPerDay = Int64(try f.integer("cover.bytes_per_day_mb", default: 300, range: 1...1_000_000)) << 20
+        c.epochSeconds = Int64(try f.integer("cover.epoch_seconds", default: 3600, range: 60...86_400))
+        guard 86_400 % c.epochSeconds == 0 else {
+            throw ConfigError(line: f.entries["cover.epoch_seconds"]?.line ?? 0, message: "'cover.epoch_seconds' must divide a day (86400)")
+        }
+        guard c.payloadRate > 0 else {
+            throw ConfigError(line: f.entries["cover.payload_per_minute"]?.line ?? 0, message: "'cover.payload_per_minute' must be at least 1 (messages leave in payload slots)")
+        }
+        if try f.boolean("cover.enabled", default: false) { cover = c }
     }
 
     public var text: String {
@@ -55,6 +80,15 @@ public struct ClientConfig: Equatable {
         [client]
         resend_after_seconds = \(resendAfterSeconds)
         poll_seconds = \(pollSeconds)
+
+        [cover]
+        # Loopix cover streams while 'postern inbox --watch' runs; messages then leave in payload slots.
+        enabled = \(cover != nil)
+        payload_per_minute = \(Int(((cover?.payloadRate ?? 0.5) * 60).rounded()))
+        loop_per_minute = \(Int(((cover?.loopRate ?? 0.1) * 60).rounded()))
+        drop_per_minute = \(Int(((cover?.dropRate ?? 0.1) * 60).rounded()))
+        bytes_per_day_mb = \((cover?.bytesPerDay ?? (300 << 20)) >> 20)
+        epoch_seconds = \(cover?.epochSeconds ?? 3600)
 
         """
     }

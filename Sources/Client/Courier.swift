@@ -72,4 +72,17 @@ public final class Courier {
               let message = try? pending.secrets.open(payload: Array(blob[17...])), let code = message.first else { return nil }
         return Delivery.Ack(code: code)
     }
+
+    /// A cover packet: to the all-zero drop address at a random gateway (drop stream, and payload slots
+    /// with nothing to send), or to a fresh address at the own gateway (loop stream). Same size, format
+    /// and encryption as a real message, with a random body as long as a ratchet message. Loops carry an
+    /// acknowledgement SURB like real messages, so the own gateway cannot tell them from incoming mail.
+    public func coverPacket(loop: Bool) -> (packet: [UInt8], loopAddress: Bytes32?, ack: PendingAck?)? {
+        let gateways = topology.gateways
+        let target = loop ? ownGateway : gateways[Int(Random.uniform(UInt32(gateways.count)))]
+        let address = loop ? Bytes32.random() : .zero
+        let length = 97 + Int(Random.uniform(512))
+        guard let (packet, ack) = try? packet(Random.bytes(length), to: address, at: target, acknowledge: loop) else { return nil }
+        return (packet, loop ? address : nil, ack)
+    }
 }

@@ -69,21 +69,13 @@ public final class Messenger {
     /// Queues a message for the next payload slot of the cover schedule.
     public func enqueue(_ text: [UInt8]) { queue.append(text) }
 
-    /// A cover packet: to the all-zero drop address at a random gateway (drop stream, and payload slots
-    /// with nothing queued), or to a fresh address at the own gateway (loop stream). Same size, same
-    /// format, same encryption as a real message; the payload is random. Loops carry an acknowledgement
-    /// SURB like real messages, so the own gateway cannot tell them from incoming mail.
+    /// A cover packet (`Courier.coverPacket`): a drop, or a loop back to the own gateway.
     func sendCover(loop: Bool) -> Bytes32? {
-        let gateways = topology.gateways
-        let target = loop ? client.gateway : gateways[Int(Random.uniform(UInt32(gateways.count)))]
-        let address = loop ? Bytes32.random() : .zero
-        // As long as ratchet messages, so the final gateway stores a loop exactly as it stores a message.
-        let length = 97 + Int(Random.uniform(512))
-        guard let (packet, ack) = try? courier.packet(Random.bytes(length), to: address, at: target, acknowledge: loop) else { return nil }
-        if loop { loopAddresses.append(address) }
-        if let ack { pendingAcks[ack.address] = (ack, nil) }
-        client.submit(packet) { _, _ in }
-        return address
+        guard let cover = courier.coverPacket(loop: loop) else { return nil }
+        if let address = cover.loopAddress { loopAddresses.append(address) }
+        if let ack = cover.ack { pendingAcks[ack.address] = (ack, nil) }
+        client.submit(cover.packet) { _, _ in }
+        return cover.loopAddress ?? .zero
     }
 
     /// Fetches every watched address once, decrypts what arrived and deletes it from the gateway.

@@ -31,7 +31,12 @@ public final class Session {
     public var onProblem: (String) -> Void = { _ in }
     public private(set) var submitted = 0
 
-    public init(profile: Profile, topology: Topology, loop: EventLoop, meanDelayMicros: Double) throws(ProfileError) {
+    let ownsClient: Bool
+
+    /// `client`: a connection to the profile's gateway to share (a long-running client keeps one across
+    /// sessions); by default the session makes its own and closes it in `close()`.
+    public init(profile: Profile, topology: Topology, loop: EventLoop, meanDelayMicros: Double,
+                client shared: GatewayClient? = nil) throws(ProfileError) {
         let gateway = try profile.settings().gateway
         guard let own = topology.node(gateway), own.role == .gateway else {
             throw .refused("this profile's gateway \(gateway.hex.prefix(16))… is not in the network's topology (wrong --config?)")
@@ -39,11 +44,13 @@ public final class Session {
         self.profile = profile
         self.topology = topology
         self.loop = loop
-        client = GatewayClient(loop: loop, gateway: own)
+        client = shared ?? GatewayClient(loop: loop, gateway: own)
+        ownsClient = shared == nil
         courier = Courier(topology: topology, ownGateway: own, meanDelayMicros: meanDelayMicros)
     }
 
     public func close() {
+        guard ownsClient else { return }
         client.onDisconnect = nil
         client.close()
     }
@@ -60,6 +67,14 @@ public final class Session {
 
     /// Encrypts `text` for `name`, queues it and starts sending it (with anything else due).
     public func send(_ text: [UInt8], to name: String) throws(ProfileError) -> OutboxEntry {
+        let entry = try queue(text, to: name)
+        try flushOutbox()
+        return entry
+    }
+
+    /// Encrypts `text` for `name` and queues it, without sending (a cover-traffic client sends it in a
+    /// payload slot).
+    public func queue(_ text: [UInt8], to name: String) throws(ProfileError) -> OutboxEntry {
         guard text.count <= maxTextBytes else {
             throw .refused("message is \(text.count) bytes; one message carries at most \(maxTextBytes)")
         }
@@ -67,18 +82,18 @@ public final class Session {
         guard let gateway = topology.node(try profile.contact(name).theirs.gateway), gateway.role == .gateway else {
             throw .refused("\(name)'s gateway is not in the network's topology (their bundle is for another network?)")
         }
-        let entry = try profile.queue(text, to: name, conversation: c, now: now())
-        try flushOutbox()
-        return entry
+        return try profile.queue(text, to: name, conversation: c, now: now())
     }
 
-    /// Submits every outbox entry that is due: never submitted, failed, or unacknowledged too long.
-    public func flushOutbox() throws(ProfileError) {
+    /// Submits the outbox entries that are due (never submitted, failed, or unacknowledged too long),
+    /// at most `limit` of them; returns how many.
+    @discardableResult
+    public func flushOutbox(limit: Int = .max) throws(ProfileError) -> Int {
         var outbox = try profile.outbox()
         let t = now()
         var changed: [Int] = []
         var packets: [(UInt64, [UInt8])] = []
-        for (i, entry) in outbox.enumerated() where !inFlight.contains(entry.id) {
+        for (i, entry) in outbox.enumerated() where !inFlight.contains(entry.id) && packets.count < limit {
             guard entry.ackAddress == nil || t - entry.lastAttempt >= resendAfterSeconds else { continue }
             let contact = try profile.contact(entry.contact)
             guard let gateway = topology.node(contact.theirs.gateway), gateway.role == .gateway else {
@@ -97,7 +112,7 @@ public final class Session {
             changed.append(i)
             packets.append((entry.id, built.packet))
         }
-        guard !changed.isEmpty else { return }
+        guard !changed.isEmpty else { return 0 }
         // The acknowledgement secrets are stored before the packets leave, so an acknowledgement is
         // recognised even if this process dies right after sending.
         try profile.save(outbox: outbox)
@@ -113,6 +128,7 @@ public final class Session {
                 }
             }
         }
+        return packets.count
     }
 
     /// A failed submission is due again at the next flush.

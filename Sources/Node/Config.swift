@@ -79,6 +79,12 @@ public struct ConfigFile {
         return s
     }
 
+    public func boolean(_ key: String, default d: Bool) throws(ConfigError) -> Bool {
+        guard let e = entries[key] else { return d }
+        guard case .boolean(let b) = e.value else { throw ConfigError(line: e.line, message: "'\(key)' must be true or false") }
+        return b
+    }
+
     public func integer(_ key: String, default d: Int, range: ClosedRange<Int>) throws(ConfigError) -> Int {
         guard let e = entries[key] else { return d }
         guard case .integer(let i) = e.value else { throw ConfigError(line: e.line, message: "'\(key)' must be an integer") }

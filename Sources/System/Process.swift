@@ -20,6 +20,8 @@ public enum Process {
 
     public static var id: Int32 { psys_getpid() }
 
+    public static func isAlive(_ pid: Int32) -> Bool { psys_process_alive(pid) == 1 }
+
     public static func exit(_ status: Int32) -> Never {
         Terminal.flush()
         psys_exit(status)

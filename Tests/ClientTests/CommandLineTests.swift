@@ -58,10 +58,11 @@ import Testing
         }
 
         @discardableResult
-        func run(_ who: String, _ args: [String], stdin: String? = nil, passphraseFile: String? = nil) throws -> Output {
+        func run(_ who: String, _ args: [String], stdin: String? = nil, passphraseFile: String? = nil,
+                 config: String = "client.toml") throws -> Output {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: CommandLineTests.postern)
-            p.arguments = ["--profile", dir + "/" + who, "--config", dir + "/net/client.toml",
+            p.arguments = ["--profile", dir + "/" + who, "--config", dir + "/net/" + config,
                            "--passphrase-file", passphraseFile ?? dir + "/" + who + ".pass"] + args
             var env = ProcessInfo.processInfo.environment
             env["POSTERN_PASSPHRASE"] = nil
@@ -189,6 +190,46 @@ import Testing
                 #expect(files.range(of: Data(secret.utf8)) == nil, "\(secret) readable in \(who)'s profile")
             }
         }
+    }
+
+    /// With cover traffic on, `inbox --watch` is the one sender: `send` hands its message over, the watch
+    /// sends it in a payload slot among dummies, loops and drops, and the acknowledgement closes it.
+    @Test func coverWatchSendsInPayloadSlots() throws {
+        let lab = try Lab()
+        try lab.startNetwork()
+        let plain = try String(contentsOfFile: lab.dir + "/net/client.toml", encoding: .utf8)
+        #expect(plain.contains("enabled = false"))   // off by default
+        let withCover = plain.replacingOccurrences(of: "enabled = false", with: "enabled = true")
+            .replacingOccurrences(of: "payload_per_minute = 30", with: "payload_per_minute = 300")
+            .replacingOccurrences(of: "loop_per_minute = 6", with: "loop_per_minute = 120")
+        try withCover.write(toFile: lab.dir + "/net/cover.toml", atomically: true, encoding: .utf8)
+        #expect(try lab.run("rosalind", ["profile", "new", "--gateway", "1"]).status == 0)
+        #expect(try lab.run("maurice", ["profile", "new", "--gateway", "2"]).status == 0)
+        let code = try #require(Self.bundle(in: try lab.run("rosalind", ["contact", "new", "maurice", "--no-qr"]).out))
+        let back = try #require(Self.bundle(in: try lab.run("maurice", ["contact", "add", "rosalind", code]).out))
+        #expect(try lab.run("rosalind", ["contact", "add", "maurice", back]).status == 0)
+
+        let watch = Process()
+        watch.executableURL = URL(fileURLWithPath: Self.postern)
+        watch.arguments = ["--profile", lab.dir + "/rosalind", "--config", lab.dir + "/net/cover.toml",
+                           "--passphrase-file", lab.dir + "/rosalind.pass", "inbox", "--watch"]
+        let errors = Pipe()
+        watch.standardOutput = FileHandle.nullDevice
+        watch.standardError = errors
+        try watch.run()
+        for _ in 0..<50 where !FileManager.default.fileExists(atPath: lab.dir + "/rosalind/cover.pid") { Thread.sleep(forTimeInterval: 0.1) }
+        let sent = try lab.run("rosalind", ["send", "maurice", "hidden among dummies"], config: "cover.toml")
+        #expect(sent.status == 0, "\(sent.err)")
+        #expect(sent.out.contains("sent in a cover payload slot"), "\(sent.out)")
+        Thread.sleep(forTimeInterval: 2)   // loops sent early have time to come back
+        watch.interrupt()
+        let report = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        watch.waitUntilExit()
+        #expect(report.contains("cover: 1 messages and"), "\(report)")
+        let loopsBack = report.split(separator: "(").last.flatMap { Int($0.split(separator: " ").first ?? "") } ?? 0
+        #expect(loopsBack > 0, "\(report)")
+        #expect(!FileManager.default.fileExists(atPath: lab.dir + "/rosalind/cover.pid"))
+        #expect(try lab.run("maurice", ["inbox"]).out.contains("rosalind: hidden among dummies"))
     }
 
     /// The passphrase prompt on a real terminal (a pty from util-linux `script`): asked twice for a new

@@ -1,5 +1,7 @@
 // Process-level calls: argv capture, environment, exit, errno text.
 #include "csystem.h"
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,5 +23,6 @@ const char *psys_argv(int32_t index) {
 }
 const char *psys_getenv(const char *name) { return getenv(name); }
 int32_t psys_getpid(void) { return (int32_t)getpid(); }
+int32_t psys_process_alive(int32_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) ? 1 : 0; }
 void psys_exit(int32_t status) { exit(status); }
 const char *psys_strerror(int32_t err) { return strerror(err < 0 ? -err : err); }

@@ -117,4 +117,14 @@ struct ClientContext {
     }
 
     static var interrupted: Bool { psys_stop_signal() != 0 }
+
+    /// While `inbox --watch` runs cover traffic it holds this file (its process id): other commands then
+    /// leave sending to it, so real messages leave only in payload slots.
+    var coverMarker: String { profileDirectory + "/cover.pid" }
+
+    var coverWatchRunning: Bool {
+        guard let bytes = try? Files.read(coverMarker, limit: 64),
+              let pid = Int32(String(decoding: bytes, as: UTF8.self).filter { $0.isNumber }) else { return false }
+        return pid != Process.id && Process.isAlive(pid)
+    }
 }

@@ -57,6 +57,7 @@ enum MessageCommand {
         }
         session.onProblem = { problem = $0 }
         session.onMessage = { _ in arrived += 1 }
+        if ctx.coverWatchRunning { return handOver(text, to: name, session: session, profile: profile, wait: wait) }
         let entry: OutboxEntry
         do { entry = try session.send(text, to: name) } catch { return CLI.fail(error.description) }
         let start = EventLoop.now()
@@ -76,6 +77,32 @@ enum MessageCommand {
         } else if ClientContext.interrupted || !done {
             Terminal.error("postern: no delivery acknowledgement yet; the message stays queued and is sent again if none comes ('postern outbox')")
         }
+        return queuedStatus
+    }
+
+    /// With a cover-traffic `inbox --watch` running on this profile: queue only, let go of the profile,
+    /// and watch the outbox until the watch has sent the message in a payload slot and its
+    /// acknowledgement has come back.
+    static func handOver(_ text: [UInt8], to name: String, session: Session, profile: Profile, wait: Double) -> Int32 {
+        let entry: OutboxEntry
+        do { entry = try session.queue(text, to: name) } catch { return CLI.fail(error.description) }
+        session.close()
+        profile.close()
+        let start = EventLoop.now()
+        while !ClientContext.interrupted && Double(EventLoop.now() - start) / 1e9 < wait {
+            Terminal.progress("queued; your 'inbox --watch' sends it in its next payload slot (cover traffic)… "
+                              + Format.fixed(Double(EventLoop.now() - start) / 1e9, 1) + " s")
+            Clock.sleep(nanoseconds: 300_000_000)
+            guard (try? profile.reopen(waitSeconds: 2)) != nil else { continue }
+            let pending = ((try? profile.outbox()) ?? [entry]).contains { $0.id == entry.id }
+            profile.close()
+            if !pending {
+                Terminal.clearProgress()
+                Terminal.line("delivered to \(name): \"\(preview(text))\" (sent in a cover payload slot)")
+                return 0
+            }
+        }
+        Terminal.error("postern: queued; your running 'inbox --watch' sends it in a payload slot (not acknowledged yet)")
         return queuedStatus
     }
 
@@ -123,7 +150,10 @@ enum MessageCommand {
         var fetched: Bool?
         Terminal.progress("fetching from your gateway…")
         let before = session.submitted, started = Clock.wallSeconds()
-        try? session.flushOutbox()
+        // With cover traffic, queued messages leave only in payload slots (of this watch, or of one
+        // already running).
+        let coverSends = (o["--watch"] != nil && config.cover != nil) || ctx.coverWatchRunning
+        if !coverSends { try? session.flushOutbox() }
         session.poll { fetched = $0 }
         _ = ClientContext.run(loop, seconds: 30) { fetched != nil }
         if fetched == true && o["--watch"] == nil {
@@ -148,21 +178,51 @@ enum MessageCommand {
         }
         guard o["--watch"] != nil else { return 0 }
 
-        // Follow until interrupted. Each cycle takes the profile, sends what is due, fetches, and lets go
-        // again, so 'postern send' can use the same profile in between (it waits for the lock).
+        // Follow until interrupted. Each cycle takes the profile, fetches (and, without cover traffic,
+        // sends what is due), and lets go again, so 'postern send' can use the same profile in between
+        // (it waits for the lock). One gateway connection serves every cycle.
+        let gateway = session.client.gateway, topology = session.topology
         session.close()
         profile.close()
-        if !json { Terminal.error("watching for new messages every \(config.pollSeconds) s (Ctrl-C to stop)") }
+        let link = GatewayClient(loop: loop, gateway: gateway)
+        defer { link.close() }
+        var cover: ClientCover?
+        if let coverConfig = config.cover {
+            let c = ClientCover(courier: Courier(topology: topology, ownGateway: gateway, meanDelayMicros: Double(config.meanDelayMillis) * 1000),
+                                client: link, config: coverConfig, loop: loop)
+            // A payload slot takes the next due message, if the profile is free right now; else a dummy.
+            c.sendReal = {
+                guard (try? profile.reopen(waitSeconds: 0)) != nil else { return false }
+                defer { profile.close() }
+                guard let s = try? Session(profile: profile, topology: topology, loop: loop,
+                                           meanDelayMicros: Double(config.meanDelayMillis) * 1000, client: link) else { return false }
+                s.resendAfterSeconds = Int64(config.resendAfterSeconds)
+                return ((try? s.flushOutbox(limit: 1)) ?? 0) == 1
+            }
+            c.loops.onSustainedLoss = { lost in Terminal.error("postern: \(lost) of the last 20 loop packets did not come back: the network or your gateway is dropping traffic") }
+            do { try Files.writeAtomically(ctx.coverMarker, Array("\(Process.id)\n".utf8), mode: 0o600) } catch {
+                return CLI.fail("\(ctx.coverMarker): \(error.message)")
+            }
+            c.start()
+            cover = c
+        }
+        defer { if cover != nil { try? Files.remove(ctx.coverMarker) } }
+        if !json {
+            Terminal.error("watching for new messages every \(config.pollSeconds) s"
+                           + (cover != nil ? ", with cover traffic (messages leave in payload slots)" : "") + " (Ctrl-C to stop)")
+        }
         var reachable = fetched == true
         while !ClientContext.interrupted {
             _ = ClientContext.run(loop, seconds: Double(config.pollSeconds)) { false }
             guard !ClientContext.interrupted else { break }
+            var coverPolled = cover == nil
+            cover?.poll { coverPolled = true }
             do { try profile.reopen(waitSeconds: 2) } catch { continue }   // in use right now: next cycle
             defer { profile.close() }
             let cycle: Session
             do {
-                cycle = try Session(profile: profile, topology: session.topology, loop: loop,
-                                    meanDelayMicros: Double(config.meanDelayMillis) * 1000)
+                cycle = try Session(profile: profile, topology: topology, loop: loop,
+                                    meanDelayMicros: Double(config.meanDelayMillis) * 1000, client: link)
             } catch {
                 Terminal.error("postern: \(error.description)")
                 continue
@@ -171,10 +231,9 @@ enum MessageCommand {
             cycle.onDelivered = session.onDelivered
             cycle.onProblem = { Terminal.error("postern: " + $0) }
             var done: Bool?
-            try? cycle.flushOutbox()
+            if cover == nil { try? cycle.flushOutbox() }
             cycle.poll { done = $0 }
-            _ = ClientContext.run(loop, seconds: 30) { done != nil && cycle.inFlightCount == 0 }
-            cycle.close()
+            _ = ClientContext.run(loop, seconds: 30) { done != nil && cycle.inFlightCount == 0 && coverPolled }
             // Everything unread, including what a 'postern send' in between fetched.
             let unread = ((try? profile.inbox()) ?? []).filter { !$0.seen }
             for m in unread { show(m) }
@@ -184,6 +243,12 @@ enum MessageCommand {
                 Terminal.error(reachable ? "postern: gateway reachable again"
                                          : "postern: cannot reach your gateway; trying again every \(config.pollSeconds) s")
             }
+        }
+        if let c = cover {
+            c.stop()
+            let s = c.sent
+            Terminal.error("cover: \(s.real) messages and \(s.dummies) dummies in payload slots, \(s.loops) loops "
+                           + "(\(c.loops.returned) back, \(c.loops.lost) lost), \(s.drops) drops")
         }
         return 0
     }

@@ -17,6 +17,8 @@ int32_t psys_argc(void);
 const char *psys_argv(int32_t index);
 const char *psys_getenv(const char *name);
 int32_t psys_getpid(void);
+/// 1 if a process with this id exists (kill(pid, 0)), else 0.
+int32_t psys_process_alive(int32_t pid);
 void psys_exit(int32_t status) __attribute__((noreturn));
 /// Human-readable text for an errno value (static storage).
 const char *psys_strerror(int32_t err);

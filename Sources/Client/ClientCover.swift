@@ -1,0 +1,100 @@
+import PosternCover
+import PosternCrypto
+import PosternSystem
+
+/// The Loopix streams of a profile-based client (`postern inbox --watch` with `[cover] enabled`): at each
+/// event of the `CoverScheduler` exactly one packet leaves. A payload event sends the next due message
+/// of the outbox (through `sendReal`) or, with none due, a dummy; loop events send a loop back to the own
+/// gateway; drop events a drop. Real messages therefore leave only at payload-slot times that do not
+/// depend on when the person wrote, and the uplink rate is the schedule's, within its daily byte budget.
+///
+/// Loops (and their acknowledgements) are fetched and deleted here; the loop monitor reports sustained
+/// loss.
+public final class ClientCover {
+    public let scheduler: CoverScheduler
+    public let loops: LoopMonitor
+    let courier: Courier
+    let client: GatewayClient
+    let loop: EventLoop
+    /// Called at each payload slot: submit one real message if one is due; true if it did.
+    public var sendReal: () -> Bool = { false }
+    public private(set) var sent: (real: Int, dummies: Int, loops: Int, drops: Int) = (0, 0, 0, 0)
+    /// Addresses to fetch and delete: a loop's (isLoop) or a cover acknowledgement's, with when it left.
+    var watched: [Bytes32: (isLoop: Bool, sentAt: Double)] = [:]
+    var running = false, polling = 0
+
+    public init(courier: Courier, client: GatewayClient, config: CoverConfig, loop: EventLoop) {
+        self.courier = courier
+        self.client = client
+        self.loop = loop
+        scheduler = CoverScheduler(config: config, start: Self.wall())
+        loops = LoopMonitor(timeout: config.loopTimeoutSeconds)
+    }
+
+    static func wall() -> Double { Double(Clock.wallNanoseconds()) / 1e9 }
+
+    public func start() {
+        running = true
+        arm()
+    }
+
+    public func stop() { running = false }
+
+    func arm() {
+        guard running else { return }
+        loop.after(UInt64(max(0, scheduler.nextTime - Self.wall()) * 1e9)) { [self] in self.fire() }
+    }
+
+    func fire() {
+        guard running else { return }
+        let now = Self.wall()
+        while scheduler.nextTime <= now {
+            switch scheduler.take().stream {
+            case .payload:
+                if sendReal() { sent.real += 1 } else { cover(loop: false, now: now); sent.dummies += 1 }
+            case .loop:
+                cover(loop: true, now: now)
+                sent.loops += 1
+            case .drop, .relayLoop:
+                cover(loop: false, now: now)
+                sent.drops += 1
+            }
+        }
+        loops.check(now: now)
+        arm()
+    }
+
+    func cover(loop isLoop: Bool, now: Double) {
+        guard let c = courier.coverPacket(loop: isLoop) else { return }
+        if let address = c.loopAddress {
+            watched[address] = (true, now)
+            loops.sent(address.bytes, at: now)
+        }
+        if let ack = c.ack { watched[ack.address] = (false, now) }
+        client.submit(c.packet) { _, _ in }
+    }
+
+    /// Fetches and deletes returned loops and cover acknowledgements (they live at the own gateway).
+    public func poll(done: @escaping () -> Void = {}) {
+        let now = Self.wall()
+        // Past twice the loop timeout nothing counts any more: stop asking (the gateway's TTL removes it).
+        watched = watched.filter { now - $0.value.sentAt <= 2 * loops.timeout }
+        loops.check(now: now)
+        guard polling == 0, !watched.isEmpty else { done(); return }
+        let addresses = Array(watched.keys)
+        var i = 0
+        while i < addresses.count {
+            let chunk = Array(addresses[i..<min(i + 32, addresses.count)])
+            i += 32
+            polling += 1
+            client.fetch(chunk) { [self] items in
+                for item in items ?? [] {
+                    if self.watched.removeValue(forKey: item.address)?.isLoop == true { self.loops.returned(item.address.bytes) }
+                    self.client.delete(address: item.address, id: item.id)
+                }
+                self.polling -= 1
+                if self.polling == 0 { done() }
+            }
+        }
+    }
+}
