@@ -1,4 +1,5 @@
 import PosternClient
+import PosternCover
 import PosternCrypto
 import PosternNode
 import PosternSystem
