@@ -17,6 +17,10 @@ public final class ClientCover {
     let courier: Courier
     let client: GatewayClient
     let loop: EventLoop
+    /// When set, the returned loops are fetched on this period by the cover itself (else call `poll`).
+    public var pollSeconds: Double?
+    /// Loops and acknowledgements still expected at the own gateway.
+    public var outstanding: Int { watched.count }
     /// Called at each payload slot: submit one real message if one is due; true if it did.
     public var sendReal: () -> Bool = { false }
     public private(set) var sent: (real: Int, dummies: Int, loops: Int, drops: Int) = (0, 0, 0, 0)
@@ -37,6 +41,15 @@ public final class ClientCover {
     public func start() {
         running = true
         arm()
+        if let pollSeconds { selfPoll(every: pollSeconds) }
+    }
+
+    func selfPoll(every seconds: Double) {
+        loop.after(UInt64(seconds * 1e9)) { [self] in
+            guard self.running else { return }
+            self.poll()
+            self.selfPoll(every: seconds)
+        }
     }
 
     public func stop() { running = false }

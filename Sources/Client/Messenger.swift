@@ -31,11 +31,8 @@ public final class Messenger {
     var polling = false
     /// Messages waiting for a payload slot of the cover schedule (when a `CoverDriver` drives sending).
     public internal(set) var queue: [[UInt8]] = []
-    /// Loop-packet addresses being watched for their return (fetched with the conversation's addresses).
-    public internal(set) var loopAddresses: [Bytes32] = []
     /// Acknowledgements being waited for: their address → the SURB secrets and the message address.
-    public internal(set) var pendingAcks: [Bytes32: (ack: Courier.PendingAck, message: Bytes32?)] = [:]
-    public var onLoopReturned: (Bytes32) -> Void = { _ in }
+    public internal(set) var pendingAcks: [Bytes32: (ack: Courier.PendingAck, message: Bytes32)] = [:]
 
     public init(conversation: Conversation, client: GatewayClient, topology: Topology, theirGateway: Bytes32,
                 meanDelayMicros: Double = 50_000) throws(TopologyError) {
@@ -69,20 +66,11 @@ public final class Messenger {
     /// Queues a message for the next payload slot of the cover schedule.
     public func enqueue(_ text: [UInt8]) { queue.append(text) }
 
-    /// A cover packet (`Courier.coverPacket`): a drop, or a loop back to the own gateway.
-    func sendCover(loop: Bool) -> Bytes32? {
-        guard let cover = courier.coverPacket(loop: loop) else { return nil }
-        if let address = cover.loopAddress { loopAddresses.append(address) }
-        if let ack = cover.ack { pendingAcks[ack.address] = (ack, nil) }
-        client.submit(cover.packet) { _, _ in }
-        return cover.loopAddress ?? .zero
-    }
-
     /// Fetches every watched address once, decrypts what arrived and deletes it from the gateway.
     public func poll(done: @escaping () -> Void = {}) {
         guard !polling else { done(); return }
         polling = true
-        let addresses = conversation.watchedAddresses() + loopAddresses + Array(pendingAcks.keys)
+        let addresses = conversation.watchedAddresses() + Array(pendingAcks.keys)
         var chunks: [[Bytes32]] = []
         var i = 0
         while i < addresses.count {
@@ -105,15 +93,10 @@ public final class Messenger {
 
     func accept(_ item: GatewayClient.Fetched) {
         defer { client.delete(address: item.address, id: item.id) }
-        if let i = loopAddresses.firstIndex(of: item.address) {
-            loopAddresses.remove(at: i)
-            onLoopReturned(item.address)
-            return
-        }
         if let pending = pendingAcks[item.address] {
             guard Courier.openAck(item.blob, pending.ack) != nil else { return }
             pendingAcks[item.address] = nil
-            if let message = pending.message { onDelivered(message) }
+            onDelivered(pending.message)
             return
         }
         guard item.blob.first == 1 else { return }
