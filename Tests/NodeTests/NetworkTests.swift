@@ -180,9 +180,12 @@ final class World {
 
     @Test func metricsText() throws {
         let w = try World()
+        var acked = false
+        w.alice.onDelivered = { _ in acked = true }
         w.alice.send(Array("count me".utf8))
-        #expect(w.run { w.bobGot.count == 1 })
+        #expect(w.run { w.bobGot.count == 1 && acked })
         let text = w.net.nodes[w.gatewayIndex(1)].metricsText()
+        #expect(text.contains("postern_delivery_acks_total{result=\"sent\"} 1"))
         #expect(text.contains("postern_packets_delivered_total{kind=\"message\"} 1"))
         #expect(text.contains("# TYPE postern_packets_dropped_total counter"))
         #expect(text.contains("postern_mailbox_messages"))
