@@ -201,7 +201,8 @@ import Testing
         #expect(plain.contains("enabled = false"))   // off by default
         let withCover = plain.replacingOccurrences(of: "enabled = false", with: "enabled = true")
             .replacingOccurrences(of: "payload_per_minute = 30", with: "payload_per_minute = 300")
-            .replacingOccurrences(of: "loop_per_minute = 6", with: "loop_per_minute = 120")
+            .replacingOccurrences(of: "loop_per_minute = 6", with: "loop_per_minute = 600")
+            .replacingOccurrences(of: "bytes_per_day_mb = 300", with: "bytes_per_day_mb = 1000000")   // full level throughout
         try withCover.write(toFile: lab.dir + "/net/cover.toml", atomically: true, encoding: .utf8)
         #expect(try lab.run("rosalind", ["profile", "new", "--gateway", "1"]).status == 0)
         #expect(try lab.run("maurice", ["profile", "new", "--gateway", "2"]).status == 0)

@@ -121,28 +121,7 @@ enum MessageCommand {
             }
         } catch { return CLI.fail(error.description) }
 
-        func show(_ m: InboxEntry) {
-            let text = String(decoding: m.text, as: UTF8.self)
-            if json {
-                Terminal.line("{\"type\":\"message\",\"id\":\(m.id),\"from\":\(Format.json(m.contact)),\"sent\":\(m.sentAt),\"received\":\(m.receivedAt),\"text\":\(Format.json(text))}")
-            } else {
-                Terminal.line("\(Format.utc(m.sentAt > 0 ? m.sentAt : m.receivedAt))  \(m.contact): \(text)")
-            }
-        }
-        func markSeen() {
-            guard var all = try? profile.inbox() else { return }
-            for i in all.indices { all[i].seen = true }
-            try? profile.save(inbox: all)
-            _ = try? profile.applyRetention(now: Clock.wallSeconds())
-        }
-        session.onDelivered = { e in
-            Terminal.clearProgress()
-            if json {
-                Terminal.line("{\"type\":\"delivered\",\"id\":\(e.id),\"to\":\(Format.json(e.contact)),\"text\":\(Format.json(String(decoding: e.text, as: UTF8.self)))}")
-            } else {
-                Terminal.line("delivered to \(e.contact): \"\(preview(e.text))\"")
-            }
-        }
+        session.onDelivered = { showDelivered($0, json: json) }
         var problems: [String] = []
         session.onProblem = { problems.append($0) }
 
@@ -157,7 +136,7 @@ enum MessageCommand {
         if !coverSends { try? session.flushOutbox() }
         session.poll { fetched = $0 }
         _ = ClientContext.run(loop, seconds: 30) { fetched != nil }
-        if fetched == true && o["--watch"] == nil {
+        if fetched == true && o["--watch"] == nil && !coverSends {
             let poller = Poller(session, seconds: 0.25)
             poller.last = EventLoop.now()
             _ = ClientContext.run(loop, seconds: 5) {
@@ -169,8 +148,8 @@ enum MessageCommand {
         Terminal.clearProgress()
         let kept = (try? profile.inbox()) ?? []
         let toShow = o["--all"] != nil ? kept : kept.filter { !$0.seen }
-        for m in toShow { show(m) }
-        markSeen()
+        for m in toShow { show(m, json: json) }
+        markSeen(profile)
         if !json && toShow.isEmpty { Terminal.line(o["--all"] != nil ? "no messages kept" : "no new messages") }
         for p in problems { Terminal.error("postern: " + p) }
         if fetched != true {
@@ -179,79 +158,33 @@ enum MessageCommand {
         }
         guard o["--watch"] != nil else { return 0 }
 
-        // Follow until interrupted. Each cycle takes the profile, fetches (and, without cover traffic,
-        // sends what is due), and lets go again, so 'postern send' can use the same profile in between
-        // (it waits for the lock). One gateway connection serves every cycle.
-        let gateway = session.client.gateway, topology = session.topology
-        session.close()
-        profile.close()
-        let link = GatewayClient(loop: loop, gateway: gateway)
-        defer { link.close() }
-        var cover: ClientCover?
-        if let coverConfig = config.cover {
-            let c = ClientCover(courier: Courier(topology: topology, ownGateway: gateway, meanDelayMicros: Double(config.meanDelayMillis) * 1000),
-                                client: link, config: coverConfig, loop: loop)
-            // A payload slot takes the next due message, if the profile is free right now; else a dummy.
-            c.sendReal = {
-                guard (try? profile.reopen(waitSeconds: 0)) != nil else { return false }
-                defer { profile.close() }
-                guard let s = try? Session(profile: profile, topology: topology, loop: loop,
-                                           meanDelayMicros: Double(config.meanDelayMillis) * 1000, client: link) else { return false }
-                s.resendAfterSeconds = Int64(config.resendAfterSeconds)
-                return ((try? s.flushOutbox(limit: 1)) ?? 0) == 1
-            }
-            c.loops.onSustainedLoss = { lost in Terminal.error("postern: \(lost) of the last 20 loop packets did not come back: the network or your gateway is dropping traffic") }
-            do { try Files.writeAtomically(ctx.coverMarker, Array("\(Process.id)\n".utf8), mode: 0o600) } catch {
-                return CLI.fail("\(ctx.coverMarker): \(error.message)")
-            }
-            c.start()
-            cover = c
+        return watch(ctx, config: config, profile: profile, first: session, loop: loop, json: json, reachable: fetched == true)
+    }
+
+    static func show(_ m: InboxEntry, json: Bool) {
+        let text = String(decoding: m.text, as: UTF8.self)
+        if json {
+            Terminal.line("{\"type\":\"message\",\"id\":\(m.id),\"from\":\(Format.json(m.contact)),\"sent\":\(m.sentAt),\"received\":\(m.receivedAt),\"text\":\(Format.json(text))}")
+        } else {
+            Terminal.line("\(Format.utc(m.sentAt > 0 ? m.sentAt : m.receivedAt))  \(m.contact): \(text)")
         }
-        defer { if cover != nil { try? Files.remove(ctx.coverMarker) } }
-        if !json {
-            Terminal.error("watching for new messages every \(config.pollSeconds) s"
-                           + (cover != nil ? ", with cover traffic (messages leave in payload slots)" : "") + " (Ctrl-C to stop)")
+    }
+
+    static func showDelivered(_ e: OutboxEntry, json: Bool) {
+        Terminal.clearProgress()
+        if json {
+            Terminal.line("{\"type\":\"delivered\",\"id\":\(e.id),\"to\":\(Format.json(e.contact)),\"text\":\(Format.json(String(decoding: e.text, as: UTF8.self)))}")
+        } else {
+            Terminal.line("delivered to \(e.contact): \"\(preview(e.text))\"")
         }
-        var reachable = fetched == true
-        while !ClientContext.interrupted {
-            _ = ClientContext.run(loop, seconds: Double(config.pollSeconds)) { false }
-            guard !ClientContext.interrupted else { break }
-            var coverPolled = cover == nil
-            cover?.poll { coverPolled = true }
-            do { try profile.reopen(waitSeconds: 2) } catch { continue }   // in use right now: next cycle
-            defer { profile.close() }
-            let cycle: Session
-            do {
-                cycle = try Session(profile: profile, topology: topology, loop: loop,
-                                    meanDelayMicros: Double(config.meanDelayMillis) * 1000, client: link)
-            } catch {
-                Terminal.error("postern: \(error.description)")
-                continue
-            }
-            cycle.resendAfterSeconds = Int64(config.resendAfterSeconds)
-            cycle.onDelivered = session.onDelivered
-            cycle.onProblem = { Terminal.error("postern: " + $0) }
-            var done: Bool?
-            if cover == nil { try? cycle.flushOutbox() }
-            cycle.poll { done = $0 }
-            _ = ClientContext.run(loop, seconds: 30) { done != nil && cycle.inFlightCount == 0 && coverPolled }
-            // Everything unread, including what a 'postern send' in between fetched.
-            let unread = ((try? profile.inbox()) ?? []).filter { !$0.seen }
-            for m in unread { show(m) }
-            if !unread.isEmpty { markSeen() }
-            if (done == true) != reachable {
-                reachable = done == true
-                Terminal.error(reachable ? "postern: gateway reachable again"
-                                         : "postern: cannot reach your gateway; trying again every \(config.pollSeconds) s")
-            }
-        }
-        if let c = cover {
-            c.stop()
-            let s = c.sent
-            Terminal.error("cover: \(s.real) messages and \(s.dummies) dummies in payload slots, \(s.loops) loops "
-                           + "(\(c.loops.returned) back, \(c.loops.lost) lost), \(s.drops) drops")
-        }
-        return 0
+    }
+
+    /// Marks everything in the inbox read, then applies the retention policy (0 days: read = gone).
+    static func markSeen(_ profile: Profile) {
+        guard var all = try? profile.inbox() else { return }
+        for i in all.indices { all[i].seen = true }
+        try? profile.save(inbox: all)
+        _ = try? profile.applyRetention(now: Clock.wallSeconds())
     }
 
     static func outbox(_ args: [String]) -> Int32 {

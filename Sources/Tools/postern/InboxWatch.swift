@@ -1,0 +1,85 @@
+import PosternClient
+import PosternCover
+import PosternCrypto
+import PosternNode
+import PosternSystem
+
+extension MessageCommand {
+    /// `inbox --watch`: follows new messages until interrupted. Each cycle takes the profile, fetches
+    /// (and, without cover traffic, sends what is due) and lets go again, so `postern send` can use the
+    /// same profile in between (it waits for the lock). One gateway connection serves every cycle. With
+    /// `[cover] enabled`, a `ClientCover` runs the Loopix streams and is the profile's only sender.
+    static func watch(_ ctx: ClientContext, config: ClientConfig, profile: Profile, first session: Session,
+                      loop: EventLoop, json: Bool, reachable: Bool) -> Int32 {
+        let gateway = session.client.gateway, topology = session.topology, onDelivered = session.onDelivered
+        session.close()
+        profile.close()
+        let link = GatewayClient(loop: loop, gateway: gateway)
+        defer { link.close() }
+        var cover: ClientCover?
+        if let coverConfig = config.cover {
+            let c = ClientCover(courier: Courier(topology: topology, ownGateway: gateway, meanDelayMicros: Double(config.meanDelayMillis) * 1000),
+                                client: link, config: coverConfig, loop: loop)
+            // A payload slot takes the next due message, if the profile is free right now; else a dummy.
+            c.sendReal = {
+                guard (try? profile.reopen(waitSeconds: 0)) != nil else { return false }
+                defer { profile.close() }
+                guard let s = try? Session(profile: profile, topology: topology, loop: loop,
+                                           meanDelayMicros: Double(config.meanDelayMillis) * 1000, client: link) else { return false }
+                s.resendAfterSeconds = Int64(config.resendAfterSeconds)
+                return ((try? s.flushOutbox(limit: 1)) ?? 0) == 1
+            }
+            c.loops.onSustainedLoss = { lost in Terminal.error("postern: \(lost) of the last 20 loop packets did not come back: the network or your gateway is dropping traffic") }
+            do { try Files.writeAtomically(ctx.coverMarker, Array("\(Process.id)\n".utf8), mode: 0o600) } catch {
+                return CLI.fail("\(ctx.coverMarker): \(error.message)")
+            }
+            c.start()
+            cover = c
+        }
+        defer { if cover != nil { try? Files.remove(ctx.coverMarker) } }
+        if !json {
+            Terminal.error("watching for new messages every \(config.pollSeconds) s"
+                           + (cover != nil ? ", with cover traffic (messages leave in payload slots)" : "") + " (Ctrl-C to stop)")
+        }
+        var reachable = reachable
+        while !ClientContext.interrupted {
+            _ = ClientContext.run(loop, seconds: Double(config.pollSeconds)) { false }
+            guard !ClientContext.interrupted else { break }
+            var coverPolled = cover == nil
+            cover?.poll { coverPolled = true }
+            do { try profile.reopen(waitSeconds: 2) } catch { continue }   // in use right now: next cycle
+            defer { profile.close() }
+            let cycle: Session
+            do {
+                cycle = try Session(profile: profile, topology: topology, loop: loop,
+                                    meanDelayMicros: Double(config.meanDelayMillis) * 1000, client: link)
+            } catch {
+                Terminal.error("postern: \(error.description)")
+                continue
+            }
+            cycle.resendAfterSeconds = Int64(config.resendAfterSeconds)
+            cycle.onDelivered = onDelivered
+            cycle.onProblem = { Terminal.error("postern: " + $0) }
+            var done: Bool?
+            if cover == nil { try? cycle.flushOutbox() }
+            cycle.poll { done = $0 }
+            _ = ClientContext.run(loop, seconds: 30) { done != nil && cycle.inFlightCount == 0 && coverPolled }
+            // Everything unread, including what a 'postern send' in between fetched.
+            let unread = ((try? profile.inbox()) ?? []).filter { !$0.seen }
+            for m in unread { show(m, json: json) }
+            if !unread.isEmpty { markSeen(profile) }
+            if (done == true) != reachable {
+                reachable = done == true
+                Terminal.error(reachable ? "postern: gateway reachable again"
+                                         : "postern: cannot reach your gateway; trying again every \(config.pollSeconds) s")
+            }
+        }
+        if let c = cover {
+            c.stop()
+            let s = c.sent
+            Terminal.error("cover: \(s.real) messages and \(s.dummies) dummies in payload slots, \(s.loops) loops "
+                           + "(\(c.loops.returned) back, \(c.loops.lost) lost), \(s.drops) drops")
+        }
+        return 0
+    }
+}
