@@ -61,7 +61,7 @@ extension MessageCommand {
             cycle.onDelivered = onDelivered
             cycle.onProblem = { Terminal.error("postern: " + $0) }
             var done: Bool?
-            if cover == nil { try? cycle.flushOutbox() }
+            if cover == nil { _ = try? cycle.flushOutbox() }
             cycle.poll { done = $0 }
             _ = ClientContext.run(loop, seconds: 30) { done != nil && cycle.inFlightCount == 0 && coverPolled }
             // Everything unread, including what a 'postern send' in between fetched.

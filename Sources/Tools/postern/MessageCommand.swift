@@ -24,7 +24,7 @@ enum MessageCommand {
         func tick() {
             guard EventLoop.now() &- last >= interval else { return }
             last = EventLoop.now()
-            try? session.flushOutbox()
+            _ = try? session.flushOutbox()
             session.poll { _ in }
         }
     }
@@ -133,7 +133,7 @@ enum MessageCommand {
         // With cover traffic, queued messages leave only in payload slots (of this watch, or of one
         // already running).
         let coverSends = (o["--watch"] != nil && config.cover != nil) || ctx.coverWatchRunning
-        if !coverSends { try? session.flushOutbox() }
+        if !coverSends { _ = try? session.flushOutbox() }
         session.poll { fetched = $0 }
         _ = ClientContext.run(loop, seconds: 30) { fetched != nil }
         if fetched == true && o["--watch"] == nil && !coverSends {
