@@ -9,9 +9,11 @@ import Testing
 @Suite struct QRCodeTests {
     static let zbar = "/usr/bin/zbarimg"
 
-    static func decode(_ code: QRCode) throws -> String? {
+    static func decode(_ code: QRCode) throws -> String? { try decode(pbm: code.pbm(scale: 3)) }
+
+    static func decode(pbm: String) throws -> String? {
         let path = NSTemporaryDirectory() + "postern-qr-" + UUID().uuidString + ".pbm"
-        try code.pbm(scale: 3).write(toFile: path, atomically: true, encoding: .ascii)
+        try pbm.write(toFile: path, atomically: true, encoding: .ascii)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: zbar)
@@ -34,6 +36,34 @@ import Testing
         #expect(code.version == 7 && code.size == 45)
         #expect(try Self.decode(code) == bundle)
         #expect(code.terminalText.contains("▀") && code.terminalText.split(separator: "\n").count == (45 + 4 + 1) / 2)
+    }
+
+    /// What `contact new` draws is scannable: the half-block text is turned back into pixels as a dark
+    /// terminal shows it (glyph = light, background and everything around the text = dark) and decoded.
+    @Test func terminalDrawingDecodes() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.zbar), "zbar-tools is missing (cross/install-deps host)")
+        let bundle = ContactSecret(gateway: .random()).bundle.text
+        let lines = try QRCode(bytes: Array(bundle.utf8)).terminalText.split(separator: "\n").map(Array.init)
+        let width = lines[0].count, margin = 6, scale = 3
+        var rows: [[Bool]] = []   // true = dark pixel
+        for _ in 0..<margin { rows.append([Bool](repeating: true, count: width + 2 * margin)) }
+        for line in lines {
+            #expect(line.count == width)
+            var top = [Bool](repeating: true, count: margin), bottom = top
+            for ch in line {
+                top.append(!(ch == "█" || ch == "▀"))
+                bottom.append(!(ch == "█" || ch == "▄"))
+            }
+            rows.append(top + [Bool](repeating: true, count: margin))
+            rows.append(bottom + [Bool](repeating: true, count: margin))
+        }
+        for _ in 0..<margin { rows.append([Bool](repeating: true, count: width + 2 * margin)) }
+        var pbm = "P1\n\((width + 2 * margin) * scale) \(rows.count * scale)\n"
+        for row in rows {
+            let line = row.flatMap { [String](repeating: $0 ? "1" : "0", count: scale) }.joined(separator: " ")
+            for _ in 0..<scale { pbm += line + "\n" }
+        }
+        #expect(try Self.decode(pbm: pbm) == bundle)
     }
 
     /// Every version 1–10 (lengths chosen to land in each), read back exactly.
