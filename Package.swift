@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "CoverTests",
                     dependencies: ["PosternCover", "PosternClient", "PosternNode", "PosternRatchet", "PosternCrypto", "PosternSystem"],
                     path: "Tests/CoverTests"),
-        .testTarget(name: "ClientTests", dependencies: ["PosternCLI", "PosternClient", "PosternNode", "PosternRatchet", "PosternCrypto", "PosternSystem"], path: "Tests/ClientTests"),
+        .testTarget(name: "ClientTests", dependencies: ["PosternCLI", "PosternClient", "PosternMailbox", "PosternNode", "PosternRatchet", "PosternCrypto", "PosternSystem"], path: "Tests/ClientTests"),
         .testTarget(name: "RatchetTests", dependencies: ["PosternRatchet", "PosternCrypto"], path: "Tests/RatchetTests"),
     ],
     swiftLanguageModes: [.v6]

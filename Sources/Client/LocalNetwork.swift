@@ -13,6 +13,8 @@ public final class LocalNetwork {
     public private(set) var topology: Topology
     public let directoryKey: [UInt8]
     let directorySeed: [UInt8]
+    /// The gateways' store settings.
+    let mailboxConfig: MailboxConfig
     /// The signed topology, as nodes and clients download it.
     public let topologyText: String
     public private(set) var nodes: [Node] = []
@@ -22,7 +24,8 @@ public final class LocalNetwork {
     public var log: (String) -> Void = { _ in }
 
     public convenience init(layers: Int = 3, gateways: Int = 2, dataDirectory: String, geometry: Geometry = .standard,
-                            epoch: UInt32 = 1, configure: (inout NodeOptions) -> Void = { _ in }) throws(NodeError) {
+                            epoch: UInt32 = 1, mailbox: MailboxConfig = MailboxConfig(),
+                            configure: (inout NodeOptions) -> Void = { _ in }) throws(NodeError) {
         var keys: [NodeKeys] = [], infos: [NodeInfo] = []
         for i in 0..<(layers + gateways) {
             let k = NodeKeys.generate(epoch: epoch)
@@ -33,12 +36,13 @@ public final class LocalNetwork {
             keys.append(k)
         }
         try self.init(directorySeed: Random.bytes(32), keys: keys, infos: infos, geometry: geometry, epoch: epoch,
-                      dataDirectory: dataDirectory, configure: configure)
+                      dataDirectory: dataDirectory, mailbox: mailbox, configure: configure)
     }
 
     init(directorySeed: [UInt8], keys: [NodeKeys], infos: [NodeInfo], geometry: Geometry, epoch: UInt32,
-         dataDirectory: String, configure: (inout NodeOptions) -> Void) throws(NodeError) {
+         dataDirectory: String, mailbox: MailboxConfig = MailboxConfig(), configure: (inout NodeOptions) -> Void) throws(NodeError) {
         loop = try Self.makeLoop()
+        mailboxConfig = mailbox
         self.dataDirectory = dataDirectory
         self.directorySeed = directorySeed
         let directory = Ed25519.KeyPair(seed: directorySeed)
@@ -123,7 +127,7 @@ public final class LocalNetwork {
     func makeNode(_ i: Int) throws(NodeError) -> Node {
         var store: MailboxStore?
         if topology.nodes[i].role == .gateway {
-            do { store = try MailboxStore(directory: storePath(i)) } catch { throw .badAddress("mailbox: \(error.description)") }
+            do { store = try MailboxStore(directory: storePath(i), config: mailboxConfig) } catch { throw .badAddress("mailbox: \(error.description)") }
         }
         let node = try Node(keys: keys[i], topology: topology, loop: loop, options: options[i], mailbox: store)
         let name = nodeName(i)

@@ -179,10 +179,18 @@ public final class Session {
 
     func accept(_ item: GatewayClient.Fetched, owners: [Bytes32: String], acks: [Bytes32: OutboxEntry]) {
         if let entry = acks[item.address] {
-            if let secrets = SURBSecrets(serialized: entry.ackSecrets, geometry: topology.geometry),
-               Courier.openAck(item.blob, Courier.PendingAck(address: item.address, secrets: secrets)) == .stored {
+            let secrets = SURBSecrets(serialized: entry.ackSecrets, geometry: topology.geometry)
+            switch secrets.flatMap({ Courier.openAck(item.blob, Courier.PendingAck(address: item.address, secrets: $0)) }) {
+            case .stored?:
                 guard (try? acknowledged(entry.id)) != nil else { return }   // keep it at the gateway: retried next poll
                 onDelivered(entry)
+            case .refused?:
+                // Their gateway could not store it (quota or disk): it stays queued and is sent again
+                // after `resendAfterSeconds`.
+                onProblem("\(entry.contact)'s gateway could not store message \(entry.id) (their mailbox may be full); "
+                          + "it stays queued and is sent again in \(resendAfterSeconds) s")
+            case nil:
+                break   // not a valid acknowledgement for this message: ignore it
             }
             client.delete(address: item.address, id: item.id)
             return

@@ -1,6 +1,7 @@
 import Foundation
 import PosternClient
 import PosternCrypto
+import PosternMailbox
 import PosternNode
 import PosternSystem
 import Testing
@@ -11,8 +12,8 @@ final class TwoPeople {
     let net: LocalNetwork
     let pass = Array("passphrase for tests".utf8)
 
-    init() throws {
-        net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir + "/net")
+    init(mailbox: MailboxConfig = MailboxConfig()) throws {
+        net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir + "/net", mailbox: mailbox)
         try net.start()
         for (name, gateway) in [("alice", 0), ("bob", 1)] {
             let p = try Profile.create(directory: dir + "/" + name, passphrase: pass)
@@ -132,5 +133,26 @@ final class TwoPeople {
         _ = w.run([alice, bob], seconds: 1) { got.count > 1 }   // time for a duplicate to arrive
         #expect(got == ["only once"])
         #expect(try bob.profile.inbox().count == 1)
+    }
+
+    @Test func refusedByTheRecipientsGatewayIsReportedAndKept() throws {
+        var strict = MailboxConfig()
+        strict.maxPerAddress = 1
+        let w = try TwoPeople(mailbox: strict)
+        let alice = try w.session("alice")
+        defer { alice.close() }
+        var problems: [String] = [], delivered = 0
+        alice.onProblem = { problems.append($0) }
+        alice.onDelivered = { _ in delivered += 1 }
+        // Someone already filled the message's address at Bob's gateway: it will refuse the deposit.
+        let entry = try alice.queue(Array("no room at the address".utf8), to: "bob")
+        let bobsGateway = w.net.nodes[w.net.topology.layers + 1]
+        _ = try bobsGateway.mailbox!.deposit(address: entry.address, blob: [1, 2, 3])
+        try bobsGateway.mailbox!.flush()
+        try alice.flushOutbox()
+        #expect(w.run([alice]) { !problems.isEmpty })
+        #expect(problems.first?.contains("bob's gateway could not store message \(entry.id)") == true, "\(problems)")
+        #expect(delivered == 0 && bobsGateway.stats.acksSent == 1)
+        #expect(try alice.profile.outbox().map(\.id) == [entry.id])   // kept, sent again later
     }
 }
