@@ -81,8 +81,11 @@ final class TwoPeople {
         #expect(Set(got) == ["first", "second", "third"])
         let inbox = try bob.profile.inbox()
         #expect(inbox.count == 3 && inbox.allSatisfy { $0.contact == "alice" && !$0.seen && $0.sentAt > 0 })
-        // Bob answers; Alice (offline until now) reads it.
+        // Bob answers (and waits for Alice's gateway to acknowledge it); Alice, offline until now, reads it.
+        var answered = false
+        bob.onDelivered = { _ in answered = true }
         _ = try bob.send(Array("got all three".utf8), to: "alice")
+        #expect(w.run([bob]) { answered })
         bob.close()
         let alice = try w.session("alice")
         defer { alice.close() }
