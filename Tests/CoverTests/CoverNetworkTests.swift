@@ -15,7 +15,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var relay = CoverConfig()
         relay.payloadRate = 0; relay.loopRate = 0; relay.dropRate = 0; relay.relayLoopRate = 10
-        relay.loopTimeoutSeconds = 5
+        relay.loopTimeoutSeconds = 30
         relay.bytesPerDay = 100 << 30
         let net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir) { $0.cover = relay }
         try net.start()
@@ -30,7 +30,7 @@ import Testing
         bob.onMessage = { got.append(String(decoding: $0, as: UTF8.self)) }
         var client = CoverConfig()
         client.payloadRate = 20; client.loopRate = 10; client.dropRate = 10
-        client.loopTimeoutSeconds = 5
+        client.loopTimeoutSeconds = 30   // generous: a loaded test machine can hold packets for seconds
         client.bytesPerDay = 100 << 30   // full rate for the test; budgets are covered by the simulation tests
         let driver = CoverDriver(messenger: alice, config: client, loop: net.loop)
         for i in 0..<5 { alice.enqueue(Array("covered \(i)".utf8)) }
