@@ -26,7 +26,7 @@ public final class ClientCover {
     public private(set) var sent: (real: Int, dummies: Int, loops: Int, drops: Int) = (0, 0, 0, 0)
     /// Addresses to fetch and delete: a loop's (isLoop) or a cover acknowledgement's, with when it left.
     var watched: [Bytes32: (isLoop: Bool, sentAt: Double)] = [:]
-    var running = false, polling = 0
+    var running = false, polling = false
 
     public init(courier: Courier, client: GatewayClient, config: CoverConfig, loop: EventLoop) {
         self.courier = courier
@@ -94,21 +94,15 @@ public final class ClientCover {
         // Past twice the loop timeout nothing counts any more: stop asking (the gateway's TTL removes it).
         watched = watched.filter { now - $0.value.sentAt <= 2 * loops.timeout }
         loops.check(now: now)
-        guard polling == 0, !watched.isEmpty else { done(); return }
-        let addresses = Array(watched.keys)
-        var i = 0
-        while i < addresses.count {
-            let chunk = Array(addresses[i..<min(i + 32, addresses.count)])
-            i += 32
-            polling += 1
-            client.fetch(chunk) { [self] items in
-                for item in items ?? [] {
-                    if self.watched.removeValue(forKey: item.address)?.isLoop == true { self.loops.returned(item.address.bytes) }
-                    self.client.delete(address: item.address, id: item.id)
-                }
-                self.polling -= 1
-                if self.polling == 0 { done() }
+        guard !polling, !watched.isEmpty else { done(); return }
+        polling = true
+        client.fetchAll(Array(watched.keys)) { [self] items, _ in
+            for item in items {
+                if self.watched.removeValue(forKey: item.address)?.isLoop == true { self.loops.returned(item.address.bytes) }
+                self.client.delete(address: item.address, id: item.id)
             }
+            self.polling = false
+            done()
         }
     }
 }

@@ -70,24 +70,10 @@ public final class Messenger {
     public func poll(done: @escaping () -> Void = {}) {
         guard !polling else { done(); return }
         polling = true
-        let addresses = conversation.watchedAddresses() + Array(pendingAcks.keys)
-        var chunks: [[Bytes32]] = []
-        var i = 0
-        while i < addresses.count {
-            chunks.append(Array(addresses[i..<min(i + 32, addresses.count)]))
-            i += 32
-        }
-        var remaining = chunks.count
-        if remaining == 0 { polling = false; done(); return }
-        for chunk in chunks {
-            client.fetch(chunk) { [self] fetched in
-                for item in fetched ?? [] { self.accept(item) }
-                remaining -= 1
-                if remaining == 0 {
-                    self.polling = false
-                    done()
-                }
-            }
+        client.fetchAll(conversation.watchedAddresses() + Array(pendingAcks.keys)) { [self] items, _ in
+            for item in items { self.accept(item) }
+            self.polling = false
+            done()
         }
     }
 

@@ -157,23 +157,10 @@ public final class Session {
         let addresses = Array(owners.keys) + Array(acks.keys)
         guard !addresses.isEmpty else { done(true); return }
         polling = true
-        var remaining = (addresses.count + 31) / 32, ok = true
-        var i = 0
-        while i < addresses.count {
-            let chunk = Array(addresses[i..<min(i + 32, addresses.count)])
-            i += 32
-            client.fetch(chunk) { [self] fetched in
-                if let fetched {
-                    for item in fetched { self.accept(item, owners: owners, acks: acks) }
-                } else {
-                    ok = false
-                }
-                remaining -= 1
-                if remaining == 0 {
-                    self.polling = false
-                    done(ok)
-                }
-            }
+        client.fetchAll(addresses) { [self] items, complete in
+            for item in items { self.accept(item, owners: owners, acks: acks) }
+            self.polling = false
+            done(complete)
         }
     }
 
