@@ -13,14 +13,14 @@ public final class PublicChatClient {
     /// The client's own gateway (entry into the mixnet).
     let entry: GatewayClient
     let loop: EventLoop
-    let builder: PacketBuilder
+    let courier: Courier
     var readers: [Bytes32: GatewayClient] = [:]
 
     public init(topology: Topology, entry: GatewayClient, loop: EventLoop) {
         self.topology = topology
         self.entry = entry
         self.loop = loop
-        builder = PacketBuilder(geometry: topology.geometry)
+        courier = Courier(topology: topology, ownGateway: entry.gateway, meanDelayMicros: 10_000)
     }
 
     /// The gateway that stores `address`.
@@ -31,19 +31,10 @@ public final class PublicChatClient {
 
     /// Sends `bytes` through the mixnet to `address` at its gateway.
     public func deposit(_ bytes: [UInt8], at address: Bytes32, done: @escaping (Bool) -> Void = { _ in }) {
-        let target = gateway(for: address)
-        var route = [entry.gateway]
-        for layer in 1...topology.layers {
-            let mixes = topology.mixes(layer: layer)
-            route.append(mixes[Int(Random.uniform(UInt32(mixes.count)))])
+        guard let (packet, _) = try? courier.packet(bytes, to: address, at: gateway(for: address), acknowledge: false) else {
+            done(false)
+            return
         }
-        route.append(target)
-        let hops = route.map { RouteHop(node: $0.id, packetKey: $0.packetKey, epoch: topology.epoch,
-                                        delayMicros: UInt32(Exponential.sample(mean: 10_000, uniform53: Random.uint64()))) }
-        guard bytes.count + 2 <= topology.geometry.messageBytes,
-              let packet = try? builder.build(route: hops, to: .mailbox(address),
-                                              message: [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xff)] + bytes)
-        else { done(false); return }
         entry.submit(packet) { status, _ in done(status == .ok) }
     }
 
