@@ -55,11 +55,14 @@ public struct ClientConfig: Equatable {
         resendAfterSeconds = try f.integer("client.resend_after_seconds", default: resendAfterSeconds, range: 1...604_800)
         pollSeconds = try f.integer("client.poll_seconds", default: pollSeconds, range: 1...3600)
         var c = CoverConfig()
-        c.payloadRate = Double(try f.integer("cover.payload_per_minute", default: 30, range: 0...6000)) / 60
-        c.loopRate = Double(try f.integer("cover.loop_per_minute", default: 6, range: 0...6000)) / 60
-        c.dropRate = Double(try f.integer("cover.drop_per_minute", default: 6, range: 0...6000)) / 60
-        c.bytesPerDay = Int64(try f.integer("cover.bytes_per_day_mb", default: 300, range: 1...1_000_000)) << 20
-        c.epochSeconds = Int64(try f.integer("cover.epoch_seconds", default: 3600, range: 60...86_400))
+        func perMinute(_ key: String, _ rate: Double) throws(ConfigError) -> Double {
+            Double(try f.integer(key, default: Int((rate * 60).rounded()), range: 0...6000)) / 60
+        }
+        c.payloadRate = try perMinute("cover.payload_per_minute", c.payloadRate)
+        c.loopRate = try perMinute("cover.loop_per_minute", c.loopRate)
+        c.dropRate = try perMinute("cover.drop_per_minute", c.dropRate)
+        c.bytesPerDay = Int64(try f.integer("cover.bytes_per_day_mb", default: Int(c.bytesPerDay >> 20), range: 1...1_000_000)) << 20
+        c.epochSeconds = Int64(try f.integer("cover.epoch_seconds", default: Int(c.epochSeconds), range: 60...86_400))
         guard 86_400 % c.epochSeconds == 0 else {
             throw ConfigError(line: f.entries["cover.epoch_seconds"]?.line ?? 0, message: "'cover.epoch_seconds' must divide a day (86400)")
         }
@@ -70,7 +73,8 @@ public struct ClientConfig: Equatable {
     }
 
     public var text: String {
-        """
+        let c = cover ?? CoverConfig()
+        return """
         # Which network a Postern profile uses (docs/CLIENT.md).
         [network]
         topology = "\(topologyFile)"
@@ -84,11 +88,11 @@ public struct ClientConfig: Equatable {
         [cover]
         # Loopix cover streams while 'postern inbox --watch' runs; messages then leave in payload slots.
         enabled = \(cover != nil)
-        payload_per_minute = \(Int(((cover?.payloadRate ?? 0.5) * 60).rounded()))
-        loop_per_minute = \(Int(((cover?.loopRate ?? 0.1) * 60).rounded()))
-        drop_per_minute = \(Int(((cover?.dropRate ?? 0.1) * 60).rounded()))
-        bytes_per_day_mb = \((cover?.bytesPerDay ?? (300 << 20)) >> 20)
-        epoch_seconds = \(cover?.epochSeconds ?? 3600)
+        payload_per_minute = \(Int((c.payloadRate * 60).rounded()))
+        loop_per_minute = \(Int((c.loopRate * 60).rounded()))
+        drop_per_minute = \(Int((c.dropRate * 60).rounded()))
+        bytes_per_day_mb = \(c.bytesPerDay >> 20)
+        epoch_seconds = \(c.epochSeconds)
 
         """
     }
