@@ -23,6 +23,23 @@ enum CLI {
         return out
     }
 
+    /// For the client commands: options (the client globals plus `allowed`, each with a value; bare
+    /// `flags`) and positional words, in any order; an unknown option prints `usage` and gives nil.
+    static func parse(_ args: [String], _ allowed: [String], flags: [String] = [], usage: String) -> ([String: String], [String])? {
+        var options: [String: String] = [:], words: [String] = []
+        var rest = args[...]
+        while let a = rest.popFirst() {
+            if flags.contains(a) { options[a] = "true"; continue }
+            guard a.hasPrefix("--") else { words.append(a); continue }
+            guard (ClientContext.optionNames + allowed).contains(a), let v = rest.popFirst() else {
+                Terminal.error("postern: unknown or incomplete option '\(a)'\n\(usage)")
+                return nil
+            }
+            options[a] = v
+        }
+        return (options, words)
+    }
+
     /// Runs the subcommand named by the first argument, with the rest; usage errors exit 2.
     static func dispatch(_ args: [String], group: String, usage: String,
                          _ table: [(name: String, run: ([String]) -> Int32)]) -> Int32 {

@@ -17,7 +17,6 @@ enum ContactCommand {
            postern [--profile DIR] contact list
            postern [--profile DIR] contact remove NAME
     """
-    static let globals = ClientContext.optionNames
 
     static func profile(_ args: [String]) -> Int32 {
         CLI.dispatch(args, group: "profile", usage: profileUsage, [("new", newProfile), ("show", showProfile), ("set", setProfile)])
@@ -28,29 +27,10 @@ enum ContactCommand {
                                                                   ("list", listContacts), ("remove", removeContact)])
     }
 
-    /// Splits `args` into options (client globals plus `allowed`) and positional words.
-    static func parse(_ args: [String], _ allowed: [String], flags: [String] = [], usage: String) -> ([String: String], [String])? {
-        var options: [String: String] = [:], words: [String] = []
-        var rest = args[...]
-        while let a = rest.popFirst() {
-            if flags.contains(a) { options[a] = "true"; continue }
-            if a.hasPrefix("--") {
-                guard (globals + allowed).contains(a), let v = rest.popFirst() else {
-                    Terminal.error("postern: unknown or incomplete option '\(a)'\n\(usage)")
-                    return nil
-                }
-                options[a] = v
-            } else {
-                words.append(a)
-            }
-        }
-        return (options, words)
-    }
-
     // MARK: profile
 
     static func newProfile(_ args: [String]) -> Int32 {
-        guard let (o, words) = parse(args, ["--gateway"], usage: profileUsage), words.isEmpty else { Terminal.error(profileUsage); return 2 }
+        guard let (o, words) = CLI.parse(args, ["--gateway"], usage: profileUsage), words.isEmpty else { Terminal.error(profileUsage); return 2 }
         let ctx = ClientContext(o)
         if Files.exists(ctx.profileDirectory + "/profile.salt") { return CLI.fail("\(ctx.profileDirectory) already holds a profile") }
         guard let config = ctx.config(), let topology = ctx.topology(config) else { return 1 }
@@ -89,7 +69,7 @@ enum ContactCommand {
     }
 
     static func showProfile(_ args: [String]) -> Int32 {
-        guard let (o, words) = parse(args, [], usage: profileUsage), words.isEmpty else { Terminal.error(profileUsage); return 2 }
+        guard let (o, words) = CLI.parse(args, [], usage: profileUsage), words.isEmpty else { Terminal.error(profileUsage); return 2 }
         let ctx = ClientContext(o)
         guard let p = ctx.openProfile() else { return 1 }
         do {
@@ -107,7 +87,7 @@ enum ContactCommand {
     }
 
     static func setProfile(_ args: [String]) -> Int32 {
-        guard let (o, words) = parse(args, ["--retention-days"], usage: profileUsage), words.isEmpty,
+        guard let (o, words) = CLI.parse(args, ["--retention-days"], usage: profileUsage), words.isEmpty,
               let text = o["--retention-days"] else { Terminal.error(profileUsage); return 2 }
         guard let days = Int(text), days >= 0, days <= 36_500 else { return CLI.fail("--retention-days must be 0…36500") }
         let ctx = ClientContext(o)
@@ -139,7 +119,7 @@ enum ContactCommand {
     }
 
     static func newContact(_ args: [String]) -> Int32 {
-        guard let (o, words) = parse(args, ["--pbm"], flags: ["--no-qr"], usage: contactUsage), words.count <= 1 else {
+        guard let (o, words) = CLI.parse(args, ["--pbm"], flags: ["--no-qr"], usage: contactUsage), words.count <= 1 else {
             Terminal.error(contactUsage); return 2
         }
         guard let p = ClientContext(o).openProfile() else { return 1 }
@@ -150,7 +130,7 @@ enum ContactCommand {
     }
 
     static func addContact(_ args: [String]) -> Int32 {
-        guard let (o, words) = parse(args, ["--file"], usage: contactUsage), words.count == 1 || words.count == 2 else {
+        guard let (o, words) = CLI.parse(args, ["--file"], usage: contactUsage), words.count == 1 || words.count == 2 else {
             Terminal.error(contactUsage); return 2
         }
         let name = words[0]
@@ -178,7 +158,7 @@ enum ContactCommand {
     }
 
     static func listContacts(_ args: [String]) -> Int32 {
-        guard let (o, words) = parse(args, [], usage: contactUsage), words.isEmpty else { Terminal.error(contactUsage); return 2 }
+        guard let (o, words) = CLI.parse(args, [], usage: contactUsage), words.isEmpty else { Terminal.error(contactUsage); return 2 }
         guard let p = ClientContext(o).openProfile() else { return 1 }
         do {
             let contacts = try p.contacts(), pending = try p.pending(), outbox = try p.outbox(), inbox = try p.inbox()
@@ -195,7 +175,7 @@ enum ContactCommand {
     }
 
     static func removeContact(_ args: [String]) -> Int32 {
-        guard let (o, words) = parse(args, [], usage: contactUsage), words.count == 1 else { Terminal.error(contactUsage); return 2 }
+        guard let (o, words) = CLI.parse(args, [], usage: contactUsage), words.count == 1 else { Terminal.error(contactUsage); return 2 }
         guard let p = ClientContext(o).openProfile() else { return 1 }
         do {
             guard try p.removeContact(words[0]) else { return CLI.fail(ProfileError.unknownContact(words[0]).description) }

@@ -35,7 +35,7 @@ enum MessageCommand {
     }
 
     static func send(_ args: [String]) -> Int32 {
-        guard let (o, words) = ContactCommand.parse(args, ["--file", "--wait"], usage: sendUsage), !words.isEmpty,
+        guard let (o, words) = CLI.parse(args, ["--file", "--wait"], usage: sendUsage), !words.isEmpty,
               (words.count >= 2) != (o["--file"] != nil) else { Terminal.error(sendUsage); return 2 }
         guard let waitSeconds = Int(o["--wait"] ?? "30"), waitSeconds >= 0 else { return CLI.fail("--wait needs a whole number of seconds") }
         let wait = Double(waitSeconds)
@@ -108,7 +108,7 @@ enum MessageCommand {
     }
 
     static func inbox(_ args: [String]) -> Int32 {
-        guard let (o, words) = ContactCommand.parse(args, [], flags: ["--watch", "--json", "--all"], usage: inboxUsage), words.isEmpty else {
+        guard let (o, words) = CLI.parse(args, [], flags: ["--watch", "--json", "--all"], usage: inboxUsage), words.isEmpty else {
             Terminal.error(inboxUsage); return 2
         }
         let json = o["--json"] != nil
@@ -188,7 +188,7 @@ enum MessageCommand {
     }
 
     static func outbox(_ args: [String]) -> Int32 {
-        guard let (o, words) = ContactCommand.parse(args, [], usage: outboxUsage), words.isEmpty else { Terminal.error(outboxUsage); return 2 }
+        guard let (o, words) = CLI.parse(args, [], usage: outboxUsage), words.isEmpty else { Terminal.error(outboxUsage); return 2 }
         guard let profile = ClientContext(o).openProfile() else { return 1 }
         let entries: [OutboxEntry]
         do { entries = try profile.outbox() } catch { return CLI.fail(error.description) }
