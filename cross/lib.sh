@@ -30,18 +30,34 @@ as_root() {
     fi
 }
 
-# apt-get update, retried: a mirror caught mid-sync fails the first time and works a minute later.
+# How long to wait before the second try of an install that failed (seconds). A mirror caught mid-sync
+# may be whole again a little later; cross/test-install-deps sets it low.
+POSTERN_APT_RETRY_SECONDS=${POSTERN_APT_RETRY_SECONDS:-15}
+
+# apt_update: refreshes the package lists. A failure is only a warning (status 1, message on stderr): a
+# mirror caught mid-sync (seen: "File has unexpected size … Mirror sync in progress?" for one index) fails
+# `apt-get update` while the lists that did download, or the ones already here, still install everything.
+# Whether the packages can be had is decided by the install that follows, never by this.
 apt_update() {
-    local try
-    for try in 1 2 3 4 5; do
-        if as_root apt-get update -q >/dev/null; then return 0; fi
-        echo "apt-get update failed (try $try of 5); retrying" >&2
-        sleep $((try * 5))
-    done
+    local log
+    log=$(mktemp)
+    if as_root apt-get update -q >"$log" 2>&1; then rm -f "$log"; return 0; fi
+    echo "warning: apt-get update failed; installing from the package lists already present. apt said:" >&2
+    apt_errors "$log" >&2
+    rm -f "$log"
     return 1
 }
 
+# apt_errors LOG: apt's error and warning lines from LOG (or its last lines when it printed none), indented.
+apt_errors() {
+    local lines
+    lines=$(grep -E '^(E|W|Err):' "$1" | head -n 8)
+    [ -n "$lines" ] || lines=$(tail -n 5 "$1")
+    printf '%s\n' "$lines" | sed 's/^/    /'
+}
+
 # apt_ensure PKG...: installs the packages that are not installed yet; does nothing when all are.
+# Only a failed install is an error: it names the packages and prints apt's error, and returns 1.
 apt_ensure() {
     local missing=() p
     for p in "$@"; do
@@ -49,15 +65,22 @@ apt_ensure() {
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     echo "installing: ${missing[*]}" >&2
-    apt_update
-    local try
-    for try in 1 2 3; do
-        if as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; then
+    apt_update || true
+    local log try
+    log=$(mktemp)
+    for try in 1 2; do
+        if as_root env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -q --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
+            rm -f "$log"
             return 0
         fi
-        echo "apt-get install failed (try $try of 3); refreshing package lists" >&2
-        sleep $((try * 5))
+        [ "$try" = 2 ] && break
+        echo "apt-get install failed; refreshing the package lists and trying once more in ${POSTERN_APT_RETRY_SECONDS} s" >&2
+        sleep "$POSTERN_APT_RETRY_SECONDS"
         apt_update || true
     done
+    echo "error: could not install ${missing[*]}. apt-get install said:" >&2
+    apt_errors "$log" >&2
+    rm -f "$log"
     return 1
 }
