@@ -40,13 +40,23 @@ let package = Package(
         // Links: Noise handshakes (XK between nodes, NK for clients) and framed, encrypted transport.
         .target(name: "PosternLink", dependencies: ["PosternCrypto", "PosternSystem"], path: "Sources/Link"),
 
+        // One LMDB record store (environment, lock, write batch and group commit, named records, sizes),
+        // under both the mailbox and the client profile.
+        .target(name: "PosternStore", dependencies: ["CLMDB", "CSystem", "PosternSystem"], path: "Sources/Store"),
+
         // The mailbox store: deposits by 32-byte address in LMDB, retention, replay tags, group commit.
-        .target(name: "PosternMailbox", dependencies: ["CLMDB", "CSystem", "PosternCrypto", "PosternSystem"],
+        .target(name: "PosternMailbox", dependencies: ["CLMDB", "CSystem", "PosternStore", "PosternCrypto", "PosternSystem"],
                 path: "Sources/Mailbox"),
 
-        // Node roles: relay (mix) and gateway, links, client service, topology, config.
+        // What nodes and clients share: the topology and node descriptors, route choice, the client
+        // protocol (ops, statuses, prologues) and the stored-message kinds.
+        .target(name: "PosternNetwork", dependencies: ["PosternPacket", "PosternCrypto", "PosternSystem"], path: "Sources/Network"),
+
+        // Node roles: relay (mix) and gateway, as a pipeline of stages (links in → unwrap → mix queue →
+        // links out | gateway deposits), the client service and relay loops.
         .target(name: "PosternNode",
-                dependencies: ["PosternCover", "PosternLink", "PosternMailbox", "PosternPacket", "PosternCrypto", "PosternSystem"],
+                dependencies: ["PosternNetwork", "PosternCover", "PosternLink", "PosternMailbox", "PosternPacket", "PosternCrypto",
+                               "PosternSystem"],
                 path: "Sources/Node"),
 
         // Public chats: BIP39/BIP32 secp256k1 identities, Status-style signed messages, anonymous posting.
@@ -55,23 +65,30 @@ let package = Package(
         // Cover traffic: Poisson streams inside a byte and battery budget, loop liveness.
         .target(name: "PosternCover", dependencies: ["PosternCrypto", "PosternSystem"], path: "Sources/Cover"),
 
-        // Clients: the gateway protocol and conversations over the mixnet.
+        // Clients: the gateway protocol and conversations over the mixnet. No relay, no mailbox in here.
         .target(name: "PosternClient",
-                dependencies: ["PosternCover", "PosternChat", "PosternNode", "PosternLink", "PosternMailbox", "PosternRatchet",
+                dependencies: ["PosternNetwork", "PosternCover", "PosternChat", "PosternLink", "PosternStore", "PosternRatchet",
                                "PosternPacket", "PosternCrypto", "PosternSystem"],
                 path: "Sources/Client"),
 
+        // A whole mixnet on loopback in one process (real nodes, sockets and stores): demo, testnet, bench, tests.
+        .target(name: "PosternLocalNetwork",
+                dependencies: ["PosternNode", "PosternNetwork", "PosternMailbox", "PosternPacket", "PosternCrypto", "PosternSystem"],
+                path: "Sources/LocalNetwork"),
+
         // Tools.
         .executableTarget(name: "PosternCLI",
-                          dependencies: ["PosternCover", "PosternChat", "PosternClient", "PosternNode", "PosternLink", "PosternMailbox",
-                                         "PosternRatchet", "PosternPacket", "PosternCrypto", "PosternSystem", "CSecp256k1", "CLMDB"],
+                          dependencies: ["PosternCover", "PosternChat", "PosternClient", "PosternLocalNetwork", "PosternNode", "PosternNetwork",
+                                         "PosternLink", "PosternMailbox", "PosternStore", "PosternRatchet", "PosternPacket",
+                                         "PosternCrypto", "PosternSystem", "CSecp256k1", "CLMDB"],
                           path: "Sources/Tools/postern"),
         .executableTarget(name: "PosternBench",
-                          dependencies: ["PosternCover", "PosternChat", "PosternClient", "PosternNode", "PosternMailbox", "PosternRatchet",
-                                         "PosternPacket", "PosternCrypto", "PosternSystem", "CAllocCounter", "CLMDB"],
+                          dependencies: ["PosternCover", "PosternChat", "PosternClient", "PosternLocalNetwork", "PosternNode", "PosternNetwork",
+                                         "PosternMailbox", "PosternStore", "PosternRatchet", "PosternPacket", "PosternCrypto",
+                                         "PosternSystem", "CAllocCounter", "CLMDB"],
                           path: "Sources/Tools/postern-bench"),
 
-        .executableTarget(name: "PosternCrashTest", dependencies: ["PosternMailbox", "PosternCrypto", "PosternSystem"],
+        .executableTarget(name: "PosternCrashTest", dependencies: ["PosternMailbox", "PosternStore", "PosternCrypto", "PosternSystem"],
                           path: "Sources/Tools/postern-crashtest"),
 
         // Host-only tests.
@@ -79,20 +96,23 @@ let package = Package(
                     resources: [.copy("Vectors")]),
         .testTarget(name: "PacketTests", dependencies: ["PosternPacket", "PosternCrypto", "PosternSystem"],
                     path: "Tests/PacketTests", resources: [.copy("Golden")]),
-        .testTarget(name: "MailboxTests", dependencies: ["PosternMailbox", "PosternCrypto", "PosternSystem", "PosternCrashTest"],
+        .testTarget(name: "MailboxTests", dependencies: ["PosternMailbox", "PosternStore", "PosternCrypto", "PosternSystem", "PosternCrashTest"],
                     path: "Tests/MailboxTests"),
         .testTarget(name: "LinkTests", dependencies: ["PosternLink", "PosternCrypto"], path: "Tests/LinkTests",
                     resources: [.copy("Vectors")]),
         .testTarget(name: "NodeTests",
-                    dependencies: ["PosternClient", "PosternNode", "PosternLink", "PosternMailbox", "PosternPacket",
-                                   "PosternRatchet", "PosternCrypto", "PosternSystem"],
+                    dependencies: ["PosternClient", "PosternLocalNetwork", "PosternNode", "PosternNetwork", "PosternLink", "PosternMailbox",
+                                   "PosternPacket", "PosternRatchet", "PosternCrypto", "PosternSystem"],
                     path: "Tests/NodeTests"),
         .testTarget(name: "ChatTests", dependencies: ["PosternChat", "PosternCrypto"], path: "Tests/ChatTests",
                     resources: [.copy("Vectors")]),
         .testTarget(name: "CoverTests",
-                    dependencies: ["PosternCover", "PosternClient", "PosternNode", "PosternRatchet", "PosternCrypto", "PosternSystem"],
+                    dependencies: ["PosternCover", "PosternClient", "PosternLocalNetwork", "PosternNode", "PosternNetwork", "PosternRatchet",
+                                   "PosternCrypto", "PosternSystem"],
                     path: "Tests/CoverTests"),
-        .testTarget(name: "ClientTests", dependencies: ["PosternCLI", "PosternClient", "PosternMailbox", "PosternNode", "PosternRatchet", "PosternCrypto", "PosternSystem"], path: "Tests/ClientTests"),
+        .testTarget(name: "ClientTests", dependencies: ["PosternCLI", "PosternClient", "PosternLocalNetwork", "PosternNetwork", "PosternStore", "PosternMailbox",
+                                   "PosternNode", "PosternRatchet", "PosternCrypto", "PosternSystem"],
+                    path: "Tests/ClientTests"),
         .testTarget(name: "RatchetTests", dependencies: ["PosternRatchet", "PosternCrypto"], path: "Tests/RatchetTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,6 @@
 import PosternCover
 import PosternCrypto
-import PosternNode
+import PosternNetwork
 import PosternSystem
 
 /// Which network a profile talks to (`client.toml`, docs/CLIENT.md):

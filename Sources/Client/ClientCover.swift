@@ -1,6 +1,6 @@
 import PosternCover
 import PosternCrypto
-import PosternNode
+import PosternNetwork
 import PosternSystem
 
 /// The Loopix streams of a profile-based client (`postern inbox --watch` with `[cover] enabled`): at each

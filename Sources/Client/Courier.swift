@@ -1,5 +1,5 @@
 import PosternCrypto
-import PosternNode
+import PosternNetwork
 import PosternPacket
 import PosternSystem
 
@@ -31,17 +31,9 @@ public final class Courier {
         builder = PacketBuilder(geometry: topology.geometry)
     }
 
-    func hop(_ n: NodeInfo) -> RouteHop {
-        let delay = Exponential.sample(mean: meanDelayMicros, uniform53: Random.uint64())
-        return RouteHop(node: n.id, packetKey: n.packetKey, epoch: topology.epoch, delayMicros: UInt32(min(delay, 60e6)))
-    }
+    func hop(_ n: NodeInfo) -> RouteHop { topology.hop(n, meanDelayMicros: meanDelayMicros) }
 
-    func mixes() -> [NodeInfo] {
-        (1...max(1, topology.layers)).map { layer in
-            let mixes = topology.mixes(layer: layer)
-            return mixes[Int(Random.uniform(UInt32(mixes.count)))]
-        }
-    }
+    func mixes() -> [NodeInfo] { topology.randomMixPath() }
 
     /// own gateway → a mix per layer → `last`.
     public func route(to last: NodeInfo) -> [RouteHop] { ([ownGateway] + mixes() + [last]).map(hop) }
@@ -66,7 +58,7 @@ public final class Courier {
 
     /// Opens a blob fetched at an acknowledgement address: 0x02 ‖ SURB id ‖ reply payload.
     public static func openAck(_ blob: [UInt8], _ pending: PendingAck) -> Delivery.Ack? {
-        guard blob.count > 17, blob[0] == 2 else { return nil }
+        guard blob.count > 17, blob[0] == StoredKind.reply.code else { return nil }
         let words = blob.withUnsafeBytes { ($0.loadUnaligned(fromByteOffset: 1, as: UInt64.self), $0.loadUnaligned(fromByteOffset: 9, as: UInt64.self)) }
         guard SURBID(words: words) == pending.secrets.id,
               let message = try? pending.secrets.open(payload: Array(blob[17...])), let code = message.first else { return nil }

@@ -1,6 +1,6 @@
 import PosternCrypto
 import PosternLink
-import PosternNode
+import PosternNetwork
 import PosternSystem
 
 /// A client's connection to its gateway (Noise NK: the client proves nothing about who it is).
@@ -30,7 +30,7 @@ public final class GatewayClient {
     public func connect() {
         guard connection == nil, let endpoint = gateway.clientAddress, let (host, port) = TCP.parse(endpoint),
               let fd = try? TCP.connect(host, port),
-              let hs = try? NoiseHandshake(pattern: .NK, initiator: true, prologue: Array("postern/client/1".utf8),
+              let hs = try? NoiseHandshake(pattern: .NK, initiator: true, prologue: Prologue.client,
                                            remoteStatic: gateway.linkKey.bytes)
         else {
             failAll("cannot connect to the gateway at \(gateway.clientAddress ?? "(no client address)")")

@@ -1,5 +1,5 @@
 import PosternCrypto
-import PosternNode
+import PosternNetwork
 import PosternPacket
 import PosternRatchet
 import PosternSystem
@@ -85,7 +85,7 @@ public final class Messenger {
             onDelivered(pending.message)
             return
         }
-        guard item.blob.first == 1 else { return }
+        guard StoredKind(blob: item.blob) == .message else { return }
         let message = RatchetMessage(address: item.address, ciphertext: Array(item.blob[1...]))
         do {
             let plaintext = try conversation.receive(message)

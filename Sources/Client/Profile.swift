@@ -1,12 +1,20 @@
 import PosternCrypto
-import PosternMailbox
+import PosternStore
 import PosternSystem
 
-public enum ProfileError: Error, Equatable {
+public enum ProfileError: Error, Equatable, CustomStringConvertible {
     case wrongPassphrase
     case notAProfile(String)
     case exists(String)
-    case store(String)
+    /// The profile's record store failed (its cause kept).
+    case store(StoreError)
+    /// Another postern process kept the profile longer than we waited.
+    case busy(String)
+    /// `close()` was called and the profile not reopened.
+    case closed(String)
+    /// The profile's files cannot be written (directory, salt).
+    case files(String, SystemError)
+    case outOfMemory
     case corrupt(String)
     case unknownContact(String)
     /// A request that cannot be carried out as asked (the text says why).
@@ -17,7 +25,11 @@ public enum ProfileError: Error, Equatable {
         case .wrongPassphrase: "wrong passphrase (nothing was changed)"
         case .notAProfile(let p): "\(p) is not a Postern profile (create one first)"
         case .exists(let p): "\(p) already holds a profile"
-        case .store(let why): why
+        case .store(let error): "profile \(error.description)"
+        case .busy(let p): "profile \(p) is in use by another postern process"
+        case .closed(let p): "profile \(p) is closed"
+        case .files(let p, let error): "\(p): \(error.message)"
+        case .outOfMemory: "out of memory deriving the key"
         case .corrupt(let name): "profile record '\(name)' is damaged"
         case .unknownContact(let name): "no contact named '\(name)' (see 'postern contact list')"
         case .refused(let why): why
@@ -37,13 +49,15 @@ public final class Profile {
     public let directory: String
     /// Open while in use; `close()` releases the store and its lock (the keys stay in memory) so another
     /// `postern` can use the profile, and `reopen` takes it back.
-    var storage: MailboxStore?
+    var storage: RecordStore?
     var nameKey: [UInt8]
     var valueKey: [UInt8]
     static let checkName = "postern/profile/check"
     static let checkValue = Array("postern profile v1".utf8)
+    /// The profile's LMDB map (its largest size on disk).
+    static let mapSize = 64 << 20
 
-    init(directory: String, store: MailboxStore, master: [UInt8]) {
+    init(directory: String, store: RecordStore, master: [UInt8]) {
         self.directory = directory
         storage = store
         nameKey = try! HKDF.derive(salt: Array("postern/profile/v1".utf8), ikm: master, info: Array("names".utf8), count: 32)
@@ -56,30 +70,25 @@ public final class Profile {
     }
 
     static func master(_ passphrase: [UInt8], _ salt: [UInt8]) throws(ProfileError) -> [UInt8] {
-        guard let key = Argon2id.derive(passphrase: passphrase, salt: salt) else { throw .store("out of memory deriving the key") }
+        guard let key = Argon2id.derive(passphrase: passphrase, salt: salt) else { throw .outOfMemory }
         return key
     }
 
     /// Opens the LMDB store, waiting up to `waitSeconds` while another process holds it.
-    static func openStore(_ directory: String, waitSeconds: Double = 0) throws(ProfileError) -> MailboxStore {
-        var config = MailboxConfig()
-        config.mapSize = 64 << 20
-        config.byteCap = 48 << 20
+    static func openStore(_ directory: String, waitSeconds: Double = 0) throws(ProfileError) -> RecordStore {
         let end = Clock.monotonicNanoseconds() &+ UInt64(waitSeconds * 1e9)
         while true {
-            do { return try MailboxStore(directory: directory + "/store", config: config) } catch {
-                guard case .inUse = error else { throw .store(error.description) }
-                if Clock.monotonicNanoseconds() >= end {
-                    throw .store("profile \(directory) is in use by another postern process")
-                }
+            do { return try RecordStore(directory: directory + "/store", mapSize: mapSize) } catch {
+                guard case .inUse = error else { throw .store(error) }
+                if Clock.monotonicNanoseconds() >= end { throw .busy(directory) }
                 Clock.sleep(nanoseconds: 50_000_000)
             }
         }
     }
 
-    var store: MailboxStore {
+    var store: RecordStore {
         get throws(ProfileError) {
-            guard let storage else { throw .store("profile \(directory) is closed") }
+            guard let storage else { throw .closed(directory) }
             return storage
         }
     }
@@ -100,9 +109,9 @@ public final class Profile {
     public static func create(directory: String, passphrase: [UInt8]) throws(ProfileError) -> Profile {
         let saltPath = directory + "/profile.salt"
         if Files.exists(saltPath) { throw .exists(directory) }
-        do { try Files.makeDirectories(directory) } catch { throw .store("\(directory): \(error.message)") }
+        do { try Files.makeDirectories(directory) } catch { throw .files(directory, error) }
         let salt = Random.bytes(Argon2id.saltBytes)
-        do { try Files.writeAtomically(saltPath, salt, mode: 0o600) } catch { throw .store("\(saltPath): \(error.message)") }
+        do { try Files.writeAtomically(saltPath, salt, mode: 0o600) } catch { throw .files(saltPath, error) }
         let profile = Profile(directory: directory, store: try openStore(directory), master: try master(passphrase, salt))
         try profile.put(checkName, checkValue)
         return profile
@@ -129,7 +138,7 @@ public final class Profile {
     public func get(_ name: String) throws(ProfileError) -> [UInt8]? {
         let key = storedName(name), store = try store
         let sealed: [UInt8]?
-        do { sealed = try store.state(key) } catch { throw .store(error.description) }
+        do { sealed = try store.get(key) } catch { throw .store(error) }
         guard let sealed else { return nil }
         guard sealed.count >= 24 + 16,
               let value = try? XChaChaPoly.open(key: valueKey, nonce: Array(sealed[0..<24]), ad: Array(key.utf8), Array(sealed[24...]))
@@ -146,22 +155,22 @@ public final class Profile {
                 let key = storedName(change.name)
                 if let value = change.value {
                     let nonce = Random.bytes(24)
-                    try store.setState(key, nonce + XChaChaPoly.seal(key: valueKey, nonce: nonce, ad: Array(key.utf8), value))
+                    try store.set(key, nonce + XChaChaPoly.seal(key: valueKey, nonce: nonce, ad: Array(key.utf8), value))
                 } else {
-                    try store.removeState(key)
+                    try store.remove(key)
                 }
             }
             try store.flush()
-        } catch { throw .store(error.description) }
+        } catch { throw .store(error) }
     }
 
     @discardableResult
     public func remove(_ name: String) throws(ProfileError) -> Bool {
         let store = try store
         do {
-            let removed = try store.removeState(storedName(name))
+            let removed = try store.remove(storedName(name))
             try store.flush()
             return removed
-        } catch { throw .store(error.description) }
+        } catch { throw .store(error) }
     }
 }

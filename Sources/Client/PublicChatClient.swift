@@ -1,6 +1,6 @@
 import PosternChat
 import PosternCrypto
-import PosternNode
+import PosternNetwork
 import PosternPacket
 import PosternSystem
 
@@ -48,7 +48,7 @@ public final class PublicChatClient {
         let client = readers[g.id] ?? GatewayClient(loop: loop, gateway: g)
         readers[g.id] = client
         client.fetch([address]) { items in
-            done((items ?? []).compactMap { $0.blob.first == 1 ? Array($0.blob.dropFirst()) : nil })
+            done((items ?? []).compactMap { StoredKind(blob: $0.blob) == .message ? Array($0.blob.dropFirst()) : nil })
         }
     }
 

@@ -1,5 +1,5 @@
 import PosternCrypto
-import PosternNode
+import PosternNetwork
 import PosternPacket
 import PosternRatchet
 import PosternSystem
@@ -182,7 +182,7 @@ public final class Session {
             client.delete(address: item.address, id: item.id)
             return
         }
-        guard let name = owners[item.address], item.blob.first == 1, let c = try? conversation(name) else {
+        guard let name = owners[item.address], StoredKind(blob: item.blob) == .message, let c = try? conversation(name) else {
             client.delete(address: item.address, id: item.id)
             return
         }

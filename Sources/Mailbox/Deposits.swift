@@ -1,4 +1,5 @@
 import CLMDB
+import PosternStore
 import PosternCrypto
 import PosternSystem
 
@@ -18,7 +19,7 @@ extension MailboxStore {
         let txn = try writeTxn()
         do {
             let receipt = try insert(txn, address, blob, expiresAt: clock() + ttl)
-            pendingDeposits += 1
+            store.pendingWrites += 1
             return receipt
         } catch .addressFull {
             throw .addressFull
@@ -41,7 +42,7 @@ extension MailboxStore {
         var count: UInt32 = 0
         let found = mdb_get(txn, counts, &countKey, &countValue)
         if found == 0 { count = countValue.mv_data!.loadUnaligned(as: UInt32.self) }
-        else if found != MDB_NOTFOUND { try LMDBEnvironment.check(found) }
+        else if found != MDB_NOTFOUND { try lmdb(found) }
         guard Int(count) < config.maxPerAddress else { throw .addressFull }
 
         // Global byte cap: evict the oldest until the new message fits.
@@ -55,7 +56,7 @@ extension MailboxStore {
         // message: expires ‖ blob, written in place with MDB_RESERVE (no intermediate copy).
         var key = val(k, 40)
         var value = MDB_val(mv_size: 8 + blob.count, mv_data: nil)
-        try LMDBEnvironment.check(mdb_put(txn, messages, &key, &value, UInt32(MDB_RESERVE)))
+        try lmdb(mdb_put(txn, messages, &key, &value, UInt32(MDB_RESERVE)))
         storeBE(UInt64(bitPattern: expiresAt), value.mv_data!, 0)
         if let base = blob.baseAddress { (value.mv_data! + 8).copyMemory(from: base, byteCount: blob.count) }
 
@@ -68,13 +69,13 @@ extension MailboxStore {
         storeBE(UInt64(bitPattern: expiresAt), k, 40)
         storeBE(id, k, 48)
         var expiryKey = val(k + 40, 16), expiryValue = val(k, 32)
-        try LMDBEnvironment.check(mdb_put(txn, byExpiry, &expiryKey, &expiryValue, 0))
+        try lmdb(mdb_put(txn, byExpiry, &expiryKey, &expiryValue, 0))
         (k + 64).copyMemory(from: k, byteCount: 32)
         storeBE(UInt64(bitPattern: expiresAt), k, 96)
         (k + 104).storeBytes(of: UInt32(blob.count).bigEndian, as: UInt32.self)
         storeBE(id, k, 112)
         var ageKey = val(k + 112, 8), ageValue = val(k + 64, 44)
-        try LMDBEnvironment.check(mdb_put(txn, byAge, &ageKey, &ageValue, UInt32(MDB_APPEND)))
+        try lmdb(mdb_put(txn, byAge, &ageKey, &ageValue, UInt32(MDB_APPEND)))
 
         nextID += 1
         totalBytes += UInt64(blob.count)
@@ -86,10 +87,10 @@ extension MailboxStore {
     /// what is returned is durable.
     public func fetch(address: Bytes32, limit: Int = 64) throws(MailboxError) -> [StoredMessage] {
         try flush()
-        let txn = try env.begin(readOnly: true)
+        let txn = try readTxn()
         defer { mdb_txn_abort(txn) }
         var cursor: OpaquePointer?
-        try LMDBEnvironment.check(mdb_cursor_open(txn, messages, &cursor))
+        try lmdb(mdb_cursor_open(txn, messages, &cursor))
         defer { mdb_cursor_close(cursor) }
         let now = clock()
         address.store(to: scratch)
@@ -105,7 +106,7 @@ extension MailboxStore {
             }
             rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
         }
-        if rc != 0 && rc != MDB_NOTFOUND { try LMDBEnvironment.check(rc) }
+        if rc != 0 && rc != MDB_NOTFOUND { try lmdb(rc) }
         return out
     }
 
@@ -120,7 +121,7 @@ extension MailboxStore {
         let rc = mdb_get(txn, messages, &key, &value)
         if rc == MDB_NOTFOUND { return false }
         do {
-            try LMDBEnvironment.check(rc)
+            try lmdb(rc)
             let expiresAt = loadBE(value.mv_data!, 0)
             try remove(txn, address: address, id: id, expiresAt: expiresAt, size: value.mv_size - 8)
         } catch {
@@ -136,15 +137,15 @@ extension MailboxStore {
         address.store(to: k)
         storeBE(id, k, 32)
         var key = val(k, 40)
-        try LMDBEnvironment.check(mdb_del(txn, messages, &key, nil))
+        try lmdb(mdb_del(txn, messages, &key, nil))
         storeBE(expiresAt, k, 40)
         storeBE(id, k, 48)
         var expiryKey = val(k + 40, 16)
         let e = mdb_del(txn, byExpiry, &expiryKey, nil)
-        if e != 0 && e != MDB_NOTFOUND { try LMDBEnvironment.check(e) }
+        if e != 0 && e != MDB_NOTFOUND { try lmdb(e) }
         var ageKey = val(k + 32, 8)
         let a = mdb_del(txn, byAge, &ageKey, nil)
-        if a != 0 && a != MDB_NOTFOUND { try LMDBEnvironment.check(a) }
+        if a != 0 && a != MDB_NOTFOUND { try lmdb(a) }
         var countKey = val(k, 32), countValue = MDB_val()
         if mdb_get(txn, counts, &countKey, &countValue) == 0 {
             var c = countValue.mv_data!.loadUnaligned(as: UInt32.self)

@@ -1,30 +1,28 @@
 import CLMDB
 import PosternCrypto
+import PosternStore
 import PosternSystem
-import CSystem
 
-/// The mailbox: 32-byte addresses → messages, in LMDB (layout in docs/MAILBOX.md).
+/// The mailbox: 32-byte addresses → messages, in LMDB (layout in docs/MAILBOX.md), on a `RecordStore`.
 ///
-/// Deposits join an open write transaction; `flush()` commits it with one fsync, and only then are
+/// Deposits join the store's open write batch; `flush()` commits it with one fsync, and only then are
 /// their receipts durable (group commit: a burst shares one fsync, which matters on SD cards). There is
 /// deliberately no operation that lists or scans addresses: a caller can only name an address it knows.
 public final class MailboxStore {
-    public let directory: String
+    public var directory: String { store.directory }
     public let config: MailboxConfig
-    let env: LMDBEnvironment
+    /// The environment, its lock, the batch and the named records (commits go through `flush`, which adds
+    /// the totals).
+    let store: RecordStore
+    var env: LMDBEnvironment { store.env }
     let clock: () -> Int64
-    private let lockFD: Int32
 
     var messages: MDB_dbi = 0, counts: MDB_dbi = 0, byAge: MDB_dbi = 0, byExpiry: MDB_dbi = 0
-    var meta: MDB_dbi = 0, state: MDB_dbi = 0
+    var meta: MDB_dbi = 0
     var replayDBs: [UInt32: MDB_dbi] = [:]
 
-    /// The open batch, if any, and what has been enqueued in it.
-    var batch: OpaquePointer?
-    public internal(set) var pendingDeposits = 0
-    /// Set when a batch had to be aborted: its deposits were never acknowledged, and the next `flush`
-    /// reports it.
-    var lostBatch: MailboxError?
+    /// Deposits in the open batch, not yet durable.
+    public var pendingDeposits: Int { store.pendingWrites }
 
     public internal(set) var totalBytes: UInt64 = 0
     public internal(set) var messageCount: UInt64 = 0
@@ -39,119 +37,82 @@ public final class MailboxStore {
     /// inject their own.
     public init(directory: String, config: MailboxConfig = MailboxConfig(),
                 clock: @escaping () -> Int64 = { Clock.wallSeconds() }) throws(MailboxError) {
-        self.directory = directory
         self.config = config
         self.clock = clock
-        if !Files.isDirectory(directory) {
-            do { try Files.makeDirectory(directory, mode: 0o700) } catch { throw .directory(path: directory, error) }
-        }
-        let access = directory.withCString { psys_access_rw($0) }
-        if access < 0 { throw .directory(path: directory, SystemError(access, "access")) }
-        let lock = (directory + "/postern.lock").withCString { psys_lock_file($0) }
-        if lock == -11 { throw .inUse(path: directory) }  // EWOULDBLOCK
-        if lock < 0 { throw .directory(path: directory, SystemError(lock, "lock")) }
-        lockFD = lock
-        do {
-            env = try LMDBEnvironment(path: directory, mapSize: config.mapSize, maxDatabases: 32)
-        } catch {
-            _ = psys_close(lock)
-            if case .corrupt(_, let detail) = error { throw .corrupt(path: directory, detail: detail) }
-            throw error
-        }
-        // Every stored property is set now: if this throws, deinit releases the lock and the environment.
+        do { store = try RecordStore(directory: directory, mapSize: config.mapSize) } catch { throw .store(error) }
+        // Every stored property is set now: if this throws, deinit releases the store.
         try openDatabases()
     }
 
-    deinit {
-        if let batch { mdb_txn_abort(batch) }
-        scratch.deallocate()
-        _ = psys_close(lockFD)
-    }
+    deinit { scratch.deallocate() }
 
     private func openDatabases() throws(MailboxError) {
-        let txn = try env.begin(readOnly: false)
-        do throws(MailboxError) {
-            messages = try env.open(txn, name: "messages", create: true)
-            counts = try env.open(txn, name: "counts", create: true)
-            byAge = try env.open(txn, name: "age", create: true)
-            byExpiry = try env.open(txn, name: "expiry", create: true)
-            meta = try env.open(txn, name: "meta", create: true)
-            state = try env.open(txn, name: "state", create: true)
-            if let format = try metaValue(txn, "format") {
-                guard format == Self.formatVersion else {
-                    throw MailboxError.corrupt(path: directory, detail: "format version \(format)")
+        do {
+            try store.inTransaction { (txn) throws(StoreError) in
+                messages = try env.open(txn, name: "messages", create: true)
+                counts = try env.open(txn, name: "counts", create: true)
+                byAge = try env.open(txn, name: "age", create: true)
+                byExpiry = try env.open(txn, name: "expiry", create: true)
+                meta = try env.open(txn, name: "meta", create: true)
+                if let format = try metaValue(txn, "format") {
+                    guard format == Self.formatVersion else {
+                        throw StoreError.corrupt(path: directory, detail: "format version \(format)")
+                    }
+                } else {
+                    try setMeta(txn, "format", Self.formatVersion)
                 }
-            } else {
-                try setMeta(txn, "format", Self.formatVersion)
+                nextID = try metaValue(txn, "next-id") ?? 1
+                totalBytes = try metaValue(txn, "bytes") ?? 0
+                messageCount = try metaValue(txn, "count") ?? 0
             }
-            nextID = try metaValue(txn, "next-id") ?? 1
-            totalBytes = try metaValue(txn, "bytes") ?? 0
-            messageCount = try metaValue(txn, "count") ?? 0
-            try LMDBEnvironment.check(mdb_txn_commit(txn))
-        } catch {
-            mdb_txn_abort(txn)
-            throw error
-        }
+        } catch { throw .store(error) }
+    }
+
+    /// Totals in memory may include aborted work: reload them from disk.
+    func reloadTotals() {
+        guard let txn = try? env.begin(readOnly: true) else { return }
+        nextID = (try? metaValue(txn, "next-id")).flatMap { $0 } ?? nextID
+        totalBytes = (try? metaValue(txn, "bytes")).flatMap { $0 } ?? 0
+        messageCount = (try? metaValue(txn, "count")).flatMap { $0 } ?? 0
+        mdb_txn_abort(txn)
     }
 
     // MARK: Batches
 
     /// The open write transaction, beginning one if needed.
     func writeTxn() throws(MailboxError) -> OpaquePointer {
-        if let batch { return batch }
-        let txn = try env.begin(readOnly: false)
-        batch = txn
-        return txn
+        do { return try store.writeTxn() } catch { throw .store(error) }
+    }
+
+    func readTxn() throws(MailboxError) -> OpaquePointer {
+        do { return try env.begin(readOnly: true) } catch { throw .store(error) }
     }
 
     /// Aborts the open batch after an error that leaves the transaction unusable.
     func abortBatch(_ error: MailboxError) {
-        if let batch {
-            mdb_txn_abort(batch)
-            self.batch = nil
-            if pendingDeposits > 0 { lostBatch = error }
-            pendingDeposits = 0
-            // Totals in memory may include aborted work: reload them from disk.
-            if let txn = try? env.begin(readOnly: true) {
-                nextID = (try? metaValue(txn, "next-id")) .flatMap { $0 } ?? nextID
-                totalBytes = (try? metaValue(txn, "bytes")).flatMap { $0 } ?? 0
-                messageCount = (try? metaValue(txn, "count")).flatMap { $0 } ?? 0
-                mdb_txn_abort(txn)
-            }
-        }
+        guard store.batch != nil else { return }
+        if case .store(let cause) = error { store.abortBatch(cause) } else { store.abortBatch(.lmdb(code: 0, detail: error.description)) }
+        reloadTotals()
     }
 
     /// Makes everything enqueued so far durable (one commit, one fsync). Throws if the batch, or an
     /// earlier batch since the last flush, could not be stored: those deposits were not acknowledged.
     public func flush() throws(MailboxError) {
-        if let lost = lostBatch {
-            lostBatch = nil
-            throw lost
-        }
-        guard let txn = batch else { return }
         do {
-            try setMeta(txn, "next-id", nextID)
-            try setMeta(txn, "bytes", totalBytes)
-            try setMeta(txn, "count", messageCount)
+            try store.flush { (txn) throws(StoreError) in
+                try setMeta(txn, "next-id", nextID)
+                try setMeta(txn, "bytes", totalBytes)
+                try setMeta(txn, "count", messageCount)
+            }
         } catch {
-            abortBatch(error)
-            lostBatch = nil
-            throw error
-        }
-        batch = nil
-        let rc = mdb_txn_commit(txn)   // commit frees the transaction even when it fails
-        pendingDeposits = 0
-        if rc != 0 {
-            let error = LMDBEnvironment.error(rc)
-            batch = nil
-            abortBatch(error)
-            throw error
+            reloadTotals()
+            throw .store(error)
         }
     }
 
-    // MARK: Meta and node state
+    // MARK: Meta
 
-    func metaValue(_ txn: OpaquePointer, _ name: StaticString) throws(MailboxError) -> UInt64? {
+    func metaValue(_ txn: OpaquePointer, _ name: StaticString) throws(StoreError) -> UInt64? {
         var key = val(name.utf8Start, name.utf8CodeUnitCount)
         var value = MDB_val()
         let rc = mdb_get(txn, meta, &key, &value)
@@ -161,51 +122,20 @@ public final class MailboxStore {
         return loadBE(value.mv_data!, 0)
     }
 
-    func setMeta(_ txn: OpaquePointer, _ name: StaticString, _ v: UInt64) throws(MailboxError) {
+    func setMeta(_ txn: OpaquePointer, _ name: StaticString, _ v: UInt64) throws(StoreError) {
         storeBE(v, scratch, 200)
         var key = val(name.utf8Start, name.utf8CodeUnitCount)
         var value = val(scratch + 200, 8)
         try LMDBEnvironment.check(mdb_put(txn, meta, &key, &value, 0))
     }
 
-    /// Stores a small named value for the node (keys, epoch, counters); durable at the next flush.
-    public func setState(_ name: String, _ bytes: [UInt8]) throws(MailboxError) {
-        let txn = try writeTxn()
-        let rc = name.withCString { n in bytes.withUnsafeBytes { b in
-            var key = val(n, name.utf8.count)
-            var value = val(b.baseAddress ?? UnsafeRawPointer(scratch), b.count)
-            return mdb_put(txn, state, &key, &value, 0)
-        } }
-        if rc != 0 { abortBatch(LMDBEnvironment.error(rc)); throw LMDBEnvironment.error(rc) }
-    }
-
-    /// Deletes a named value; durable at the next flush. False if there was none.
-    @discardableResult
-    public func removeState(_ name: String) throws(MailboxError) -> Bool {
-        let txn = try writeTxn()
-        let rc = name.withCString { n in
-            var key = val(n, name.utf8.count)
-            return mdb_del(txn, state, &key, nil)
-        }
-        if rc == MDB_NOTFOUND { return false }
-        if rc != 0 { abortBatch(LMDBEnvironment.error(rc)); throw LMDBEnvironment.error(rc) }
-        return true
-    }
-
-    public func state(_ name: String) throws(MailboxError) -> [UInt8]? {
-        try flush()
-        let txn = try env.begin(readOnly: true)
-        defer { mdb_txn_abort(txn) }
-        var value = MDB_val()
-        let rc = name.withCString { n in
-            var key = val(n, name.utf8.count)
-            return mdb_get(txn, state, &key, &value)
-        }
-        if rc == MDB_NOTFOUND { return nil }
-        try LMDBEnvironment.check(rc)
-        return Array(UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
-    }
-
     /// Bytes of the map in use (for metrics and the map-full check).
-    public var usedBytes: Int { env.usedBytes() }
+    public var usedBytes: Int { store.usedBytes }
+}
+
+/// An LMDB return code as a mailbox error.
+@inline(__always)
+func lmdb(_ rc: Int32) throws(MailboxError) {
+    guard rc != 0 else { return }
+    throw .store(LMDBEnvironment.error(rc))
 }

@@ -1,4 +1,5 @@
 import CLMDB
+import PosternStore
 import PosternSystem
 
 /// Per-epoch replay tags, persisted so a restarted relay still refuses packets it processed before the
@@ -10,7 +11,7 @@ extension MailboxStore {
         var dbi: MDB_dbi = 0
         let rc = "replay.\(epoch)".withCString { mdb_dbi_open(txn, $0, create ? UInt32(MDB_CREATE) : 0, &dbi) }
         if rc == MDB_NOTFOUND { return nil }
-        try LMDBEnvironment.check(rc)
+        try lmdb(rc)
         replayDBs[epoch] = dbi
         return dbi
     }
@@ -30,7 +31,7 @@ extension MailboxStore {
                 var stat = MDB_stat()
                 mdb_stat(txn, dbi, &stat)
                 if Int(stat.ms_entries) >= config.replayTagsPerEpoch { return .full }
-                try LMDBEnvironment.check(mdb_put(txn, dbi, &key, &value, UInt32(MDB_NOOVERWRITE)))
+                try lmdb(mdb_put(txn, dbi, &key, &value, UInt32(MDB_NOOVERWRITE)))
                 return .new
             }
         } catch {
@@ -44,7 +45,7 @@ extension MailboxStore {
         let txn = try writeTxn()
         do {
             guard let dbi = try replayDB(txn, epoch: epoch, create: false) else { return }
-            try LMDBEnvironment.check(mdb_drop(txn, dbi, 1))
+            try lmdb(mdb_drop(txn, dbi, 1))
             replayDBs[epoch] = nil
         } catch {
             abortBatch(error)
@@ -55,12 +56,12 @@ extension MailboxStore {
     /// Tags recorded for `epoch`.
     public func replayTagCount(epoch: UInt32) throws(MailboxError) -> Int {
         try flush()
-        let txn = try env.begin(readOnly: true)
+        let txn = try readTxn()
         defer { mdb_txn_abort(txn) }
         var dbi: MDB_dbi = 0
         let rc = "replay.\(epoch)".withCString { mdb_dbi_open(txn, $0, 0, &dbi) }
         if rc == MDB_NOTFOUND { return 0 }
-        try LMDBEnvironment.check(rc)
+        try lmdb(rc)
         var stat = MDB_stat()
         mdb_stat(txn, dbi, &stat)
         return Int(stat.ms_entries)

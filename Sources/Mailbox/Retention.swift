@@ -1,4 +1,5 @@
 import CLMDB
+import PosternStore
 import PosternCrypto
 
 /// Retention: TTL expiry in bounded steps, and oldest-first eviction under the global byte cap. Both walk
@@ -14,7 +15,7 @@ extension MailboxStore {
         let txn = try writeTxn()
         var cursor: OpaquePointer?
         do {
-            try LMDBEnvironment.check(mdb_cursor_open(txn, byExpiry, &cursor))
+            try lmdb(mdb_cursor_open(txn, byExpiry, &cursor))
         } catch {
             abortBatch(error)
             throw error
@@ -49,12 +50,12 @@ extension MailboxStore {
     /// Evicts the message with the smallest id (the oldest deposit).
     func evictOldest(_ txn: OpaquePointer) throws(MailboxError) {
         var cursor: OpaquePointer?
-        try LMDBEnvironment.check(mdb_cursor_open(txn, byAge, &cursor))
+        try lmdb(mdb_cursor_open(txn, byAge, &cursor))
         var key = MDB_val(), value = MDB_val()
         let rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
         mdb_cursor_close(cursor)
         if rc == MDB_NOTFOUND { messageCount = 0; totalBytes = 0; return }
-        try LMDBEnvironment.check(rc)
+        try lmdb(rc)
         let id = loadBE(key.mv_data!, 0)
         let address = Bytes32(value.mv_data!)
         let expiresAt = loadBE(value.mv_data!, 32)

@@ -1,65 +1,9 @@
 import PosternCrypto
 import PosternLink
 import PosternMailbox
+import PosternNetwork
 import PosternPacket
 import PosternSystem
-
-/// The gateway's client protocol, inside a Noise NK session (docs/PROTOCOL.md §4.3). Requests:
-///
-///     op (1) ‖ request id (u32 BE) ‖ body
-///     1 SUBMIT  body = one packet, whose first hop is this gateway
-///     2 FETCH   body = n (1) ‖ n × address (32)     up to 32 addresses per request
-///     3 DELETE  body = address (32) ‖ message id (u64 BE)
-///
-/// Responses: 0x80|op ‖ request id ‖ status (1: 0 ok, 1 bad request, 2 refused, 3 store error) ‖ body.
-/// FETCH's body = count (u16 BE) ‖ count × (address index (1) ‖ id (u64 BE) ‖ length (u16 BE) ‖ blob),
-/// as many as fit in one frame; the client asks again for the rest. A client can only name addresses:
-/// no request lists them.
-///
-/// (Plain enums with explicit code switches rather than `UInt8` raw-value enums, whose conversion tables
-/// are constant arrays: see the ObjectOutliner note in cross/README.md.)
-public enum ClientOp: Equatable {
-    case submit, fetch, delete
-
-    public var code: UInt8 {
-        switch self {
-        case .submit: 1
-        case .fetch: 2
-        case .delete: 3
-        }
-    }
-
-    public init?(code: UInt8) {
-        switch code {
-        case 1: self = .submit
-        case 2: self = .fetch
-        case 3: self = .delete
-        default: return nil
-        }
-    }
-}
-
-public enum ClientStatus: Equatable {
-    case ok, badRequest, refused, storeError
-
-    public var code: UInt8 {
-        switch self {
-        case .ok: 0
-        case .badRequest: 1
-        case .refused: 2
-        case .storeError: 3
-        }
-    }
-
-    public init(code: UInt8) {
-        switch code {
-        case 0: self = .ok
-        case 1: self = .badRequest
-        case 2: self = .refused
-        default: self = .storeError
-        }
-    }
-}
 
 extension Node {
     func handleClientRequest(_ c: Connection, _ frame: UnsafeRawBufferPointer) {

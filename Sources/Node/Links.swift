@@ -1,5 +1,6 @@
 import PosternCrypto
 import PosternLink
+import PosternNetwork
 import PosternPacket
 import PosternSystem
 

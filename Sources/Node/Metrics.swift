@@ -1,4 +1,5 @@
 import PosternMailbox
+import PosternNetwork
 import PosternPacket
 import PosternSystem
 

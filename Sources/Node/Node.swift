@@ -2,6 +2,7 @@ import PosternCover
 import PosternCrypto
 import PosternLink
 import PosternMailbox
+import PosternNetwork
 import PosternPacket
 import PosternSystem
 
@@ -21,8 +22,10 @@ public struct NodeOptions {
     public var handshakeTimeoutNanos: UInt64 = 5_000_000_000
     /// Relay loops (λM); nil = none.
     public var cover: CoverConfig? = nil
-    public var prologue = Array("postern/link/1".utf8)
-    public var clientPrologue = Array("postern/client/1".utf8)
+    /// Mean per-hop delay of the relay loops' packets (µs).
+    public var loopMeanDelayMicros: Double = 20_000
+    public var prologue = Prologue.link
+    public var clientPrologue = Prologue.client
 
     public init(listen: String, clientListen: String? = nil) {
         self.listen = listen
@@ -221,7 +224,7 @@ public final class Node {
         var blob: [UInt8]
         var ack: UnsafeRawPointer?
         if let reply {
-            blob = [2]
+            blob = [StoredKind.reply.code]
             var words = reply.words
             withUnsafeBytes(of: &words) { blob += $0 }
             blob += UnsafeRawBufferPointer(start: payload, count: topology.geometry.payloadBytes)
@@ -230,7 +233,7 @@ public final class Node {
                 stats.droppedStore += 1
                 return
             }
-            blob = [1] + data
+            blob = [StoredKind.message.code] + data
             ack = surb
         }
         do {
@@ -311,14 +314,7 @@ public final class Node {
         stats.loopsLost = loops.lost
         while scheduler.nextTime <= wall {
             _ = scheduler.take()
-            var route: [NodeInfo] = []
-            for layer in 1...max(1, topology.layers) {
-                let mixes = topology.mixes(layer: layer)
-                route.append(mixes[Int(Random.uniform(UInt32(mixes.count)))])
-            }
-            route.append(info)
-            let hops = route.map { RouteHop(node: $0.id, packetKey: $0.packetKey, epoch: topology.epoch,
-                                            delayMicros: UInt32(Exponential.sample(mean: 20_000, uniform53: Random.uint64()))) }
+            let hops = (topology.randomMixPath() + [info]).map { topology.hop($0, meanDelayMicros: options.loopMeanDelayMicros) }
             let address = Bytes32.random()
             guard let slot = pool.take() else { stats.droppedQueueFull += 1; continue }
             do {

@@ -1,4 +1,6 @@
 import PosternMailbox
+import PosternNetwork
+import PosternSystem
 
 /// The node's configuration (board/postern.toml documents every key and its default).
 public struct NodeConfig: Equatable {

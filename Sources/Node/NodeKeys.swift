@@ -1,4 +1,5 @@
 import PosternCrypto
+import PosternNetwork
 import PosternSystem
 
 /// A node's own secrets: the X25519 link key (Noise static key; its hash is the node id) and the packet

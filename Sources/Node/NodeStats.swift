@@ -1,3 +1,5 @@
+import PosternNetwork
+import PosternSystem
 /// Counters a node exports (Prometheus text on the metrics endpoint, and to tests).
 public struct NodeStats: Equatable {
     public var packetsIn = 0, packetsOut = 0, delivered = 0, repliesDelivered = 0

@@ -1,3 +1,5 @@
+import PosternNetwork
+import PosternSystem
 /// Fixed-size packet buffers allocated once: the mixing queue holds packets here while they wait, so a
 /// relay allocates nothing per packet and its memory use is bounded by `capacity × packetBytes`.
 final class PacketPool {

@@ -1,5 +1,7 @@
 import Foundation
 import PosternClient
+import PosternLocalNetwork
+import PosternNetwork
 import Testing
 
 /// The README's walk-through, with the real `postern` binary: a testnet process, two profiles, contact

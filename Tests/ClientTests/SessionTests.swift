@@ -1,7 +1,9 @@
 import Foundation
 import PosternClient
 import PosternCrypto
+import PosternLocalNetwork
 import PosternMailbox
+import PosternNetwork
 import PosternNode
 import PosternSystem
 import Testing

@@ -2,6 +2,8 @@ import Foundation
 import PosternClient
 import PosternCover
 import PosternCrypto
+import PosternLocalNetwork
+import PosternNetwork
 import PosternNode
 import PosternRatchet
 import PosternSystem

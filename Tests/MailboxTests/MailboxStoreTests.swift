@@ -115,7 +115,7 @@ func blob(_ n: Int, _ fill: UInt8) -> [UInt8] { [UInt8](repeating: fill, count: 
             failure = attempt(a, b)
             if failure == nil { stored.append((a, b)) }
         }
-        #expect(failure == .storeFull && stored.count > 100)
+        #expect(failure == .store(.storeFull) && stored.count > 100)
         for (a, b) in stored { #expect(try store.fetch(address: a).map(\.blob) == [b]) }
         // Room comes back after deletions.
         for (a, _) in stored.prefix(50) { try store.delete(address: a, id: try store.fetch(address: a)[0].id) }
@@ -124,21 +124,18 @@ func blob(_ n: Int, _ fill: UInt8) -> [UInt8] { [UInt8](repeating: fill, count: 
         try store.flush()
     }
 
-    @Test func reopenKeepsMessagesTotalsStateAndTags() throws {
+    @Test func reopenKeepsMessagesTotalsAndTags() throws {
         let box = Sandbox()
         let a = Bytes32.random()
         do {
             let store = try box.open()
             _ = try store.deposit(address: a, blob: blob(7, 7))
-            try store.setState("node-key", [1, 2, 3])
             #expect(try store.recordReplayTag(epoch: 5, tag: (1, 2)) == .new)
             try store.flush()
         }
         let store = try box.open()
         #expect(try store.fetch(address: a).map(\.blob) == [blob(7, 7)])
         #expect(store.messageCount == 1 && store.totalBytes == 7)
-        #expect(try store.state("node-key") == [1, 2, 3])
-        #expect(try store.state("missing") == nil)
         #expect(try store.recordReplayTag(epoch: 5, tag: (1, 2)) == .seen)
     }
 
@@ -161,7 +158,7 @@ func blob(_ n: Int, _ fill: UInt8) -> [UInt8] { [UInt8](repeating: fill, count: 
     @Test func secondOpenIsRefused() throws {
         let box = Sandbox()
         let store = try box.open()
-        #expect(throws: MailboxError.inUse(path: box.path)) { try box.open() }
+        #expect(throws: MailboxError.store(.inUse(path: box.path))) { try box.open() }
         _ = store
     }
 
@@ -182,14 +179,14 @@ func blob(_ n: Int, _ fill: UInt8) -> [UInt8] { [UInt8](repeating: fill, count: 
             _ = try box.open()
             Issue.record("opened a corrupt store")
         } catch let error as MailboxError {
-            guard case .corrupt = error else { Issue.record("wrong error: \(error)"); return }
+            guard case .store(.corrupt) = error else { Issue.record("wrong error: \(error)"); return }
             #expect(error.description.contains("damaged"))
         }
     }
 
     @Test func errorsReadAsOneLine() {
-        let errors: [MailboxError] = [.storeFull, .diskFull, .messageTooLarge, .addressFull, .inUse(path: "/x"),
-                                      .corrupt(path: "/x", detail: "bad"), .lmdb(code: 1, detail: "d")]
+        let errors: [MailboxError] = [.store(.storeFull), .store(.diskFull), .messageTooLarge, .addressFull, .store(.inUse(path: "/x")),
+                                      .store(.corrupt(path: "/x", detail: "bad")), .store(.lmdb(code: 1, detail: "d"))]
         for e in errors { #expect(!e.description.isEmpty && !e.description.contains("\n")) }
     }
 }

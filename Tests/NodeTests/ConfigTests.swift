@@ -1,4 +1,5 @@
 import Foundation
+import PosternNetwork
 import PosternNode
 import Testing
 

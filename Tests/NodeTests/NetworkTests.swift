@@ -2,6 +2,8 @@ import Foundation
 import PosternClient
 import PosternCrypto
 import PosternLink
+import PosternLocalNetwork
+import PosternNetwork
 import PosternNode
 import PosternPacket
 import PosternRatchet

@@ -1,4 +1,5 @@
 import PosternCrypto
+import PosternNetwork
 import PosternNode
 import PosternPacket
 import PosternSystem

@@ -1,5 +1,7 @@
 import PosternClient
 import PosternCrypto
+import PosternLocalNetwork
+import PosternNetwork
 import PosternNode
 import PosternPacket
 import PosternSystem

@@ -1,6 +1,7 @@
 import PosternChat
 import PosternClient
 import PosternCrypto
+import PosternNetwork
 import PosternNode
 import PosternSystem
 

@@ -1,6 +1,7 @@
 import CSystem
 import PosternClient
 import PosternCrypto
+import PosternNetwork
 import PosternNode
 import PosternSystem
 

@@ -1,5 +1,6 @@
 import PosternClient
 import PosternCrypto
+import PosternNetwork
 import PosternNode
 import PosternRatchet
 import PosternSystem

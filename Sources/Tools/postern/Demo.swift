@@ -1,6 +1,8 @@
 import PosternChat
 import PosternClient
 import PosternCrypto
+import PosternLocalNetwork
+import PosternNetwork
 import PosternNode
 import PosternPacket
 import PosternRatchet

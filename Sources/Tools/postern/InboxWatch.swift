@@ -1,6 +1,7 @@
 import PosternClient
 import PosternCover
 import PosternCrypto
+import PosternNetwork
 import PosternNode
 import PosternSystem
 

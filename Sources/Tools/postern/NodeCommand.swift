@@ -2,6 +2,7 @@ import CSystem
 import PosternCover
 import PosternCrypto
 import PosternMailbox
+import PosternNetwork
 import PosternNode
 import PosternPacket
 import PosternSystem

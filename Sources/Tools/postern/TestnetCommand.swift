@@ -1,5 +1,7 @@
 import CSystem
 import PosternClient
+import PosternLocalNetwork
+import PosternNetwork
 import PosternNode
 import PosternSystem
 

@@ -1,5 +1,6 @@
 import PosternCrypto
 import PosternMailbox
+import PosternNetwork
 import PosternNode
 import PosternPacket
 import PosternSystem

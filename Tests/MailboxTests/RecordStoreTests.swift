@@ -1,0 +1,53 @@
+import Foundation
+import PosternStore
+import Testing
+
+/// The LMDB record store under the mailbox and the profile.
+@Suite struct RecordStoreTests {
+    @Test func namedRecordsSurviveAReopenOnlyOnceFlushed() throws {
+        let box = Sandbox()
+        do {
+            let store = try RecordStore(directory: box.path, mapSize: 1 << 20)
+            try store.set("node-key", [1, 2, 3])
+            try store.set("empty", [])
+            try store.flush()
+            try store.set("unflushed", [9])
+        }
+        let store = try RecordStore(directory: box.path, mapSize: 1 << 20)
+        #expect(try store.get("node-key") == [1, 2, 3])
+        #expect(try store.get("empty") == [])
+        #expect(try store.get("missing") == nil)
+        #expect(try store.get("unflushed") == nil, "a batch never flushed is not durable")
+        #expect(try store.remove("node-key"))
+        #expect(try !store.remove("node-key"))
+        #expect(try store.get("node-key") == nil)
+    }
+
+    @Test func secondOpenIsRefusedUntilTheFirstCloses() throws {
+        let box = Sandbox()
+        var first: RecordStore? = try RecordStore(directory: box.path, mapSize: 1 << 20)
+        #expect(throws: StoreError.inUse(path: box.path)) { try RecordStore(directory: box.path, mapSize: 1 << 20) }
+        _ = first
+        first = nil
+        _ = try RecordStore(directory: box.path, mapSize: 1 << 20)
+    }
+
+    @Test func aFullMapRefusesTheWriteAndKeepsWhatWasCommitted() throws {
+        let box = Sandbox()
+        let store = try RecordStore(directory: box.path, mapSize: 256 << 10)
+        try store.set("kept", [7])
+        try store.flush()
+        var failure: StoreError?
+        for i in 0..<200 where failure == nil {
+            do { try store.set("r\(i)", [UInt8](repeating: 1, count: 8000)) } catch { failure = error }
+        }
+        #expect(failure == .storeFull)
+        #expect(try store.get("kept") == [7])
+    }
+
+    @Test func errorsDescribeThemselvesInOneLine() {
+        let errors: [StoreError] = [.storeFull, .diskFull, .inUse(path: "/x"), .corrupt(path: "/x", detail: "bad"),
+                                    .lmdb(code: 1, detail: "d"), .directory(path: "/x", .init(2, "open"))]
+        for e in errors { #expect(!e.description.isEmpty && !e.description.contains("\n") && "\(e)" == e.description) }
+    }
+}
