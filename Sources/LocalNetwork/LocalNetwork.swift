@@ -27,21 +27,25 @@ public final class LocalNetwork {
     public convenience init(layers: Int = 3, gateways: Int = 2, dataDirectory: String, geometry: Geometry = .standard,
                             epoch: UInt32 = 1, mailbox: MailboxConfig = MailboxConfig(),
                             configure: (inout NodeOptions) -> Void = { _ in }) throws(NodeError) {
-        var keys: [NodeKeys] = [], infos: [NodeInfo] = []
+        var keys: [NodeKeys] = [], infos: [NodeInfo] = [], sockets: [(FileDescriptor, FileDescriptor?)] = []
         for i in 0..<(layers + gateways) {
             let k = NodeKeys.generate(epoch: epoch)
             let isGateway = i >= layers
-            let port = try Self.freePort(), clientPort = isGateway ? try Self.freePort() : 0
+            // Bound now and handed to the node, so no other process can take the port in between.
+            let (link, port) = try Self.bindLoopback()
+            let (client, clientPort) = isGateway ? try Self.bindLoopback() : (nil, 0)
             infos.append(NodeInfo(id: k.id, role: isGateway ? .gateway : .mix(layer: i + 1), address: "127.0.0.1:\(port)",
                                   clientAddress: isGateway ? "127.0.0.1:\(clientPort)" : nil, linkKey: k.linkPublic, packetKey: k.packetPublic))
             keys.append(k)
+            sockets.append((link, client))
         }
         try self.init(directorySeed: Random.bytes(32), keys: keys, infos: infos, geometry: geometry, epoch: epoch,
-                      dataDirectory: dataDirectory, mailbox: mailbox, configure: configure)
+                      dataDirectory: dataDirectory, mailbox: mailbox, sockets: sockets, configure: configure)
     }
 
     init(directorySeed: [UInt8], keys: [NodeKeys], infos: [NodeInfo], geometry: Geometry, epoch: UInt32,
-         dataDirectory: String, mailbox: MailboxConfig = MailboxConfig(), configure: (inout NodeOptions) -> Void) throws(NodeError) {
+         dataDirectory: String, mailbox: MailboxConfig = MailboxConfig(), sockets: [(FileDescriptor, FileDescriptor?)] = [],
+         configure: (inout NodeOptions) -> Void) throws(NodeError) {
         loop = try Self.makeLoop()
         mailboxConfig = mailbox
         self.dataDirectory = dataDirectory
@@ -54,6 +58,11 @@ public final class LocalNetwork {
             configure(&o)
             options.append(o)
         }
+        var first = options
+        for (i, s) in sockets.enumerated() {
+            first[i].listenSocket = s.0
+            first[i].clientListenSocket = s.1
+        }
         // Signed afresh at every start (a day's validity), verified like a downloaded topology.
         let draft = Topology(epoch: epoch, validUntil: Clock.wallSeconds() + 86_400, geometry: geometry, nodes: infos)
         topologyText = draft.signed(with: directory)
@@ -65,7 +74,7 @@ public final class LocalNetwork {
         self.keys = keys
         self.options = options
         try? Files.makeDirectories(dataDirectory)
-        for i in 0..<keys.count { nodes.append(try makeNode(i)) }
+        for i in 0..<keys.count { nodes.append(try makeNode(i, options: first[i])) }
     }
 
     /// The network's secrets (directory seed, every node's keys) and layout, so `restore` brings the same
@@ -114,23 +123,23 @@ public final class LocalNetwork {
         do { return try EventLoop() } catch { throw .listen("event loop", error) }
     }
 
-    /// A port nobody listens on right now (bound, read and released).
-    static func freePort() throws(NodeError) -> UInt16 {
+    /// A listening socket on 127.0.0.1 at a port the kernel picks, and that port. The socket is kept
+    /// (and handed to its node), so the port cannot be taken by anyone else before the node listens.
+    static func bindLoopback() throws(NodeError) -> (FileDescriptor, UInt16) {
         do {
             let fd = try TCP.listen("127.0.0.1", 0)
-            defer { TCP.close(fd) }
-            return TCP.localPort(fd)
+            return (FileDescriptor(fd), TCP.localPort(fd))
         } catch { throw .listen("127.0.0.1:0", error) }
     }
 
     public func storePath(_ i: Int) -> String { dataDirectory + "/node\(i)" }
 
-    func makeNode(_ i: Int) throws(NodeError) -> Node {
+    func makeNode(_ i: Int, options nodeOptions: NodeOptions? = nil) throws(NodeError) -> Node {
         var store: MailboxStore?
         if topology.nodes[i].role == .gateway {
             do { store = try MailboxStore(directory: storePath(i), config: mailboxConfig) } catch { throw .badAddress("mailbox: \(error.description)") }
         }
-        let node = try Node(keys: keys[i], topology: topology, loop: loop, options: options[i], mailbox: store)
+        let node = try Node(keys: keys[i], topology: topology, loop: loop, options: nodeOptions ?? options[i], mailbox: store)
         let name = nodeName(i)
         node.log = { [self] line in self.log("\(name): \(line)") }
         return node
@@ -147,8 +156,8 @@ public final class LocalNetwork {
 
     public func stop() { for n in nodes { n.stop() } }
 
-    /// Stops node `i` (closing its store) and starts a fresh process-equivalent: new sockets, the store
-    /// reopened from disk.
+    /// Stops node `i` (closing its store) and starts a fresh process-equivalent: new sockets bound to the
+    /// node's published ports again, the store reopened from disk.
     public func restart(_ i: Int) throws(NodeError) {
         nodes[i].stop()
         nodes[i] = try makeNode(i)

@@ -11,6 +11,11 @@ public struct NodeOptions {
     /// Where other nodes connect; where clients connect (gateways). Port 0 picks a free port.
     public var listen: String
     public var clientListen: String?
+    /// Listening sockets already bound (to `listen` / `clientListen`'s port), used instead of binding
+    /// again; the node owns them once started. Tests and the testnet bind port 0 and keep the socket, so
+    /// no other process can take the port in between.
+    public var listenSocket: FileDescriptor? = nil
+    public var clientListenSocket: FileDescriptor? = nil
     /// Packets held for their delay at most; more are dropped (memory bound = this × packet size).
     public var maxQueuedPackets = 4096
     /// Packets waiting for a link to come up, per neighbour.
@@ -104,11 +109,17 @@ public final class Node {
 
     /// Opens the listeners and joins the loop.
     public func start() throws(NodeError) {
-        guard let (host, p) = TCP.parse(options.listen) else { throw .badAddress(options.listen) }
-        do { listener = try TCP.listen(host, p) } catch { throw .listen(options.listen, error) }
+        if let bound = options.listenSocket { listener = bound.rawValue } else {
+            guard let (host, p) = TCP.parse(options.listen) else { throw .badAddress(options.listen) }
+            do { listener = try TCP.listen(host, p) } catch { throw .listen(options.listen, error) }
+        }
         port = TCP.localPort(listener)
         try? loop.watch(listener, events: EventLoop.readable) { [self] _ in self.acceptLinks() }
-        if let client = options.clientListen {
+        if let bound = options.clientListenSocket {
+            clientListener = bound.rawValue
+            clientPort = TCP.localPort(clientListener)
+            try? loop.watch(clientListener, events: EventLoop.readable) { [self] _ in self.acceptClients() }
+        } else if let client = options.clientListen {
             guard let (ch, cp) = TCP.parse(client) else { throw .badAddress(client) }
             do { clientListener = try TCP.listen(ch, cp) } catch { throw .listen(client, error) }
             clientPort = TCP.localPort(clientListener)

@@ -104,6 +104,24 @@ final class World {
         #expect(w.run { w.bobGot.count == 2 && w.aliceGot.count == 1 })
     }
 
+    /// The ports written into the topology are held from the moment the network is made: nothing else
+    /// can take one before the node listens (a free-port probe that released its socket let another test
+    /// take the port: EADDRINUSE on a loaded machine).
+    @Test func publishedPortsAreHeldBeforeTheNodesStart() throws {
+        let dir = NSTemporaryDirectory() + "postern-ports-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir)
+        defer { net.stop() }
+        let addresses = net.topology.nodes.flatMap { [$0.address] + ($0.clientAddress.map { [$0] } ?? []) }
+        #expect(addresses.count == 7)
+        for address in addresses {
+            let (host, port) = try #require(TCP.parse(address))
+            #expect(throws: SystemError.self, "\(address) is free before start") { TCP.close(try TCP.listen(host, port)) }
+        }
+        try net.start()
+        #expect(net.nodes.map(\.port) == net.topology.nodes.map { TCP.parse($0.address)!.port })
+    }
+
     /// Raw sockets against a mix's link port: none of this may crash the node or disturb other links.
     @Test func hostileConnectionsAreRejected() throws {
         let w = try World { $0.handshakeTimeoutNanos = 300_000_000 }
