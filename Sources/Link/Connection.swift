@@ -9,15 +9,32 @@ import PosternSystem
 /// and silent peers). Outgoing bytes beyond `maxQueued` are refused (`send` returns false), so a slow
 /// peer cannot make this node buffer without bound.
 public final class Connection {
-    public let fd: Int32
+    /// Where a connection is in its life; every transition is in this file.
+    enum State {
+        /// TCP connect in progress (initiators): waiting for the socket to become writable.
+        case connecting(NoiseHandshake)
+        /// Noise handshake messages going back and forth.
+        case handshaking(NoiseHandshake)
+        /// Transport messages, each direction with its own cipher.
+        case established(NoiseTransport)
+        /// Socket closed, keys wiped, callbacks dropped.
+        case closed
+    }
+
+    public let fd: FileDescriptor
     let loop: EventLoop
-    var handshake: NoiseHandshake?
-    var transport: NoiseTransport?
+    var state: State
     public let maxFrame: Int
     public let maxQueued: Int
-    public private(set) var isEstablished = false
-    public private(set) var isClosed = false
-    public var remoteStatic: [UInt8]? { transport?.remoteStatic ?? handshake?.remoteStatic }
+    public var isEstablished: Bool { if case .established = state { true } else { false } }
+    public var isClosed: Bool { if case .closed = state { true } else { false } }
+    public var remoteStatic: [UInt8]? {
+        switch state {
+        case .connecting(let hs), .handshaking(let hs): hs.remoteStatic
+        case .established(let t): t.remoteStatic
+        case .closed: nil
+        }
+    }
     /// Free for the owner (e.g. which neighbour this link is).
     public var tag = 0
 
@@ -31,16 +48,14 @@ public final class Connection {
     var plain: UnsafeMutableRawPointer
     var output: [UInt8] = []
     var outputStart = 0
-    var connecting: Bool
 
-    public init(fd: Int32, loop: EventLoop, handshake: NoiseHandshake, maxFrame: Int = 65_535, maxQueued: Int = 1 << 20,
+    public init(fd: FileDescriptor, loop: EventLoop, handshake: NoiseHandshake, maxFrame: Int = 65_535, maxQueued: Int = 1 << 20,
                 connecting: Bool = false, handshakeTimeout: UInt64 = 5_000_000_000) {
         self.fd = fd
         self.loop = loop
-        self.handshake = handshake
+        state = connecting ? .connecting(handshake) : .handshaking(handshake)
         self.maxFrame = min(maxFrame, 65_535)
         self.maxQueued = maxQueued
-        self.connecting = connecting
         inputCapacity = self.maxFrame + 2
         input = .allocate(byteCount: inputCapacity, alignment: 16)
         plain = .allocate(byteCount: self.maxFrame, alignment: 16)
@@ -55,24 +70,26 @@ public final class Connection {
         plain.deallocate()
     }
 
+    var isConnecting: Bool { if case .connecting = state { true } else { false } }
+
     /// Registers with the loop and, for initiators, sends the first handshake message.
     public func start() {
         do {
-            try loop.watch(fd, events: EventLoop.readable | (connecting ? EventLoop.writable : 0)) { [self] events in
+            try loop.watch(fd.rawValue, events: EventLoop.readable | (isConnecting ? EventLoop.writable : 0)) { [self] events in
                 self.handle(events)
             }
         } catch {
             close("cannot watch socket: \(error.message)")
             return
         }
-        if !connecting { advanceHandshake() }
+        if !isConnecting { advanceHandshake() }
     }
 
     func handle(_ events: UInt32) {
-        if connecting && events & (EventLoop.writable | EventLoop.error | EventLoop.hangup) != 0 {
-            let err = TCP.connectError(fd)
+        if case .connecting(let hs) = state, events & (EventLoop.writable | EventLoop.error | EventLoop.hangup) != 0 {
+            let err = TCP.connectError(fd.rawValue)
             if err != 0 { close(SystemError(err, "connect").message); return }
-            connecting = false
+            state = .handshaking(hs)
             advanceHandshake()
         }
         if events & EventLoop.readable != 0 || events & EventLoop.hangup != 0 { readAvailable() }
@@ -83,7 +100,7 @@ public final class Connection {
     func readAvailable() {
         while !isClosed {
             let n: Int?
-            do { n = try TCP.read(fd, input + inputCount, inputCapacity - inputCount) } catch {
+            do { n = try TCP.read(fd.rawValue, input + inputCount, inputCapacity - inputCount) } catch {
                 close(error.message)
                 return
             }
@@ -107,7 +124,8 @@ public final class Connection {
     }
 
     func frame(_ bytes: UnsafeRawBufferPointer) {
-        if let hs = handshake {
+        switch state {
+        case .handshaking(let hs):
             do {
                 _ = try hs.readMessage(Array(bytes))
             } catch {
@@ -115,23 +133,25 @@ public final class Connection {
                 return
             }
             advanceHandshake()
-            return
+        case .established(var transport):
+            guard bytes.count >= 16 else { close("short frame"); return }
+            do {
+                try transport.receive.decrypt(ad: UnsafeRawBufferPointer(start: nil, count: 0), ciphertext: bytes.baseAddress!,
+                                              count: bytes.count, output: plain)
+            } catch {
+                close("frame failed authentication")
+                return
+            }
+            state = .established(transport)
+            onMessage?(self, UnsafeRawBufferPointer(start: plain, count: bytes.count - 16))
+        case .connecting, .closed:
+            close("frame before handshake")
         }
-        guard transport != nil else { close("frame before handshake"); return }
-        guard bytes.count >= 16 else { close("short frame"); return }
-        do {
-            try transport!.receive.decrypt(ad: UnsafeRawBufferPointer(start: nil, count: 0), ciphertext: bytes.baseAddress!,
-                                           count: bytes.count, output: plain)
-        } catch {
-            close("frame failed authentication")
-            return
-        }
-        onMessage?(self, UnsafeRawBufferPointer(start: plain, count: bytes.count - 16))
     }
 
     /// Writes handshake messages while it is our turn; switches to transport when complete.
     func advanceHandshake() {
-        guard let hs = handshake else { return }
+        guard case .handshaking(let hs) = state else { return }
         while !hs.isComplete && hs.isOurTurn {
             do { queueFrame(try hs.writeMessage()) } catch {
                 close(error.description)
@@ -139,9 +159,7 @@ public final class Connection {
             }
         }
         if hs.isComplete {
-            do { transport = try hs.split() } catch { close(error.description); return }
-            handshake = nil
-            isEstablished = true
+            do { state = .established(try hs.split()) } catch { close(error.description); return }
             onEstablished?(self)
         }
         flush()
@@ -156,7 +174,7 @@ public final class Connection {
     /// Encrypts and queues one transport message. False when the queue is full or the link is down.
     @discardableResult
     public func send(_ payload: UnsafeRawBufferPointer) -> Bool {
-        guard isEstablished, !isClosed, payload.count + 16 <= maxFrame else { return false }
+        guard case .established(var transport) = state, payload.count + 16 <= maxFrame else { return false }
         guard output.count - outputStart + payload.count + 18 <= maxQueued else { return false }
         let length = payload.count + 16
         output.append(UInt8(length >> 8))
@@ -164,9 +182,10 @@ public final class Connection {
         let start = output.count
         output.append(contentsOf: repeatElement(0, count: length))
         output.withUnsafeMutableBytes { o in
-            transport!.send.encrypt(ad: UnsafeRawBufferPointer(start: nil, count: 0), plaintext: payload.baseAddress,
-                                    count: payload.count, output: o.baseAddress! + start)
+            transport.send.encrypt(ad: UnsafeRawBufferPointer(start: nil, count: 0), plaintext: payload.baseAddress,
+                                   count: payload.count, output: o.baseAddress! + start)
         }
+        state = .established(transport)
         flush()
         return true
     }
@@ -177,12 +196,15 @@ public final class Connection {
     public var queuedBytes: Int { output.count - outputStart }
 
     func flush() {
-        guard !isClosed, !connecting else { return }
+        switch state {
+        case .handshaking, .established: break
+        case .connecting, .closed: return
+        }
         while outputStart < output.count {
             let written: Int
             do {
                 written = try withBytes(output) { (o) throws(SystemError) in
-                    try TCP.write(fd, o.baseAddress! + outputStart, output.count - outputStart)
+                    try TCP.write(fd.rawValue, o.baseAddress! + outputStart, output.count - outputStart)
                 }
             } catch {
                 close(error.message)
@@ -194,23 +216,26 @@ public final class Connection {
         if outputStart == output.count {
             output.removeAll(keepingCapacity: true)
             outputStart = 0
-            loop.modify(fd, events: EventLoop.readable)
+            loop.modify(fd.rawValue, events: EventLoop.readable)
         } else {
             if outputStart > 1 << 16 {
                 output.removeFirst(outputStart)
                 outputStart = 0
             }
-            loop.modify(fd, events: EventLoop.readable | EventLoop.writable)
+            loop.modify(fd.rawValue, events: EventLoop.readable | EventLoop.writable)
         }
     }
 
     public func close(_ reason: String) {
         guard !isClosed else { return }
-        isClosed = true
-        loop.unwatch(fd)
-        TCP.close(fd)
+        // Taken out of the state first, so the wipes below hit the only copy of the keys.
+        var transport: NoiseTransport?
+        if case .established(let t) = state { transport = t }
+        state = .closed
         transport?.send.wipe()
         transport?.receive.wipe()
+        loop.unwatch(fd.rawValue)
+        fd.close()
         let callback = onClose
         onClose = nil
         onMessage = nil

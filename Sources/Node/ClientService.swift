@@ -5,8 +5,64 @@ import PosternNetwork
 import PosternPacket
 import PosternSystem
 
-extension Node {
-    func handleClientRequest(_ c: Connection, _ frame: UnsafeRawBufferPointer) {
+/// The gateway's client protocol (docs/PROTOCOL.md §4.3; `ClientOp`, `ClientStatus`): accepts clients
+/// (Noise NK as responder), takes their packets into the pipeline like a link's, and answers fetches and
+/// deletes from the mailbox. A client can only name addresses: no request lists them.
+final class ClientService {
+    let loop: EventLoop
+    let keys: NodeKeys
+    let geometry: Geometry
+    let options: NodeOptions
+    let unwrapper: PacketUnwrapper
+    let deposits: GatewayDeposits
+    let counters: NodeCounters
+    private(set) var socket: FileDescriptor?
+    var clients: [FileDescriptor: Connection] = [:]
+
+    init(loop: EventLoop, keys: NodeKeys, geometry: Geometry, options: NodeOptions, unwrapper: PacketUnwrapper,
+         deposits: GatewayDeposits, counters: NodeCounters) {
+        self.loop = loop
+        self.keys = keys
+        self.geometry = geometry
+        self.options = options
+        self.unwrapper = unwrapper
+        self.deposits = deposits
+        self.counters = counters
+    }
+
+    /// Starts accepting clients on the listening socket `fd` (which this stage then owns).
+    func start(_ fd: FileDescriptor) {
+        socket = fd
+        try? loop.watch(fd.rawValue, events: EventLoop.readable) { [self] _ in self.accept() }
+    }
+
+    func accept() {
+        guard let socket else { return }
+        while let raw = try? TCP.accept(socket.rawValue) {
+            let fd = FileDescriptor(raw)
+            guard let hs = try? NoiseHandshake(pattern: .NK, initiator: false, prologue: options.clientPrologue,
+                                               staticKey: keys.linkSecret.bytes) else { fd.close(); continue }
+            let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: 4 << 20,
+                               handshakeTimeout: options.handshakeTimeoutNanos)
+            clients[fd] = c
+            counters.stats.clientsConnected = clients.count
+            c.onMessage = { [self] c, frame in self.handle(c, frame) }
+            c.onClose = { [self] c, _ in self.clients[c.fd] = nil; self.counters.stats.clientsConnected = self.clients.count }
+            c.start()
+        }
+    }
+
+    /// Closes the listening socket and every client connection.
+    func stop() {
+        for c in Array(clients.values) { c.close("node stopping") }
+        if let socket {
+            loop.unwatch(socket.rawValue)
+            socket.close()
+        }
+        socket = nil
+    }
+
+    func handle(_ c: Connection, _ frame: UnsafeRawBufferPointer) {
         guard frame.count >= 5, let op = ClientOp(code: frame[0]) else {
             c.close("malformed client request")
             return
@@ -18,14 +74,14 @@ extension Node {
         }
         switch op {
         case .submit:
-            guard body.count == topology.geometry.packetBytes else { respond(.badRequest); return }
-            if let error = handlePacket(body) {
+            guard body.count == geometry.packetBytes else { respond(.badRequest); return }
+            if let error = unwrapper.handle(body) {
                 respond(.refused, Array(error.description.utf8))
             } else {
                 respond(.ok)
             }
         case .fetch:
-            guard let mailbox, body.count >= 1, body.count == 1 + 32 * Int(body[0]), body[0] <= 32 else {
+            guard let mailbox = deposits.mailbox, body.count >= 1, body.count == 1 + 32 * Int(body[0]), body[0] <= 32 else {
                 respond(.badRequest)
                 return
             }
@@ -45,12 +101,12 @@ extension Node {
             }
             respond(.ok, [UInt8(count >> 8), UInt8(count & 0xff)] + entries)
         case .delete:
-            guard let mailbox, body.count == 40 else { respond(.badRequest); return }
+            guard let mailbox = deposits.mailbox, body.count == 40 else { respond(.badRequest); return }
             let address = Bytes32(body.baseAddress!)
             let id = body[32..<40].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             do {
                 let found = try mailbox.delete(address: address, id: id)
-                if firstPendingDeposit == nil { firstPendingDeposit = EventLoop.now() }
+                deposits.changed()
                 respond(found ? .ok : .refused)
             } catch {
                 respond(.storeError)

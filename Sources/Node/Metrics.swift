@@ -64,10 +64,10 @@ extension Node {
         metric("cover_dropped_total", "Drop-stream cover packets discarded at this final hop.", "counter", [("", s.coverDropped)])
         metric("relay_loops_total", "This node's own loop packets.", "counter",
                [("{result=\"sent\"}", s.loopsSent), ("{result=\"returned\"}", s.loopsReturned), ("{result=\"lost\"}", s.loopsLost)])
-        metric("queue_depth", "Packets held for their mixing delay.", "gauge", [("", delays.count)])
+        metric("queue_depth", "Packets held for their mixing delay.", "gauge", [("", queue.count)])
         metric("links_up", "Established outgoing links.", "gauge", [("", linksUp)])
         metric("link_rejects_total", "Inbound links refused (unknown peer).", "counter", [("", s.linkRejects)])
-        metric("clients_connected", "Connected clients.", "gauge", [("", clients.count)])
+        metric("clients_connected", "Connected clients.", "gauge", [("", clientService.clients.count)])
         if let mailbox {
             metric("mailbox_messages", "Messages in the mailbox store.", "gauge", [("", Int(mailbox.messageCount))])
             metric("mailbox_bytes", "Message bytes in the mailbox store.", "gauge", [("", Int(mailbox.totalBytes))])

@@ -13,3 +13,8 @@ public struct NodeStats: Equatable {
     public var coverDropped = 0, loopsSent = 0, loopsReturned = 0, loopsLost = 0
     public init() {}
 }
+
+/// The counters every stage of one node adds to (one object, shared by reference).
+final class NodeCounters {
+    var stats = NodeStats()
+}

@@ -1,6 +1,18 @@
 import CSystem
 
-/// A single-threaded epoll loop: file descriptors with handlers, timers on a heap, and the stop signals.
+/// Something that keeps its own deadlines (a node stage's delay queue, a commit window, a Poisson
+/// schedule): before sleeping the loop asks every scheduled one for its next deadline, and on every turn
+/// lets each fire what is due. The one timer abstraction of a node: each stage is scheduled on its own,
+/// nobody merges deadlines by hand, and no closure is allocated per timed packet.
+public protocol Timed: AnyObject {
+    /// The earliest monotonic time (ns) at which `fire` has work, or nil for none.
+    var nextDeadline: UInt64? { get }
+    /// Does the work that is due at `now` (and nothing else).
+    func fire(now: UInt64)
+}
+
+/// A single-threaded epoll loop: file descriptors with handlers, one-off timers on a heap, scheduled
+/// `Timed` stages, and the stop signals.
 ///
 /// No thread per connection; a handler runs to completion and must not block. Registration tokens are
 /// the file descriptors themselves.
@@ -17,19 +29,13 @@ public final class EventLoop {
     /// Called at most once per second when a stop signal (SIGINT/SIGTERM) has arrived.
     public var onStopSignal: ((Int32) -> Void)?
     public var handlesSignals = false
-    /// Work run on every loop iteration (a node popping due packets from its own delay heap), each with
-    /// its next deadline, so no closure is allocated per scheduled packet.
-    var tickers: [(id: Int, tick: () -> Void, deadline: () -> UInt64?)] = []
-    var nextTicker = 0
+    /// Stages with their own deadlines, fired on every turn.
+    var scheduled: [any Timed] = []
 
-    @discardableResult
-    public func addTicker(tick: @escaping () -> Void, deadline: @escaping () -> UInt64?) -> Int {
-        nextTicker += 1
-        tickers.append((nextTicker, tick, deadline))
-        return nextTicker
-    }
+    /// Lets `timed` fire on every turn and wakes the loop for its deadlines, until `unschedule`.
+    public func schedule(_ timed: any Timed) { scheduled.append(timed) }
 
-    public func removeTicker(_ id: Int) { tickers.removeAll { $0.id == id } }
+    public func unschedule(_ timed: any Timed) { scheduled.removeAll { $0 === timed } }
 
     public init() throws(SystemError) {
         epoll = try check(psys_epoll_create(), "epoll_create")
@@ -80,12 +86,12 @@ public final class EventLoop {
                 due.value()
                 if stopRequested { return }
             }
-            for ticker in tickers { ticker.tick() }
+            for timed in scheduled { timed.fire(now: Self.now()) }
             now = Self.now()
             var timeout: Int64 = 250
             if let next = timers.nextDeadline { timeout = min(timeout, Int64((next > now ? next - now : 0) / 1_000_000)) }
-            for ticker in tickers {
-                if let next = ticker.deadline() { timeout = min(timeout, Int64((next > now ? next - now : 0) / 1_000_000)) }
+            for timed in scheduled {
+                if let next = timed.nextDeadline { timeout = min(timeout, Int64((next > now ? next - now : 0) / 1_000_000)) }
             }
             if let deadline { timeout = min(timeout, Int64((deadline > now ? deadline - now : 0) / 1_000_000)) }
             // Sub-millisecond timers: poll without sleeping rather than round up to 1 ms.
