@@ -182,9 +182,10 @@ public final class Node {
         log("node stopped; \(held) held packets dropped")
     }
 
-    /// Unwraps one packet as if it had arrived on a link (tests).
+    /// Takes one packet into the pipeline as if it had arrived on a link (the bench's mix-only path);
+    /// the refusal, if it was refused.
     @discardableResult
-    func handlePacket(_ frame: UnsafeRawBufferPointer) -> PacketError? { unwrapper.handle(frame) }
+    public func receive(packet frame: UnsafeRawBufferPointer) -> PacketError? { unwrapper.handle(frame) }
 }
 
 /// Where the stages' log lines go: the node's `log`, which its owner sets after init.

@@ -37,11 +37,19 @@ public final class EventLoop {
 
     public func unschedule(_ timed: any Timed) { scheduled.removeAll { $0 === timed } }
 
+    /// epoll_wait's output, allocated once (a `run` per turn of a caller's own loop allocates nothing).
+    let tokens = UnsafeMutablePointer<UInt64>.allocate(capacity: 64)
+    let events = UnsafeMutablePointer<UInt32>.allocate(capacity: 64)
+
     public init() throws(SystemError) {
         epoll = try check(psys_epoll_create(), "epoll_create")
     }
 
-    deinit { _ = psys_close(epoll) }
+    deinit {
+        _ = psys_close(epoll)
+        tokens.deallocate()
+        events.deallocate()
+    }
 
     public static func now() -> UInt64 { Clock.monotonicNanoseconds() }
 
@@ -74,7 +82,6 @@ public final class EventLoop {
         running = true
         stopRequested = false
         defer { running = false }
-        var tokens = [UInt64](repeating: 0, count: 64), events = [UInt32](repeating: 0, count: 64)
         while !stopRequested {
             if handlesSignals, psys_stop_signal() != 0 {
                 if let onStopSignal { onStopSignal(psys_stop_signal()) } else { stopRequested = true }
@@ -95,9 +102,7 @@ public final class EventLoop {
             }
             if let deadline { timeout = min(timeout, Int64((deadline > now ? deadline - now : 0) / 1_000_000)) }
             // Sub-millisecond timers: poll without sleeping rather than round up to 1 ms.
-            let n = tokens.withUnsafeMutableBufferPointer { t in events.withUnsafeMutableBufferPointer { e in
-                psys_epoll_wait(epoll, t.baseAddress, e.baseAddress, 64, Int32(timeout))
-            } }
+            let n = psys_epoll_wait(epoll, tokens, events, 64, Int32(timeout))
             if n <= 0 { continue }
             for i in 0..<Int(n) {
                 let fd = Int32(truncatingIfNeeded: tokens[i])

@@ -13,6 +13,8 @@ import PosternSystem
 ///
 /// - `relay-forward`: wall time per packet per hop (total / 4), against `unwrap` from the packet suite
 ///   (goal ≤ 1.25: a relay spends its time on the one X25519, not on plumbing).
+/// - `mix-forward`: the same through the three mixes only, each packet handed to mix1 as if from a link
+///   (no client, no gateway): the mix forwarding path, whose allocations per hop must stay 0.
 /// - `hop-latency`: added latency per hop beyond the chosen (zero) delay, at ≈ 1 000 packets/s.
 func relaySuite() -> Suite {
     Suite(name: "relay") {
@@ -55,6 +57,25 @@ func relaySuite() -> Suite {
         }
         forward.prepare = { n in prebuild(n) }
 
+        let mixHops = Array(hops.dropFirst())
+        let firstMix = net.nodes[0]
+        var mixPackets: [[UInt8]] = []
+        var mixOnly = BenchLine.timed("mix-forward", baseline: "unwrap") { n in
+            let target = lastMix.stats.droppedNotGateway + n
+            var next = 0
+            while lastMix.stats.droppedNotGateway < target {
+                while next < n && next - (lastMix.stats.droppedNotGateway - (target - n)) < 512 {
+                    mixPackets[next].withUnsafeBytes { _ = firstMix.receive(packet: $0) }
+                    next += 1
+                }
+                net.loop.run(until: EventLoop.now() &+ 1_000_000)
+            }
+        }
+        mixOnly.prepare = { n in
+            mixPackets.removeAll(keepingCapacity: true)
+            for _ in 0..<n { mixPackets.append(try! builder.build(route: mixHops, to: .mailbox(.random()), message: [0, 1, 7])) }
+        }
+
         let latency = BenchLine.value("hop-latency") {
             prebuild(200)
             var total: UInt64 = 0
@@ -70,7 +91,7 @@ func relaySuite() -> Suite {
             }
             return (Double(total) / Double(packets.count) / 4 / 1e6, "ms")
         }
-        return [forward.perHop(4), latency]
+        return [forward.perHop(4), mixOnly.perHop(3), latency]
     }
 }
 
