@@ -96,6 +96,16 @@ extension Profile {
         return (contact, index == nil)
     }
 
+    /// Two people meeting, as `postern contact new` / `contact add` do it by hand: I show a code made for
+    /// `otherName`, the other adds it as `myName` and shows a code back (made on the spot), which I add.
+    /// (The demo and the tests pair their profiles this way.)
+    public func meet(_ other: Profile, calling otherName: String, calledBy myName: String, now: Int64) throws(ProfileError) {
+        let mine = try newBundle(for: otherName, now: now)
+        _ = try other.addContact(myName, mine, now: now)
+        let theirs = try other.newBundle(for: myName, now: now)
+        _ = try addContact(otherName, theirs, now: now)
+    }
+
     /// Removes a contact with its conversation, queued and received messages (or a pending bundle of
     /// that name). False if there was nothing of that name.
     public func removeContact(_ name: String) throws(ProfileError) -> Bool {

@@ -16,7 +16,8 @@ public final class Session {
     public let profile: Profile
     public let client: GatewayClient
     let loop: EventLoop
-    let courier: Courier
+    /// Builds this session's packets (shared with a `ClientCover` that sends in its payload slots).
+    public let courier: Courier
     public let topology: Topology
     var conversations: [String: Conversation] = [:]
     var inFlight: Set<UInt64> = []

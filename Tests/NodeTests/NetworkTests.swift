@@ -10,30 +10,45 @@ import PosternRatchet
 import PosternSystem
 import Testing
 
-/// A loopback mixnet plus two people, for tests.
+/// A loopback mixnet plus two people (encrypted profiles, sessions), for tests.
 final class World {
     let dir = NSTemporaryDirectory() + "postern-net-" + UUID().uuidString
     let net: LocalNetwork
-    let alice: Messenger, bob: Messenger
+    let alice: Session, bob: Session
     var aliceGot: [String] = [], bobGot: [String] = []
 
     init(configure: (inout NodeOptions) -> Void = { _ in }) throws {
-        net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir, configure: configure)
+        net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir + "/net", configure: configure)
         try net.start()
-        let gw = net.gateways
-        let a = ContactSecret(gateway: gw[0].id), b = ContactSecret(gateway: gw[1].id)
-        alice = try Messenger(conversation: try Conversation(ours: a, theirs: b.bundle), client: GatewayClient(loop: net.loop, gateway: gw[0]),
-                              topology: net.topology, theirGateway: gw[1].id, meanDelayMicros: 2_000)
-        bob = try Messenger(conversation: try Conversation(ours: b, theirs: a.bundle), client: GatewayClient(loop: net.loop, gateway: gw[1]),
-                            topology: net.topology, theirGateway: gw[0].id, meanDelayMicros: 2_000)
-        alice.onMessage = { [unowned self] in self.aliceGot.append(String(decoding: $0, as: UTF8.self)) }
-        bob.onMessage = { [unowned self] in self.bobGot.append(String(decoding: $0, as: UTF8.self)) }
+        let pass = Array("passphrase for tests".utf8)
+        var profiles: [Profile] = []
+        for (name, gateway) in [("alice", 0), ("bob", 1)] {
+            let p = try Profile.create(directory: dir + "/" + name, passphrase: pass)
+            try p.save(ProfileSettings(gateway: net.gateways[gateway].id, createdAt: Clock.wallSeconds()))
+            profiles.append(p)
+        }
+        try profiles[0].meet(profiles[1], calling: "bob", calledBy: "alice", now: Clock.wallSeconds())
+        alice = try Session(profile: profiles[0], topology: net.topology, loop: net.loop, meanDelayMicros: 2_000)
+        bob = try Session(profile: profiles[1], topology: net.topology, loop: net.loop, meanDelayMicros: 2_000)
+        for s in [alice, bob] { s.resendAfterSeconds = 3600 }
+        alice.onMessage = { [unowned self] in self.aliceGot.append(String(decoding: $0.text, as: UTF8.self)) }
+        bob.onMessage = { [unowned self] in self.bobGot.append(String(decoding: $0.text, as: UTF8.self)) }
     }
 
     deinit {
+        alice.close()
+        bob.close()
         net.stop()
         try? FileManager.default.removeItem(atPath: dir)
     }
+
+    /// Alice writes to Bob.
+    @discardableResult
+    func fromAlice(_ text: String) throws -> OutboxEntry { try alice.send(Array(text.utf8), to: "bob") }
+
+    /// Bob writes to Alice.
+    @discardableResult
+    func fromBob(_ text: String) throws -> OutboxEntry { try bob.send(Array(text.utf8), to: "alice") }
 
     /// Runs the loop, polling both mailboxes, until `condition` holds (or 20 s pass).
     func run(until condition: () -> Bool) -> Bool {
@@ -41,8 +56,8 @@ final class World {
         return net.run(seconds: 20) {
             if EventLoop.now() - lastPoll > 20_000_000 {
                 lastPoll = EventLoop.now()
-                alice.poll()
-                bob.poll()
+                alice.poll { _ in }
+                bob.poll { _ in }
             }
             return condition()
         }
@@ -59,12 +74,12 @@ final class World {
         w.alice.onDelivered = { _ in acked += 1 }
         w.bob.onDelivered = { _ in acked += 1 }
         for i in 0..<4 {
-            w.alice.send(Array("a\(i)".utf8))
-            w.bob.send(Array("b\(i)".utf8))
+            try w.fromAlice("a\(i)")
+            try w.fromBob("b\(i)")
         }
         #expect(w.run { w.aliceGot.count == 4 && w.bobGot.count == 4 && acked == 8 })
         #expect(Set(w.bobGot) == ["a0", "a1", "a2", "a3"] && Set(w.aliceGot) == ["b0", "b1", "b2", "b3"])
-        #expect(w.alice.pendingAcks.isEmpty && w.bob.pendingAcks.isEmpty)
+        #expect(try w.alice.profile.outbox().isEmpty && w.bob.profile.outbox().isEmpty)
         // Every packet and every acknowledgement crossed every layer once.
         for i in 0..<3 { #expect(w.net.nodes[i].packetStats.processed == 16) }
         for g in 0..<2 { #expect(w.net.nodes[w.gatewayIndex(g)].stats.acksSent == 4) }
@@ -72,20 +87,20 @@ final class World {
 
     @Test func acknowledgementWaitsForTheCommit() throws {
         let w = try World { $0.groupCommitNanos = 1_500_000_000 }
-        var acked: [Bytes32] = []
-        w.alice.onDelivered = { acked.append($0) }
-        let address = try #require(w.alice.send(Array("durable first".utf8)))
+        var acked: [UInt64] = []
+        w.alice.onDelivered = { acked.append($0.id) }
+        let entry = try w.fromAlice("durable first")
         let bobsGateway = w.net.nodes[w.gatewayIndex(1)]
         #expect(w.run { bobsGateway.stats.delivered == 1 })
         // Stored but not yet committed: no acknowledgement may have left.
         #expect(acked.isEmpty && bobsGateway.stats.packetsOut == 0)
-        #expect(w.run { acked == [address] })
+        #expect(w.run { acked == [entry.id] })
     }
 
     @Test func gatewayRestartKeepsStoredMessages() throws {
         let w = try World()
         let bobsGateway = w.gatewayIndex(1)
-        for i in 0..<3 { w.alice.send(Array("stored \(i)".utf8)) }
+        for i in 0..<3 { try w.fromAlice("stored \(i)") }
         // Bob does not poll yet: wait until his gateway has stored (and committed) all three.
         #expect(w.net.run(seconds: 20) { w.net.nodes[bobsGateway].stats.delivered == 3 })
         _ = w.net.run(seconds: 0.05) { false }   // past the group-commit window
@@ -98,10 +113,10 @@ final class World {
     /// or dropped, a stopped node holds none.
     @Test func everyPacketSlotReturnsToThePool() throws {
         let w = try World()
-        for i in 0..<5 { w.alice.send(Array("to bob \(i)".utf8)); w.bob.send(Array("to alice \(i)".utf8)) }
+        for i in 0..<5 { try w.fromAlice("to bob \(i)"); try w.fromBob("to alice \(i)") }
         #expect(w.run { w.bobGot.count == 5 && w.aliceGot.count == 5 })
         try w.net.restart(1)   // a mix restarts: its links drop while packets may be queued on them
-        w.alice.send(Array("after".utf8))
+        try w.fromAlice("after")
         #expect(w.run { w.bobGot.count == 6 })
         w.net.stop()
         #expect(w.net.nodes.map(\.packetsHeld) == [0, 0, 0, 0, 0])
@@ -109,11 +124,11 @@ final class World {
 
     @Test func linkDropAndReconnect() throws {
         let w = try World()
-        w.alice.send(Array("before".utf8))
+        try w.fromAlice("before")
         #expect(w.run { w.bobGot.count == 1 })
         try w.net.restart(1)   // mix2: mix1's link to it drops
-        w.alice.send(Array("after".utf8))
-        w.bob.send(Array("reply".utf8))
+        try w.fromAlice("after")
+        try w.fromBob("reply")
         #expect(w.run { w.bobGot.count == 2 && w.aliceGot.count == 1 })
     }
 
@@ -191,7 +206,7 @@ final class World {
         #expect(strangerClosed)
 
         // The network still works.
-        w.alice.send(Array("still fine".utf8))
+        try w.fromAlice("still fine")
         #expect(w.run { w.bobGot == ["still fine"] })
     }
 
@@ -215,7 +230,7 @@ final class World {
         let w = try World()
         var acked = false
         w.alice.onDelivered = { _ in acked = true }
-        w.alice.send(Array("count me".utf8))
+        try w.fromAlice("count me")
         #expect(w.run { w.bobGot.count == 1 && acked })
         let text = w.net.nodes[w.gatewayIndex(1)].metricsText()
         #expect(text.contains("postern_delivery_acks_total{result=\"sent\"} 1"))

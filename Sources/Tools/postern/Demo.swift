@@ -48,45 +48,42 @@ enum Demo {
             Terminal.line("  \(Format.pad(net.nodeName(i), 9, left: true)) \(node.address)  id \(node.id.hex.prefix(16))…")
         }
 
-        // Alice reads her mail at gateway 1, Bob at gateway 2. They meet and swap contact bundles.
+        // Alice reads her mail at gateway 1, Bob at gateway 2. Each has an encrypted profile (what
+        // `postern profile new` makes); they meet and swap contact codes, as `postern contact` does.
         let gw = net.gateways
-        let aliceSecret = ContactSecret(gateway: gw[0].id), bobSecret = ContactSecret(gateway: gw[1].id)
-        Terminal.line("Alice's contact bundle: \(aliceSecret.bundle.text)")
-        Terminal.line("Bob's contact bundle:   \(bobSecret.bundle.text)")
-        let aliceConversation: Conversation, bobConversation: Conversation, bobBundle: ContactBundle, aliceBundle: ContactBundle
-        do throws(RatchetError) {
-            bobBundle = try ContactBundle(text: bobSecret.bundle.text)
-            aliceBundle = try ContactBundle(text: aliceSecret.bundle.text)
-            aliceConversation = try Conversation(ours: aliceSecret, theirs: bobBundle)
-            bobConversation = try Conversation(ours: bobSecret, theirs: aliceBundle)
-        } catch {
-            Terminal.error("postern demo: bootstrap failed: \(error.description)")
-            return 1
-        }
-        let alice: Messenger, bob: Messenger
-        do throws(TopologyError) {
-            alice = try Messenger(conversation: aliceConversation, client: GatewayClient(loop: net.loop, gateway: gw[0]),
-                                  topology: net.topology, theirGateway: bobBundle.gateway, meanDelayMicros: delayMillis * 1000)
-            bob = try Messenger(conversation: bobConversation, client: GatewayClient(loop: net.loop, gateway: gw[1]),
-                                topology: net.topology, theirGateway: aliceBundle.gateway, meanDelayMicros: delayMillis * 1000)
+        let passphrase = Random.bytes(16)   // throwaway profiles: nobody types this
+        var sessions: [Session] = []
+        do throws(ProfileError) {
+            var profiles: [Profile] = []
+            for (name, gateway) in [("alice", gw[0]), ("bob", gw[1])] {
+                let p = try Profile.create(directory: dataDirectory + "/" + name, passphrase: passphrase)
+                try p.save(ProfileSettings(gateway: gateway.id, createdAt: Clock.wallSeconds()))
+                profiles.append(p)
+            }
+            try profiles[0].meet(profiles[1], calling: "bob", calledBy: "alice", now: Clock.wallSeconds())
+            Terminal.line("Alice's contact code for Bob: \(try profiles[1].contact("alice").theirs.text)")
+            Terminal.line("Bob's contact code for Alice: \(try profiles[0].contact("bob").theirs.text)")
+            for p in profiles {
+                let session = try Session(profile: p, topology: net.topology, loop: net.loop, meanDelayMicros: delayMillis * 1000)
+                sessions.append(session)
+            }
         } catch {
             Terminal.error("postern demo: \(error.description)")
             return 1
         }
-        // State is written atomically before each message leaves, as a real client must.
-        for (name, m) in [("alice", alice), ("bob", bob)] {
-            m.persist = { bytes in try? Files.writeAtomically(dataDirectory + "/\(name).state", bytes) }
-            m.onError = { Terminal.line("  \(name): \($0)") }
-            m.client.onDisconnect = { Terminal.line("  \(name): gateway connection closed: \($0)") }
+        let alice = sessions[0], bob = sessions[1]
+        for (name, s) in [("alice", alice), ("bob", bob)] {
+            s.onProblem = { Terminal.line("  \(name): \($0)") }
+            s.client.onDisconnect = { Terminal.line("  \(name): gateway connection closed: \($0)") }
         }
         Terminal.line("Sending \(count) messages, mean delay \(Int(delayMillis)) ms per hop, 5 hops each way…")
 
         var sentAt: [String: UInt64] = [:]
         var latencies: [Double] = []
         var received = 0
-        func deliveredTo(_ who: String) -> ([UInt8]) -> Void {
-            { bytes in
-                let text = String(decoding: bytes, as: UTF8.self)
+        func deliveredTo(_ who: String) -> (InboxEntry) -> Void {
+            { entry in
+                let text = String(decoding: entry.text, as: UTF8.self)
                 guard let start = sentAt.removeValue(forKey: text) else { return }
                 let ms = Double(EventLoop.now() - start) / 1e6
                 latencies.append(ms)
@@ -96,35 +93,41 @@ enum Demo {
         }
         alice.onMessage = deliveredTo("alice")
         bob.onMessage = deliveredTo("bob  ")
-        // Each message carries a SURB; the recipient's gateway answers through it once the message is stored.
+        // Each message carries a SURB; the recipient's gateway answers through it once the message is
+        // stored, and only then does the message leave the sender's outbox.
         var acknowledged = 0
         alice.onDelivered = { _ in acknowledged += 1 }
         bob.onDelivered = { _ in acknowledged += 1 }
 
-        // Send one message every 40 ms, alternating speakers; both poll their gateways every 25 ms.
-        var next = 0
+        // Send one message every 40 ms, alternating speakers; both poll their gateways every 25 ms. Every
+        // message is in its sender's outbox, with its ratchet step, before its packet exists.
+        var next = 0, failed = false
         func sendNext() {
             guard next < count else { return }
             let fromAlice = next % 2 == 0
             let text = fromAlice ? "hello Bob, this is message \(next + 1) from Alice" : "hi Alice, message \(next + 1) from Bob"
             sentAt[text] = EventLoop.now()
-            (fromAlice ? alice : bob).send(Array(text.utf8))
+            do { _ = try (fromAlice ? alice : bob).send(Array(text.utf8), to: fromAlice ? "bob" : "alice") } catch {
+                Terminal.line("  \(fromAlice ? "alice" : "bob"): \(error.description)")
+                failed = true
+            }
             next += 1
             net.loop.after(40_000_000) { sendNext() }
         }
         func pollBoth() {
-            alice.poll()
-            bob.poll()
+            alice.poll { _ in }
+            bob.poll { _ in }
             net.loop.after(25_000_000) { pollBoth() }
         }
         sendNext()
         pollBoth()
-        let complete = net.run(seconds: timeout) { received == count && acknowledged == count }
+        let complete = net.run(seconds: timeout) { failed || (received == count && acknowledged == count) } && !failed
         let chatOK = complete ? publicChat(net, aliceEntry: alice.client, bobEntry: bob.client, timeout: timeout) : false
         net.stop()
-        for m in [alice, bob] {
-            m.client.onDisconnect = nil   // closing on purpose: nothing to report
-            m.client.close()
+        for s in sessions {
+            s.client.onDisconnect = nil   // closing on purpose: nothing to report
+            s.close()
+            s.profile.close()
         }
 
         latencies.sort()
@@ -217,13 +220,18 @@ enum Demo {
         return allRight
     }
 
-    /// Removes the demo's scratch directory (the gateways' LMDB stores and the two state files).
+    /// Removes the demo's scratch directory (the gateways' LMDB stores and the two profiles).
     static func removeTree(_ dir: String) {
-        for i in 0..<8 {
-            for file in ["data.mdb", "lock.mdb", "postern.lock"] { try? Files.remove(dir + "/node\(i)/" + file) }
-            try? Files.removeDirectory(dir + "/node\(i)")
+        func removeStore(_ path: String) {
+            for file in ["data.mdb", "lock.mdb", "postern.lock"] { try? Files.remove(path + "/" + file) }
+            try? Files.removeDirectory(path)
         }
-        for file in ["alice.state", "bob.state"] { try? Files.remove(dir + "/" + file) }
+        for i in 0..<8 { removeStore(dir + "/node\(i)") }
+        for name in ["alice", "bob"] {
+            removeStore(dir + "/" + name + "/store")
+            try? Files.remove(dir + "/" + name + "/profile.salt")
+            try? Files.removeDirectory(dir + "/" + name)
+        }
         try? Files.removeDirectory(dir)
     }
 }
