@@ -1,6 +1,6 @@
 import PosternCrypto
 
-public enum SeedError: Error, Equatable {
+public enum SeedError: Error, Equatable, CustomStringConvertible {
     case unknownWord(String)
     case badLength(Int)
     case badChecksum

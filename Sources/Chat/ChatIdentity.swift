@@ -43,7 +43,7 @@ public enum Authorship: Equatable {
     case named(author: [UInt8])
 }
 
-public enum ChatError: Error, Equatable {
+public enum ChatError: Error, Equatable, CustomStringConvertible {
     case malformed(String)
     case badSignature
     /// Field 20 decrypts for us but does not belong to this message (copied from another one).

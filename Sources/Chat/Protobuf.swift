@@ -2,8 +2,14 @@
 /// length-delimited (wire type 2) fields written; 64-bit (1) and 32-bit (5) fields skipped when reading.
 /// Unknown fields are skipped; truncated input, overlong varints, groups and field number 0 are
 /// rejected.
-public enum ProtobufError: Error, Equatable {
+public enum ProtobufError: Error, Equatable, CustomStringConvertible {
     case malformed(String)
+
+    public var description: String {
+        switch self {
+        case .malformed(let why): "malformed protobuf: \(why)"
+        }
+    }
 }
 
 struct ProtoWriter {

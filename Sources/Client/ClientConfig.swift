@@ -101,7 +101,7 @@ public struct ClientConfig: Equatable {
     public func loadTopology(now: Int64) -> Result<Topology, ClientSetupError> {
         let bytes: [UInt8]
         do { bytes = try Files.read(topologyFile) } catch {
-            return .failure(ClientSetupError("cannot read the topology \(topologyFile): \(error.message)"))
+            return .failure(ClientSetupError("cannot read the topology \(topologyFile): \(error.description)"))
         }
         do { return .success(try Topology(signedText: String(decoding: bytes, as: UTF8.self), directoryKey: directoryKey, now: now)) } catch {
             return .failure(ClientSetupError("\(topologyFile): \(error.description)"))
@@ -110,7 +110,7 @@ public struct ClientConfig: Equatable {
 }
 
 /// Why a client could not be set up (config, topology); one line.
-public struct ClientSetupError: Error, Equatable {
+public struct ClientSetupError: Error, Equatable, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }

@@ -36,7 +36,7 @@ public final class GatewayClient {
             failAll("cannot connect to the gateway at \(gateway.clientAddress ?? "(no client address)")")
             return
         }
-        let c = Connection(fd: FileDescriptor(fd), loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: 4 << 20, connecting: true)
+        let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: 4 << 20, connecting: true)
         connection = c
         c.onEstablished = { [self] c in
             for request in self.queued { c.send(request) }

@@ -28,7 +28,7 @@ public enum ProfileError: Error, Equatable, CustomStringConvertible {
         case .store(let error): "profile \(error.description)"
         case .busy(let p): "profile \(p) is in use by another postern process"
         case .closed(let p): "profile \(p) is closed"
-        case .files(let p, let error): "\(p): \(error.message)"
+        case .files(let p, let error): "\(p): \(error.description)"
         case .outOfMemory: "out of memory deriving the key"
         case .corrupt(let name): "profile record '\(name)' is damaged"
         case .unknownContact(let name): "no contact named '\(name)' (see 'postern contact list')"

@@ -7,7 +7,15 @@ public struct QRCode {
     /// Row-major, true = dark.
     public let modules: [Bool]
 
-    public enum QRError: Error, Equatable { case tooLong(Int) }
+    public enum QRError: Error, Equatable, CustomStringConvertible {
+        case tooLong(Int)
+
+        public var description: String {
+            switch self {
+            case .tooLong(let n): "\(n) bytes do not fit a QR code of version 10 or lower at level M"
+            }
+        }
+    }
 
     /// Per version (1…10) at level M: EC codewords per block, and (count, data codewords) for the two
     /// block groups.

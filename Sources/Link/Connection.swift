@@ -75,11 +75,11 @@ public final class Connection {
     /// Registers with the loop and, for initiators, sends the first handshake message.
     public func start() {
         do {
-            try loop.watch(fd.rawValue, events: EventLoop.readable | (isConnecting ? EventLoop.writable : 0)) { [self] events in
+            try loop.watch(fd, events: EventLoop.readable | (isConnecting ? EventLoop.writable : 0)) { [self] events in
                 self.handle(events)
             }
         } catch {
-            close("cannot watch socket: \(error.message)")
+            close("cannot watch socket: \(error.description)")
             return
         }
         if !isConnecting { advanceHandshake() }
@@ -87,8 +87,8 @@ public final class Connection {
 
     func handle(_ events: UInt32) {
         if case .connecting(let hs) = state, events & (EventLoop.writable | EventLoop.error | EventLoop.hangup) != 0 {
-            let err = TCP.connectError(fd.rawValue)
-            if err != 0 { close(SystemError(err, "connect").message); return }
+            let err = TCP.connectError(fd)
+            if err != 0 { close(SystemError(err, "connect").description); return }
             state = .handshaking(hs)
             advanceHandshake()
         }
@@ -100,8 +100,8 @@ public final class Connection {
     func readAvailable() {
         while !isClosed {
             let n: Int?
-            do { n = try TCP.read(fd.rawValue, input + inputCount, inputCapacity - inputCount) } catch {
-                close(error.message)
+            do { n = try TCP.read(fd, input + inputCount, inputCapacity - inputCount) } catch {
+                close(error.description)
                 return
             }
             guard let n else { return }
@@ -204,10 +204,10 @@ public final class Connection {
             let written: Int
             do {
                 written = try withBytes(output) { (o) throws(SystemError) in
-                    try TCP.write(fd.rawValue, o.baseAddress! + outputStart, output.count - outputStart)
+                    try TCP.write(fd, o.baseAddress! + outputStart, output.count - outputStart)
                 }
             } catch {
-                close(error.message)
+                close(error.description)
                 return
             }
             if written == 0 { break }
@@ -216,13 +216,13 @@ public final class Connection {
         if outputStart == output.count {
             output.removeAll(keepingCapacity: true)
             outputStart = 0
-            loop.modify(fd.rawValue, events: EventLoop.readable)
+            loop.modify(fd, events: EventLoop.readable)
         } else {
             if outputStart > 1 << 16 {
                 output.removeFirst(outputStart)
                 outputStart = 0
             }
-            loop.modify(fd.rawValue, events: EventLoop.readable | EventLoop.writable)
+            loop.modify(fd, events: EventLoop.readable | EventLoop.writable)
         }
     }
 
@@ -234,7 +234,7 @@ public final class Connection {
         state = .closed
         transport?.send.wipe()
         transport?.receive.wipe()
-        loop.unwatch(fd.rawValue)
+        loop.unwatch(fd)
         fd.close()
         let callback = onClose
         onClose = nil

@@ -126,7 +126,7 @@ public struct NoiseCipher {
     }
 }
 
-public enum LinkError: Error, Equatable {
+public enum LinkError: Error, Equatable, CustomStringConvertible {
     case decryptFailed
     case badHandshake(String)
     case frameTooLarge

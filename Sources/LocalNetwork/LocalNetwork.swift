@@ -69,7 +69,7 @@ public final class LocalNetwork {
         do {
             topology = try Topology(signedText: topologyText, directoryKey: directoryKey, now: Clock.wallSeconds())
         } catch {
-            throw .badAddress("topology: \(error.description)")
+            throw .topology(error)
         }
         self.keys = keys
         self.options = options
@@ -104,11 +104,11 @@ public final class LocalNetwork {
         guard lines.count >= 3, lines[0] == ["postern-local-network", "1"], lines[1].count == 7, lines[1][0] == "directory",
               let seed = Hex.decode(lines[1][1]), seed.count == 32, let epoch = UInt32(lines[1][3]),
               let hops = Int(lines[1][5]), let payload = Int(lines[1][6]), (1...16).contains(hops), payload >= Geometry.minimumPayloadBytes
-        else { throw .badAddress("\(dataDirectory)/network.keys is damaged") }
+        else { throw .damaged(path: dataDirectory + "/network.keys") }
         var keys: [NodeKeys] = [], infos: [NodeInfo] = []
         for f in lines.dropFirst(2) {
             guard f.count == 7, f[0] == "node", let link = Bytes32(hex: f[1]), let packet = Bytes32(hex: f[2]), let layer = Int(f[4]) else {
-                throw .badAddress("\(dataDirectory)/network.keys is damaged")
+                throw .damaged(path: dataDirectory + "/network.keys")
             }
             let k = NodeKeys(linkSecret: link, packetSecret: packet, epoch: epoch)
             infos.append(NodeInfo(id: k.id, role: f[3] == "gateway" ? .gateway : .mix(layer: layer), address: f[5],
@@ -128,7 +128,7 @@ public final class LocalNetwork {
     static func bindLoopback() throws(NodeError) -> (FileDescriptor, UInt16) {
         do {
             let fd = try TCP.listen("127.0.0.1", 0)
-            return (FileDescriptor(fd), TCP.localPort(fd))
+            return (fd, TCP.localPort(fd))
         } catch { throw .listen("127.0.0.1:0", error) }
     }
 
@@ -137,7 +137,7 @@ public final class LocalNetwork {
     func makeNode(_ i: Int, options nodeOptions: NodeOptions? = nil) throws(NodeError) -> Node {
         var store: MailboxStore?
         if topology.nodes[i].role == .gateway {
-            do { store = try MailboxStore(directory: storePath(i), config: mailboxConfig) } catch { throw .badAddress("mailbox: \(error.description)") }
+            do { store = try MailboxStore(directory: storePath(i), config: mailboxConfig) } catch { throw .mailbox(error) }
         }
         let node = try Node(keys: keys[i], topology: topology, loop: loop, options: nodeOptions ?? options[i], mailbox: store)
         let name = nodeName(i)

@@ -38,7 +38,7 @@ public struct NodeInfo: Equatable, Sendable {
     }
 }
 
-public enum TopologyError: Error, Equatable {
+public enum TopologyError: Error, Equatable, CustomStringConvertible {
     case malformed(line: Int, String)
     case unsigned
     case badSignature

@@ -33,13 +33,12 @@ final class ClientService {
     /// Starts accepting clients on the listening socket `fd` (which this stage then owns).
     func start(_ fd: FileDescriptor) {
         socket = fd
-        try? loop.watch(fd.rawValue, events: EventLoop.readable) { [self] _ in self.accept() }
+        try? loop.watch(fd, events: EventLoop.readable) { [self] _ in self.accept() }
     }
 
     func accept() {
         guard let socket else { return }
-        while let raw = try? TCP.accept(socket.rawValue) {
-            let fd = FileDescriptor(raw)
+        while let fd = try? TCP.accept(socket) {
             guard let hs = try? NoiseHandshake(pattern: .NK, initiator: false, prologue: options.clientPrologue,
                                                staticKey: keys.linkSecret.bytes) else { fd.close(); continue }
             let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: 4 << 20,
@@ -56,7 +55,7 @@ final class ClientService {
     func stop() {
         for c in Array(clients.values) { c.close("node stopping") }
         if let socket {
-            loop.unwatch(socket.rawValue)
+            loop.unwatch(socket)
             socket.close()
         }
         socket = nil

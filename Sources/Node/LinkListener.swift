@@ -30,13 +30,12 @@ final class LinkListener {
     /// Starts accepting on the listening socket `fd` (which this stage then owns).
     func start(_ fd: FileDescriptor) {
         socket = fd
-        try? loop.watch(fd.rawValue, events: EventLoop.readable) { [self] _ in self.accept() }
+        try? loop.watch(fd, events: EventLoop.readable) { [self] _ in self.accept() }
     }
 
     func accept() {
         guard let socket else { return }
-        while let raw = try? TCP.accept(socket.rawValue) {
-            let fd = FileDescriptor(raw)
+        while let fd = try? TCP.accept(socket) {
             guard let hs = try? NoiseHandshake(pattern: .XK, initiator: false, prologue: options.prologue,
                                                staticKey: keys.linkSecret.bytes) else { fd.close(); continue }
             let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: topology.geometry.packetBytes + 16, maxQueued: 1 << 16,
@@ -67,7 +66,7 @@ final class LinkListener {
     func stop() {
         for c in Array(inbound.values) { c.close("node stopping") }
         if let socket {
-            loop.unwatch(socket.rawValue)
+            loop.unwatch(socket)
             socket.close()
         }
         socket = nil

@@ -7,7 +7,7 @@ import PosternSystem
 /// response and is closed: `GET /metrics` or anything else returns the same text.
 public final class MetricsEndpoint {
     let loop: EventLoop
-    let listener: Int32
+    let listener: FileDescriptor
     public let port: UInt16
     let render: () -> String
 

@@ -52,7 +52,7 @@ public enum NodeError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notInTopology: "this node's link key is not in the topology"
-        case .listen(let a, let e): "cannot listen on \(a): \(e.message)"
+        case .listen(let a, let e): "cannot listen on \(a): \(e.description)"
         case .badAddress(let a): "bad address '\(a)' (expected host:port)"
         case .mailbox(let e): e.description
         case .damaged(let path): "\(path) is damaged"
@@ -146,10 +146,10 @@ public final class Node {
                 throw error
             }
         }
-        port = TCP.localPort(linkSocket.rawValue)
+        port = TCP.localPort(linkSocket)
         listener.start(linkSocket)
         if let clientSocket {
-            clientPort = TCP.localPort(clientSocket.rawValue)
+            clientPort = TCP.localPort(clientSocket)
             clientService.start(clientSocket)
         }
         loop.schedule(queue)
@@ -163,7 +163,7 @@ public final class Node {
     static func listening(_ bound: FileDescriptor?, _ address: String) throws(NodeError) -> FileDescriptor {
         if let bound { return bound }
         guard let (host, p) = TCP.parse(address) else { throw .badAddress(address) }
-        do { return FileDescriptor(try TCP.listen(host, p)) } catch { throw .listen(address, error) }
+        do { return try TCP.listen(host, p) } catch { throw .listen(address, error) }
     }
 
     /// Closes every socket, drops the packets still waiting for their delay (they are lost, like any

@@ -94,7 +94,7 @@ final class OutgoingLinks {
             scheduleRetry(target)
             return
         }
-        let c = Connection(fd: FileDescriptor(fd), loop: loop, handshake: hs, maxFrame: geometry.packetBytes + 16,
+        let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: geometry.packetBytes + 16,
                            maxQueued: 1 << 20, connecting: true)
         link.connection = c
         c.onEstablished = { [self] c in

@@ -1,6 +1,6 @@
 /// Why a packet was refused. Every refusal is counted by reason (`PacketStats`); none crashes and none
 /// leaves a partially processed packet to be forwarded.
-public enum PacketError: Error, Equatable {
+public enum PacketError: Error, Equatable, CustomStringConvertible {
     /// The buffer is not exactly one packet long (truncated or oversize).
     case wrongSize
     /// No key for the packet's epoch: expired, not yet valid, or garbage.

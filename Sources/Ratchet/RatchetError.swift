@@ -1,5 +1,5 @@
 /// Why a ratchet operation failed. A failed `receive` leaves the conversation state exactly as it was.
-public enum RatchetError: Error, Equatable {
+public enum RatchetError: Error, Equatable, CustomStringConvertible {
     /// The message's address is not one this conversation is watching (never ours, already used,
     /// expired, or beyond the look-ahead window).
     case unknownAddress

@@ -18,7 +18,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .directory(let path, let error): "store directory \(path): \(error.message)"
+        case .directory(let path, let error): "store directory \(path): \(error.description)"
         case .inUse(let path): "store \(path) is in use by another process"
         case .corrupt(let path, let detail): "store \(path) is damaged or not a Postern store (\(detail))"
         case .storeFull: "store is full (map size reached)"

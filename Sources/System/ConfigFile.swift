@@ -4,7 +4,7 @@ public enum ConfigValue: Equatable {
     case string(String), integer(Int), boolean(Bool)
 }
 
-public struct ConfigError: Error, Equatable {
+public struct ConfigError: Error, Equatable, CustomStringConvertible {
     public let line: Int
     public let message: String
     public init(line: Int, message: String) {

@@ -54,20 +54,20 @@ public final class EventLoop {
     public static func now() -> UInt64 { Clock.monotonicNanoseconds() }
 
     /// Watches `fd` for `events` (readable/writable), replacing any earlier registration.
-    public func watch(_ fd: Int32, events: UInt32, _ handler: @escaping Handler) throws(SystemError) {
-        let op: Int32 = handlers[fd] == nil ? 1 : 3
-        _ = try check(psys_epoll_ctl(epoll, op, fd, events, UInt64(UInt32(bitPattern: fd))), "epoll_ctl")
-        handlers[fd] = handler
+    public func watch(_ fd: FileDescriptor, events: UInt32, _ handler: @escaping Handler) throws(SystemError) {
+        let op: Int32 = handlers[fd.rawValue] == nil ? 1 : 3
+        _ = try check(psys_epoll_ctl(epoll, op, fd.rawValue, events, UInt64(UInt32(bitPattern: fd.rawValue))), "epoll_ctl")
+        handlers[fd.rawValue] = handler
     }
 
     /// Changes the events watched for an already registered fd.
-    public func modify(_ fd: Int32, events: UInt32) {
-        _ = psys_epoll_ctl(epoll, 3, fd, events, UInt64(UInt32(bitPattern: fd)))
+    public func modify(_ fd: FileDescriptor, events: UInt32) {
+        _ = psys_epoll_ctl(epoll, 3, fd.rawValue, events, UInt64(UInt32(bitPattern: fd.rawValue)))
     }
 
     /// Stops watching `fd` (the caller closes it).
-    public func unwatch(_ fd: Int32) {
-        if handlers.removeValue(forKey: fd) != nil { _ = psys_epoll_ctl(epoll, 2, fd, 0, 0) }
+    public func unwatch(_ fd: FileDescriptor) {
+        if handlers.removeValue(forKey: fd.rawValue) != nil { _ = psys_epoll_ctl(epoll, 2, fd.rawValue, 0, 0) }
     }
 
     /// Runs `action` once, `delay` nanoseconds from now.

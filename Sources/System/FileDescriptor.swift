@@ -7,6 +7,8 @@ public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
 
     public init(_ rawValue: Int32) { self.rawValue = rawValue }
 
+    public static let standardInput = FileDescriptor(0)
+
     /// Closes the descriptor (errors are ignored: there is nothing left to do with it).
     public func close() { _ = psys_close(rawValue) }
 

@@ -21,37 +21,39 @@ public enum TCP {
         return (String(host), port)
     }
 
-    public static func listen(_ host: String, _ port: UInt16) throws(SystemError) -> Int32 {
-        try check(host.withCString { psys_tcp_listen($0, port, 128) }, "listen")
+    /// A non-blocking listening socket (SO_REUSEADDR); port 0 lets the kernel choose (`localPort`).
+    public static func listen(_ host: String, _ port: UInt16) throws(SystemError) -> FileDescriptor {
+        FileDescriptor(try check(host.withCString { psys_tcp_listen($0, port, 128) }, "listen"))
     }
 
-    public static func connect(_ host: String, _ port: UInt16) throws(SystemError) -> Int32 {
-        try check(host.withCString { psys_tcp_connect($0, port) }, "connect")
+    /// A non-blocking connect in progress (`connectError` once the socket is writable).
+    public static func connect(_ host: String, _ port: UInt16) throws(SystemError) -> FileDescriptor {
+        FileDescriptor(try check(host.withCString { psys_tcp_connect($0, port) }, "connect"))
     }
 
     /// nil when no connection is pending.
-    public static func accept(_ listener: Int32) throws(SystemError) -> Int32? {
-        let fd = psys_tcp_accept(listener)
+    public static func accept(_ listener: FileDescriptor) throws(SystemError) -> FileDescriptor? {
+        let fd = psys_tcp_accept(listener.rawValue)
         if fd == -SystemError.EAGAIN { return nil }
-        return try check(fd, "accept")
+        return FileDescriptor(try check(fd, "accept"))
     }
 
-    public static func localPort(_ fd: Int32) -> UInt16 { UInt16(truncatingIfNeeded: psys_local_port(fd)) }
-    public static func connectError(_ fd: Int32) -> Int32 { -psys_socket_error(fd) }
+    public static func localPort(_ fd: FileDescriptor) -> UInt16 { UInt16(truncatingIfNeeded: psys_local_port(fd.rawValue)) }
+    public static func connectError(_ fd: FileDescriptor) -> Int32 { -psys_socket_error(fd.rawValue) }
 
     /// Reads what is available into `buffer`; 0 = orderly close, nil = would block.
-    public static func read(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) throws(SystemError) -> Int? {
-        let n = psys_read(fd, buffer, count)
+    public static func read(_ fd: FileDescriptor, _ buffer: UnsafeMutableRawPointer, _ count: Int) throws(SystemError) -> Int? {
+        let n = psys_read(fd.rawValue, buffer, count)
         if n == -Int64(SystemError.EAGAIN) { return nil }
         return Int(try check(n, "read"))
     }
 
     /// Writes what the socket accepts; returns the bytes written (0 when it would block).
-    public static func write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) throws(SystemError) -> Int {
-        let n = psys_socket_send(fd, buffer, count)
+    public static func write(_ fd: FileDescriptor, _ buffer: UnsafeRawPointer, _ count: Int) throws(SystemError) -> Int {
+        let n = psys_socket_send(fd.rawValue, buffer, count)
         if n == -Int64(SystemError.EAGAIN) { return 0 }
         return Int(try check(n, "send"))
     }
 
-    public static func close(_ fd: Int32) { _ = psys_close(fd) }
+    public static func close(_ fd: FileDescriptor) { fd.close() }
 }

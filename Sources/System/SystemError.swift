@@ -4,7 +4,7 @@ import CSystem
 ///
 /// The seam returns `-errno`; wrappers turn that into this typed error so callers can use typed throws
 /// (`throws(SystemError)`), which is all Embedded Swift allows.
-public struct SystemError: Error, Equatable {
+public struct SystemError: Error, Equatable, CustomStringConvertible {
     public let errno: Int32
     public let operation: StaticString
 
@@ -14,7 +14,7 @@ public struct SystemError: Error, Equatable {
     }
 
     /// One line for a person: `open: No such file or directory`.
-    public var message: String {
+    public var description: String {
         "\(operation): \(String(cString: psys_strerror(errno)))"
     }
 

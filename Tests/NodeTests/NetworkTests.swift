@@ -132,6 +132,25 @@ final class World {
         #expect(w.run { w.bobGot.count == 2 && w.aliceGot.count == 1 })
     }
 
+    /// A gateway whose mailbox cannot be opened fails with an error that says so and keeps its cause
+    /// (it used to read "bad address 'mailbox: …' (expected host:port)").
+    @Test func aBrokenMailboxIsReportedAsOne() throws {
+        let dir = NSTemporaryDirectory() + "postern-broken-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // Where gateway 1's store directory should be, a file.
+        _ = FileManager.default.createFile(atPath: dir + "/node3", contents: Data([1]))
+        do {
+            _ = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir)
+            Issue.record("a network with an unusable mailbox started")
+        } catch {
+            guard case .mailbox(.store(.directory(let path, _))) = error else { Issue.record("wrong error: \(error)"); return }
+            #expect(path == dir + "/node3")
+            #expect(error.description.hasPrefix("mailbox store directory \(dir)/node3: "))
+            #expect(!error.description.contains("bad address") && "\(error)" == error.description)
+        }
+    }
+
     /// The ports written into the topology are held from the moment the network is made: nothing else
     /// can take one before the node listens (a free-port probe that released its socket let another test
     /// take the port: EADDRINUSE on a loaded machine).
@@ -156,13 +175,13 @@ final class World {
         let mix = w.net.topology.nodes[0]
         let (host, port) = TCP.parse(mix.address)!
 
-        func connection() throws -> Int32 {
+        func connection() throws -> FileDescriptor {
             let fd = try TCP.connect(host, port)
             _ = w.net.run(seconds: 0.05) { false }
             return fd
         }
         /// Runs the loop until the node has closed `fd` (read sees EOF or an error).
-        func closedByNode(_ fd: Int32) -> Bool {
+        func closedByNode(_ fd: FileDescriptor) -> Bool {
             var buffer = [UInt8](repeating: 0, count: 4096)
             return w.net.run(seconds: 3) {
                 do {
@@ -173,7 +192,7 @@ final class World {
                 }
             }
         }
-        func write(_ fd: Int32, _ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { try? TCP.write(fd, $0.baseAddress!, $0.count) } }
+        func write(_ fd: FileDescriptor, _ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { try? TCP.write(fd, $0.baseAddress!, $0.count) } }
 
         // Garbage.
         var fd = try connection()
@@ -194,7 +213,7 @@ final class World {
         fd = try connection()
         #expect(closedByNode(fd)); TCP.close(fd)
         // A correct handshake from a node that is not in the topology.
-        let stranger = Connection(fd: FileDescriptor(try TCP.connect(host, port)), loop: w.net.loop,
+        let stranger = Connection(fd: try TCP.connect(host, port), loop: w.net.loop,
                                   handshake: try NoiseHandshake(pattern: .XK, initiator: true, prologue: Array("postern/link/1".utf8),
                                                                 staticKey: Random.bytes(32), remoteStatic: mix.linkKey.bytes),
                                   maxFrame: 4096, connecting: true)

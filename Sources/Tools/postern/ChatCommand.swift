@@ -45,9 +45,9 @@ enum ChatCommand {
 
     static func save(seed: [UInt8], to path: String) -> Int32 {
         if let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")), slash != path.utf8.startIndex {
-            do { try Files.makeDirectories(String(path[..<slash])) } catch { return fail("\(path): \(error.message)") }
+            do { try Files.makeDirectories(String(path[..<slash])) } catch { return fail("\(path): \(error.description)") }
         }
-        do { try Files.writeAtomically(path, Array((Hex.encode(seed) + "\n").utf8), mode: 0o600) } catch { return fail("\(path): \(error.message)") }
+        do { try Files.writeAtomically(path, Array((Hex.encode(seed) + "\n").utf8), mode: 0o600) } catch { return fail("\(path): \(error.description)") }
         return 0
     }
 
@@ -64,7 +64,7 @@ enum ChatCommand {
             var chunk = [UInt8](repeating: 0, count: 4096)
             while true {
                 let n: Int?
-                do { n = try withMutableBytes(&chunk) { (b) throws(SystemError) in try TCP.read(0, b.baseAddress!, b.count) } } catch { break }
+                do { n = try withMutableBytes(&chunk) { (b) throws(SystemError) in try TCP.read(.standardInput, b.baseAddress!, b.count) } } catch { break }
                 guard let n, n > 0 else { break }
                 input += chunk[0..<n]
             }
@@ -114,7 +114,7 @@ enum ChatCommand {
         if let config = o["--config"] ?? ClientContext.globals["--config"] { return ChatNetwork.post(post, chat: chat, identity: identity, config: config) }
         let line = Hex.encode(post.bytes) + "\n"
         if let out = o["--out"] {
-            do { try Files.writeAtomically(out, Array(line.utf8), mode: 0o644) } catch { return fail("\(out): \(error.message)") }
+            do { try Files.writeAtomically(out, Array(line.utf8), mode: 0o644) } catch { return fail("\(out): \(error.description)") }
             Terminal.line("wrote \(out); message id \(Hex.encode(post.id))")
         } else {
             Terminal.out(line)

@@ -17,7 +17,7 @@ enum ChatNetwork {
         let gateways = topology.gateways
         guard !gateways.isEmpty else { _ = CLI.fail("the network has no gateways"); return nil }
         let loop: EventLoop
-        do { loop = try EventLoop() } catch { _ = CLI.fail("event loop: \(error.message)"); return nil }
+        do { loop = try EventLoop() } catch { _ = CLI.fail("event loop: \(error.description)"); return nil }
         let entry = GatewayClient(loop: loop, gateway: gateways[Int(Random.uniform(UInt32(gateways.count)))])
         return (PublicChatClient(topology: topology, entry: entry, loop: loop), loop)
     }

@@ -33,7 +33,7 @@ struct ClientContext {
     func passphrase(confirm: Bool) -> Result<[UInt8], ClientSetupError> {
         var secret: [UInt8]
         if let file = passphraseFile {
-            do { secret = try Files.read(file, limit: 4096) } catch { return .failure(ClientSetupError("passphrase file \(file): \(error.message)")) }
+            do { secret = try Files.read(file, limit: 4096) } catch { return .failure(ClientSetupError("passphrase file \(file): \(error.description)")) }
             while let last = secret.last, last == 10 || last == 13 { secret.removeLast() }
         } else if let env = Process.environment("POSTERN_PASSPHRASE") {
             secret = Array(env.utf8)
@@ -41,7 +41,7 @@ struct ClientContext {
             switch Terminal.readSecret(prompt: confirm ? "New profile passphrase: " : "Passphrase for \(profileDirectory): ") {
             case .success(let s): secret = s
             case .failure(let e):
-                return .failure(ClientSetupError("no passphrase: no terminal to ask on (\(e.message)); set POSTERN_PASSPHRASE or use --passphrase-file"))
+                return .failure(ClientSetupError("no passphrase: no terminal to ask on (\(e.description)); set POSTERN_PASSPHRASE or use --passphrase-file"))
             }
             if confirm {
                 guard case .success(let again) = Terminal.readSecret(prompt: "Repeat the passphrase: "), again == secret else {
@@ -75,7 +75,7 @@ struct ClientContext {
     func config() -> ClientConfig? {
         let bytes: [UInt8]
         do { bytes = try Files.read(configPath) } catch {
-            _ = CLI.fail("cannot read the client config \(configPath): \(error.message) (pass --config FILE; 'postern testnet' writes one)")
+            _ = CLI.fail("cannot read the client config \(configPath): \(error.description) (pass --config FILE; 'postern testnet' writes one)")
             return nil
         }
         do { return try ClientConfig(text: String(decoding: bytes, as: UTF8.self), path: configPath) } catch {
@@ -95,7 +95,7 @@ struct ClientContext {
     func session(_ profile: Profile) -> (Session, EventLoop, ClientConfig)? {
         guard let config = config(), let topology = topology(config) else { return nil }
         let loop: EventLoop
-        do { loop = try EventLoop() } catch { _ = CLI.fail("event loop: \(error.message)"); return nil }
+        do { loop = try EventLoop() } catch { _ = CLI.fail("event loop: \(error.description)"); return nil }
         do {
             let s = try Session(profile: profile, topology: topology, loop: loop, meanDelayMicros: Double(config.meanDelayMillis) * 1000)
             s.resendAfterSeconds = Int64(config.resendAfterSeconds)

@@ -113,7 +113,7 @@ enum ContactCommand {
         do { code = try QRCode(bytes: Array(bundle.text.utf8)) } catch { return CLI.fail("the bundle does not fit a QR code") }
         if qr { Terminal.out(code.terminalText) }
         if let pbm {
-            do { try Files.writeAtomically(pbm, Array(code.pbm().utf8), mode: 0o644) } catch { return CLI.fail("\(pbm): \(error.message)") }
+            do { try Files.writeAtomically(pbm, Array(code.pbm().utf8), mode: 0o644) } catch { return CLI.fail("\(pbm): \(error.description)") }
             Terminal.line("wrote \(pbm) (QR code, PBM image)")
         }
         return 0
@@ -141,7 +141,7 @@ enum ContactCommand {
         } else {
             let path = o["--file"] ?? "/dev/stdin"
             do { text = String(decoding: try Files.read(path, limit: 64 << 10), as: UTF8.self) } catch {
-                return CLI.fail("cannot read the bundle from \(path): \(error.message)")
+                return CLI.fail("cannot read the bundle from \(path): \(error.description)")
             }
         }
         let bundle: ContactBundle

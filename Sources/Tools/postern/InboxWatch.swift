@@ -32,7 +32,7 @@ extension MessageCommand {
             }
             c.loops.onSustainedLoss = { lost in Terminal.error("postern: \(lost) of the last 20 loop packets did not come back: the network or your gateway is dropping traffic") }
             do { try Files.writeAtomically(ctx.coverMarker, Array("\(Process.id)\n".utf8), mode: 0o600) } catch {
-                return CLI.fail("\(ctx.coverMarker): \(error.message)")
+                return CLI.fail("\(ctx.coverMarker): \(error.description)")
             }
             c.start()
             cover = c

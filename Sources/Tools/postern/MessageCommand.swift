@@ -43,7 +43,7 @@ enum MessageCommand {
         let name = words[0]
         var text: [UInt8]
         if let file = o["--file"] {
-            do { text = try Files.read(file, limit: 1 << 20) } catch { return CLI.fail("\(file): \(error.message)") }
+            do { text = try Files.read(file, limit: 1 << 20) } catch { return CLI.fail("\(file): \(error.description)") }
         } else {
             text = Array(words.dropFirst().joined(separator: " ").utf8)
         }

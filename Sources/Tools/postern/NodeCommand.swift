@@ -35,9 +35,9 @@ enum NodeCommand {
         let epoch = UInt32(o["--epoch"] ?? "") ?? UInt32(truncatingIfNeeded: Clock.wallSeconds() / 86_400)
         let path = dir + "/node.keys"
         if Files.exists(path) && o["--force"] == nil { return fail("\(path) exists; pass --force to replace it") }
-        do { try Files.makeDirectory(dir) } catch { return fail("\(dir): \(error.message)") }
+        do { try Files.makeDirectory(dir) } catch { return fail("\(dir): \(error.description)") }
         let keys = NodeKeys.generate(epoch: epoch)
-        do { try Files.writeAtomically(path, Array(keys.fileText.utf8), mode: 0o600) } catch { return fail("\(path): \(error.message)") }
+        do { try Files.writeAtomically(path, Array(keys.fileText.utf8), mode: 0o600) } catch { return fail("\(path): \(error.description)") }
         Terminal.line("wrote \(path) (mode 0600)")
         Terminal.line("id \(keys.id.hex)")
         Terminal.line("link-key \(keys.linkPublic.hex)")
@@ -58,7 +58,7 @@ enum NodeCommand {
 
     static func loadKeys(_ path: String) -> NodeKeys? {
         let bytes: [UInt8]
-        do { bytes = try Files.read(path) } catch { _ = fail("keys \(path): \(error.message) (run 'postern node keygen')"); return nil }
+        do { bytes = try Files.read(path) } catch { _ = fail("keys \(path): \(error.description) (run 'postern node keygen')"); return nil }
         guard let keys = NodeKeys.parse(String(decoding: bytes, as: UTF8.self)) else { _ = fail("keys \(path): malformed"); return nil }
         return keys
     }
@@ -90,7 +90,7 @@ enum NodeCommand {
             return fail("node.directory_key is not set: the node refuses unsigned topologies")
         }
         let text: [UInt8]
-        do { text = try Files.read(config.topologyFile) } catch { return fail("topology \(config.topologyFile): \(error.message)") }
+        do { text = try Files.read(config.topologyFile) } catch { return fail("topology \(config.topologyFile): \(error.description)") }
         let topology: Topology
         do {
             topology = try Topology(signedText: String(decoding: text, as: UTF8.self), directoryKey: directoryKey, now: Clock.wallSeconds())
@@ -108,7 +108,7 @@ enum NodeCommand {
             }
         }
         let loop: EventLoop
-        do { loop = try EventLoop() } catch { return fail(error.message) }
+        do { loop = try EventLoop() } catch { return fail(error.description) }
         var options = NodeOptions(listen: config.listen, clientListen: me.role == .gateway && !config.clientListen.isEmpty ? config.clientListen : nil)
         options.maxQueuedPackets = config.maxQueuedPackets
         options.maxPendingPerLink = config.maxPendingPerLink
@@ -168,7 +168,7 @@ enum NodeCommand {
         guard let o = options(rest, ["--out"]), let out = o["--out"] else { Terminal.error(usage); return 2 }
         if Files.exists(out) { return fail("\(out) exists") }
         let seed = Random.bytes(32)
-        do { try Files.writeAtomically(out, Array((Hex.encode(seed) + "\n").utf8), mode: 0o600) } catch { return fail("\(out): \(error.message)") }
+        do { try Files.writeAtomically(out, Array((Hex.encode(seed) + "\n").utf8), mode: 0o600) } catch { return fail("\(out): \(error.description)") }
         Terminal.line("wrote \(out) (mode 0600); directory key (node.directory_key):")
         Terminal.line(Hex.encode(Ed25519.KeyPair(seed: seed).publicKey))
         return 0
@@ -188,7 +188,7 @@ enum NodeCommand {
         }
         let signed = draft.signed(with: directory)
         if let out = o["--out"] {
-            do { try Files.writeAtomically(out, Array(signed.utf8), mode: 0o644) } catch { return fail("\(out): \(error.message)") }
+            do { try Files.writeAtomically(out, Array(signed.utf8), mode: 0o644) } catch { return fail("\(out): \(error.description)") }
             Terminal.line("wrote \(out)")
         } else {
             Terminal.out(signed)

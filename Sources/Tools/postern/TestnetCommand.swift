@@ -20,7 +20,7 @@ enum TestnetCommand {
             return CLI.fail("--layers 1…4, --gateways 1…8, --delay-ms 0…10000")
         }
         let directory = dir.hasPrefix("/") ? dir : (Process.environment("PWD") ?? ".") + "/" + dir
-        do { try Files.makeDirectories(directory) } catch { return CLI.fail("\(directory): \(error.message)") }
+        do { try Files.makeDirectories(directory) } catch { return CLI.fail("\(directory): \(error.description)") }
         let net: LocalNetwork
         let restored: Bool
         do {
@@ -30,7 +30,7 @@ enum TestnetCommand {
             } else {
                 net = try LocalNetwork(layers: layers, gateways: gateways, dataDirectory: directory)
                 restored = false
-                do { try net.save() } catch { return CLI.fail("\(directory)/network.keys: \(error.message)") }
+                do { try net.save() } catch { return CLI.fail("\(directory)/network.keys: \(error.description)") }
             }
         } catch { return CLI.fail(error.description) }
         if o["--verbose"] != nil { net.log = { Log.info($0) } }
@@ -41,7 +41,7 @@ enum TestnetCommand {
         do {
             try Files.writeAtomically(directory + "/topology.txt", Array(net.topologyText.utf8), mode: 0o644)
             try Files.writeAtomically(directory + "/client.toml", Array(config.text.utf8), mode: 0o644)
-        } catch { return CLI.fail("\(directory): \(error.message)") }
+        } catch { return CLI.fail("\(directory): \(error.description)") }
         do { try net.start() } catch {
             return CLI.fail("\(error.description)" + (restored ? " (a port of the saved network is taken; stop what uses it, or use a new --dir)" : ""))
         }
