@@ -1,0 +1,83 @@
+import PosternCrypto
+import PosternPacket
+
+/// Who may join a network.
+public enum Admission: Equatable, Sendable {
+    /// Anyone with a well-formed, self-signed descriptor joins (docs/PROTOCOL.md §5.4 says what that
+    /// allows an attacker).
+    case open
+    /// Only identities holding a membership certificate signed by this network key (Ed25519) join.
+    case certified(networkKey: Bytes32)
+}
+
+/// What every node and client of one network agrees on: the epoch length, the mix layers, the packet
+/// geometry and the admission rule. Their hash is the network id that every descriptor carries, so a
+/// descriptor of another network (or of the same name with other parameters) is refused.
+public struct NetworkParameters: Equatable, Sendable {
+    /// Epoch e runs from e × epochSeconds to (e + 1) × epochSeconds (unix time); packet keys rotate at
+    /// every boundary.
+    public var epochSeconds: UInt32
+    /// Mix layers every route crosses.
+    public var layers: Int
+    public var geometry: Geometry
+    public var admission: Admission
+
+    public init(epochSeconds: UInt32 = 3600, layers: Int = 3, geometry: Geometry = .standard, admission: Admission = .open) {
+        self.epochSeconds = epochSeconds
+        self.layers = layers
+        self.geometry = geometry
+        self.admission = admission
+    }
+
+    /// The epoch at unix time `t`.
+    public func epoch(at t: Int64) -> UInt32 { UInt32(clamping: max(0, t) / Int64(epochSeconds)) }
+
+    /// Unix time at which `epoch` begins.
+    public func start(of epoch: UInt32) -> Int64 { Int64(epoch) * Int64(epochSeconds) }
+
+    /// How long after its epoch ends a packet key is still accepted (packets in flight at the
+    /// boundary): one epoch, at most 5 minutes (five hops of the 60 s maximum delay).
+    public var graceSeconds: Int64 { min(Int64(epochSeconds), 300) }
+
+    /// The parameters' canonical encoding (docs/PROTOCOL.md §5.1):
+    ///     "postern-network 1" ‖ epoch seconds (4) ‖ layers (1) ‖ max hops (1) ‖ payload bytes (4)
+    ///     ‖ admission (1: 0 open, 1 certified) ‖ network key (32, certified only)
+    public var encoded: [UInt8] {
+        var w = WireWriter()
+        w.raw(Array("postern-network 1".utf8))
+        w.u32(epochSeconds)
+        w.u8(UInt8(clamping: layers))
+        w.u8(UInt8(clamping: geometry.maxHops))
+        w.u32(UInt32(clamping: geometry.payloadBytes))
+        switch admission {
+        case .open: w.u8(0)
+        case .certified(let key):
+            w.u8(1)
+            w.raw(key.bytes)
+        }
+        return w.bytes
+    }
+
+    /// BLAKE2b-256 of `encoded`: names the network in every descriptor.
+    public var id: Bytes32 { Bytes32(BLAKE2b.hash(encoded, outputCount: 32))! }
+
+    /// Refuses parameters no network can run with.
+    public func check() throws(NetworkError) {
+        guard epochSeconds >= 2, epochSeconds <= 86_400 * 7 else { throw .parameters("epoch length must be 2 s … 7 days") }
+        guard layers >= 1, layers <= 8 else { throw .parameters("layers must be 1 … 8") }
+        guard layers + 2 <= geometry.maxHops else { throw .parameters("routes of \(layers) layers need max hops ≥ \(layers + 2)") }
+    }
+}
+
+/// Failures of the network layer's records and parameters, each one line.
+public enum NetworkError: Error, Equatable, CustomStringConvertible {
+    case parameters(String)
+    case refused(DescriptorRefusal)
+
+    public var description: String {
+        switch self {
+        case .parameters(let why): "network parameters: \(why)"
+        case .refused(let why): "descriptor refused: \(why.description)"
+        }
+    }
+}

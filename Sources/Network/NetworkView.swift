@@ -1,0 +1,80 @@
+import PosternCrypto
+import PosternPacket
+import PosternSystem
+
+/// What one node or client knows of the network: the newest verified descriptor of every identity, and
+/// from them the map of any epoch (docs/PROTOCOL.md §5.5). Everyone holding the same descriptors computes
+/// the same map: no coordinator assigns layers.
+public struct NetworkView {
+    public let parameters: NetworkParameters
+    /// Newest descriptor per node id.
+    public private(set) var descriptors: [Bytes32: NodeDescriptor] = [:]
+
+    public init(parameters: NetworkParameters) { self.parameters = parameters }
+
+    public var count: Int { descriptors.count }
+
+    /// Takes a verified descriptor if it is new or newer than the one held for its node; true if it was
+    /// taken. (Verify first: `NodeDescriptor.accept`.)
+    @discardableResult
+    public mutating func insert(_ d: NodeDescriptor) -> Bool {
+        if let held = descriptors[d.id], held.published >= d.published { return false }
+        descriptors[d.id] = d
+        return true
+    }
+
+    /// Parses, verifies and inserts; the refusal if it was refused. Nil also when an equal or newer
+    /// descriptor was already held (`taken` tells them apart).
+    public mutating func offer(_ bytes: [UInt8], now: Int64) -> (taken: Bool, refusal: DescriptorRefusal?) {
+        do {
+            let d = try NodeDescriptor.accept(bytes, network: parameters, now: now)
+            return (insert(d), nil)
+        } catch {
+            return (false, error)
+        }
+    }
+
+    /// Forgets descriptors that expired before `now`; returns how many.
+    @discardableResult
+    public mutating func prune(now: Int64) -> Int {
+        let gone = descriptors.values.filter { $0.validUntil < now }.map(\.id)
+        for id in gone { descriptors[id] = nil }
+        return gone.count
+    }
+
+    /// The layer (1 … layers) of every mix in `epoch`: mixes sorted by BLAKE2b-256("postern/layer/v1" ‖
+    /// epoch (u32 BE) ‖ identity), then dealt to layers 1, 2, …, L, 1, 2, … So layers differ in size by
+    /// at most one, none is empty while there are at least L mixes, and assignments reshuffle every epoch.
+    public static func layers(of mixes: [NodeDescriptor], epoch: UInt32, layers: Int) -> [(descriptor: NodeDescriptor, layer: Int)] {
+        let e = [UInt8(epoch >> 24), UInt8(epoch >> 16 & 0xff), UInt8(epoch >> 8 & 0xff), UInt8(epoch & 0xff)]
+        let keyed = mixes.map { (d: $0, rank: BLAKE2b.hash(Array("postern/layer/v1".utf8) + e + $0.identity.bytes, outputCount: 32)) }
+        let sorted = keyed.sorted { a, b in a.rank.lexicographicallyPrecedes(b.rank) }
+        return sorted.enumerated().map { (i, entry) in (entry.d, i % max(1, layers) + 1) }
+    }
+
+    /// The map of `epoch`: every node whose descriptor is valid at `now` and publishes a packet key for
+    /// that epoch, mixes in their layers, gateways; sorted by id so every holder lists them alike. A node
+    /// with both roles appears twice (as a mix, then as a gateway).
+    public func topology(epoch: UInt32, now: Int64) -> Topology {
+        let usable = descriptors.values.filter { $0.validUntil >= now && $0.packetKey(for: epoch) != nil }
+            .sorted { $0.id.bytes.lexicographicallyPrecedes($1.id.bytes) }
+        var nodes: [NodeInfo] = []
+        for (d, layer) in Self.layers(of: usable.filter { $0.roles.isMix }, epoch: epoch, layers: parameters.layers) {
+            nodes.append(NodeInfo(id: d.id, role: .mix(layer: layer), address: d.address, clientAddress: nil,
+                                  linkKey: d.linkKey, packetKey: d.packetKey(for: epoch)!))
+        }
+        for d in usable where d.roles.isGateway {
+            nodes.append(NodeInfo(id: d.id, role: .gateway, address: d.address, clientAddress: d.clientAddress,
+                                  linkKey: d.linkKey, packetKey: d.packetKey(for: epoch)!))
+        }
+        let end = parameters.start(of: epoch &+ 1) + parameters.graceSeconds
+        return Topology(epoch: epoch, validUntil: end, geometry: parameters.geometry, nodes: nodes)
+    }
+}
+
+extension Topology {
+    /// Whether routes can be built: at least one gateway and every layer 1 … `layers` holds a mix.
+    public func isRoutable(layers: Int) -> Bool {
+        !gateways.isEmpty && (1...max(1, layers)).allSatisfy { !mixes(layer: $0).isEmpty }
+    }
+}
