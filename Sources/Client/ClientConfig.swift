@@ -1,13 +1,18 @@
 import PosternCover
 import PosternCrypto
 import PosternNetwork
+import PosternPacket
 import PosternSystem
 
 /// Which network a profile talks to (`client.toml`, docs/CLIENT.md):
 ///
 ///     [network]
-///     topology = "/path/to/topology.txt"   # the signed topology
-///     directory_key = "64 hex digits"       # the directory's Ed25519 key that signs it
+///     gateway = "host:port#link key"        # a gateway's client address and link key ('postern node info')
+///     epoch_seconds = 3600                  # the network's parameters (docs/PROTOCOL.md §5.1)
+///     layers = 3
+///     max_hops = 5
+///     payload_bytes = 2048
+///     network_key = ""                      # certified networks: the network key (64 hex); empty = open
 ///     mean_delay_ms = 50                    # mean mixing delay per hop chosen for our packets
 ///     [client]
 ///     resend_after_seconds = 120            # an unacknowledged message is sent again after this
@@ -20,37 +25,37 @@ import PosternSystem
 ///     bytes_per_day_mb = 300                # uplink budget of all streams
 ///     epoch_seconds = 3600                  # rates change only at these boundaries
 ///
-/// Relative topology paths are relative to the config file's directory.
+/// No map file: the client fetches the signed descriptors from the gateway and keeps them in the profile.
 public struct ClientConfig: Equatable {
-    public var topologyFile: String
-    public var directoryKey: [UInt8]
+    public var gateway: Peer
+    public var parameters: NetworkParameters
     public var meanDelayMillis: Int = 50
     public var resendAfterSeconds: Int = 120
     public var pollSeconds: Int = 5
     /// Cover traffic for the long-running client; nil = off.
     public var cover: CoverConfig?
 
-    public static let keys = ["network.topology", "network.directory_key", "network.mean_delay_ms",
+    public static let keys = ["network.gateway", "network.epoch_seconds", "network.layers", "network.max_hops",
+                              "network.payload_bytes", "network.network_key", "network.mean_delay_ms",
                               "client.resend_after_seconds", "client.poll_seconds",
                               "cover.enabled", "cover.payload_per_minute", "cover.loop_per_minute", "cover.drop_per_minute",
                               "cover.bytes_per_day_mb", "cover.epoch_seconds"]
 
-    public init(topologyFile: String, directoryKey: [UInt8]) {
-        self.topologyFile = topologyFile
-        self.directoryKey = directoryKey
+    public init(gateway: Peer, parameters: NetworkParameters) {
+        self.gateway = gateway
+        self.parameters = parameters
     }
 
     public init(text: String, path: String) throws(ConfigError) {
         let f = try ConfigFile(text: text)
         try f.checkKeys(Self.keys)
-        var topology = try f.string("network.topology", default: "")
-        guard !topology.isEmpty else { throw ConfigError(line: 0, message: "'network.topology' is required") }
-        if !topology.hasPrefix("/"), let slash = path.lastIndex(of: "/") { topology = String(path[...slash]) + topology }
-        let keyText = try f.string("network.directory_key", default: "")
-        guard let key = Hex.decode(keyText), key.count == 32 else {
-            throw ConfigError(line: f.entries["network.directory_key"]?.line ?? 0, message: "'network.directory_key' must be 64 hex digits")
+        let gatewayText = try f.string("network.gateway", default: "")
+        guard let peer = Peer(gatewayText) else {
+            throw ConfigError(line: f.entries["network.gateway"]?.line ?? 0,
+                              message: "'network.gateway' must be \"host:port#<link key, 64 hex>\" ('postern node info' prints it)")
         }
-        self.init(topologyFile: topology, directoryKey: key)
+        let parameters = try NetworkParameters(config: f, prefix: "network.")
+        self.init(gateway: peer, parameters: parameters)
         meanDelayMillis = try f.integer("network.mean_delay_ms", default: meanDelayMillis, range: 0...60_000)
         resendAfterSeconds = try f.integer("client.resend_after_seconds", default: resendAfterSeconds, range: 1...604_800)
         pollSeconds = try f.integer("client.poll_seconds", default: pollSeconds, range: 1...3600)
@@ -77,8 +82,8 @@ public struct ClientConfig: Equatable {
         return """
         # Which network a Postern profile uses (docs/CLIENT.md).
         [network]
-        topology = "\(topologyFile)"
-        directory_key = "\(Hex.encode(directoryKey))"
+        gateway = "\(gateway.text)"
+        \(parameters.configLines)
         mean_delay_ms = \(meanDelayMillis)
 
         [client]
@@ -95,17 +100,6 @@ public struct ClientConfig: Equatable {
         epoch_seconds = \(c.epochSeconds)
 
         """
-    }
-
-    /// Reads and verifies the signed topology (signature, validity, consistency).
-    public func loadTopology(now: Int64) -> Result<Topology, ClientSetupError> {
-        let bytes: [UInt8]
-        do { bytes = try Files.read(topologyFile) } catch {
-            return .failure(ClientSetupError("cannot read the topology \(topologyFile): \(error.description)"))
-        }
-        do { return .success(try Topology(signedText: String(decoding: bytes, as: UTF8.self), directoryKey: directoryKey, now: now)) } catch {
-            return .failure(ClientSetupError("\(topologyFile): \(error.description)"))
-        }
     }
 }
 

@@ -3,13 +3,28 @@ import PosternNetwork
 import PosternPacket
 import PosternSystem
 
-/// Turns data for a mailbox into packets: picks a route (own gateway → one mix per layer → the target
-/// gateway) with a sender-chosen exponential delay per hop, and optionally attaches a delivery
-/// acknowledgement SURB that brings one `Delivery.Ack` back (mixes → own gateway) to a fresh address
-/// the client then watches. Shared by conversations, cover traffic and the profile's outbox.
+/// Why no packet could be built: no route in this epoch's map (the own gateway or a layer missing), or
+/// the packet layer refused (the data too long, say).
+public enum CourierError: Error, Equatable, CustomStringConvertible {
+    case noRoute(String)
+    case packet(PacketError)
+
+    public var description: String {
+        switch self {
+        case .noRoute(let why): "no route through the network right now: \(why)"
+        case .packet(let e): e.description
+        }
+    }
+}
+
+/// Turns data for a mailbox into packets: picks a route through this epoch's map (own gateway → one mix
+/// per layer → the target gateway) with a sender-chosen exponential delay per hop, and optionally
+/// attaches a delivery acknowledgement SURB that brings one `Delivery.Ack` back (mixes → own gateway) to a
+/// fresh address the client then watches. Shared by conversations, cover traffic, public chats and the
+/// profile's outbox.
 public final class Courier {
-    public let topology: Topology
-    public let ownGateway: NodeInfo
+    public let network: ClientNetwork
+    public let ownGateway: Bytes32
     let builder: PacketBuilder
     /// Mean per-hop delay.
     public var meanDelayMicros: Double
@@ -24,36 +39,55 @@ public final class Courier {
         }
     }
 
-    public init(topology: Topology, ownGateway: NodeInfo, meanDelayMicros: Double) {
-        self.topology = topology
+    public init(network: ClientNetwork, ownGateway: Bytes32, meanDelayMicros: Double) {
+        self.network = network
         self.ownGateway = ownGateway
         self.meanDelayMicros = meanDelayMicros
-        builder = PacketBuilder(geometry: topology.geometry)
+        builder = PacketBuilder(geometry: network.parameters.geometry)
     }
 
-    func hop(_ n: NodeInfo) -> RouteHop { topology.hop(n, meanDelayMicros: meanDelayMicros) }
-
-    func mixes() -> [NodeInfo] { topology.randomMixPath() }
+    /// This epoch's map with the own gateway in it and every layer present.
+    func routable() throws(CourierError) -> (Topology, NodeInfo) {
+        let map = network.topology
+        guard let own = map.gateways.first(where: { $0.id == ownGateway }) else {
+            throw .noRoute("your gateway \(ownGateway.hex.prefix(16))… is not in this epoch's map")
+        }
+        guard map.isRoutable(layers: network.parameters.layers) else {
+            throw .noRoute("not every mix layer has a node in this epoch's map (\(map.nodes.count) nodes known)")
+        }
+        return (map, own)
+    }
 
     /// own gateway → a mix per layer → `last`.
-    public func route(to last: NodeInfo) -> [RouteHop] { ([ownGateway] + mixes() + [last]).map(hop) }
+    func route(_ map: Topology, _ own: NodeInfo, to last: NodeInfo) -> [RouteHop] {
+        ([own] + map.randomMixPath() + [last]).map { map.hop($0, meanDelayMicros: meanDelayMicros) }
+    }
 
     /// Most bytes of `data` one packet carries.
-    public func capacity(ack: Bool) -> Int { Delivery.capacity(topology.geometry, ack: ack) }
+    public func capacity(ack: Bool) -> Int { Delivery.capacity(network.parameters.geometry, ack: ack) }
 
-    /// A packet (to submit to the own gateway) delivering `data` to `address` at `gateway`, with the
-    /// acknowledgement to wait for when `acknowledge`.
-    public func packet(_ data: [UInt8], to address: Bytes32, at gateway: NodeInfo,
-                       acknowledge: Bool) throws(PacketError) -> (packet: [UInt8], ack: PendingAck?) {
-        var surb: SURB?, pending: PendingAck?
-        if acknowledge {
-            let ackAddress = Bytes32.random()
-            let (s, secrets) = try builder.makeSURB(route: (mixes() + [ownGateway]).map(hop), mailbox: ackAddress)
-            surb = s
-            pending = PendingAck(address: ackAddress, secrets: secrets)
+    /// A packet (to submit to the own gateway) delivering `data` to `address` at the gateway with id
+    /// `gateway`, with the acknowledgement to wait for when `acknowledge`.
+    public func packet(_ data: [UInt8], to address: Bytes32, at gateway: Bytes32,
+                       acknowledge: Bool) throws(CourierError) -> (packet: [UInt8], ack: PendingAck?) {
+        let (map, own) = try routable()
+        guard let target = map.gateways.first(where: { $0.id == gateway }) else {
+            throw .noRoute("the gateway \(gateway.hex.prefix(16))… is not in this epoch's map")
         }
-        let message = try Delivery.encode(data, ack: surb, geometry: topology.geometry)
-        return (try builder.build(route: route(to: gateway), to: .mailbox(address), message: message), pending)
+        do {
+            var surb: SURB?, pending: PendingAck?
+            if acknowledge {
+                let ackAddress = Bytes32.random()
+                let back = (map.randomMixPath() + [own]).map { map.hop($0, meanDelayMicros: meanDelayMicros) }
+                let (s, secrets) = try builder.makeSURB(route: back, mailbox: ackAddress)
+                surb = s
+                pending = PendingAck(address: ackAddress, secrets: secrets)
+            }
+            let message = try Delivery.encode(data, ack: surb, geometry: map.geometry)
+            return (try builder.build(route: route(map, own, to: target), to: .mailbox(address), message: message), pending)
+        } catch {
+            throw .packet(error)
+        }
     }
 
     /// Opens a blob fetched at an acknowledgement address: 0x02 ‖ SURB id ‖ reply payload.
@@ -70,8 +104,9 @@ public final class Courier {
     /// and encryption as a real message, with a random body as long as a ratchet message. Loops carry an
     /// acknowledgement SURB like real messages, so the own gateway cannot tell them from incoming mail.
     public func coverPacket(loop: Bool) -> (packet: [UInt8], loopAddress: Bytes32?, ack: PendingAck?)? {
-        let gateways = topology.gateways
-        let target = loop ? ownGateway : gateways[Int(Random.uniform(UInt32(gateways.count)))]
+        let gateways = network.topology.gateways
+        guard !gateways.isEmpty else { return nil }
+        let target = loop ? ownGateway : gateways[Int(Random.uniform(UInt32(gateways.count)))].id
         let address = loop ? Bytes32.random() : .zero
         let length = 97 + Int(Random.uniform(512))
         guard let (packet, ack) = try? packet(Random.bytes(length), to: address, at: target, acknowledge: loop) else { return nil }

@@ -124,6 +124,25 @@ public final class GatewayClient {
         }
     }
 
+    /// One page of the gateway's view: (total, descriptors from `offset` on), or nil on failure.
+    public func view(offset: Int, _ done: @escaping ((total: Int, descriptors: [[UInt8]])?) -> Void) {
+        let o = UInt32(clamping: offset)
+        request(.view, [UInt8(o >> 24), UInt8(o >> 16 & 0xff), UInt8(o >> 8 & 0xff), UInt8(o & 0xff)]) { body, status in
+            guard status == .ok, body.count >= 6 else { done(nil); return }
+            let total = Int(body[0]) << 24 | Int(body[1]) << 16 | Int(body[2]) << 8 | Int(body[3])
+            let n = Int(body[4]) << 8 | Int(body[5])
+            var list: [[UInt8]] = [], i = 6
+            for _ in 0..<n {
+                guard body.count >= i + 2 else { done(nil); return }
+                let length = Int(body[i]) << 8 | Int(body[i + 1])
+                guard body.count >= i + 2 + length else { done(nil); return }
+                list.append(Array(body[(i + 2)..<(i + 2 + length)]))
+                i += 2 + length
+            }
+            done((total, list))
+        }
+    }
+
     public func delete(address: Bytes32, id: UInt64, _ done: @escaping (Bool) -> Void = { _ in }) {
         var body = address.bytes
         withUnsafeBytes(of: id.bigEndian) { body += $0 }

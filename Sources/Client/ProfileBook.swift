@@ -96,6 +96,16 @@ extension Profile {
         return (contact, index == nil)
     }
 
+    /// The view kept from the last refresh (record "network", docs/CLIENT.md §5): the descriptors and the
+    /// epoch they were fetched in. Empty when none is kept.
+    public func keptNetwork() throws(ProfileError) -> (epoch: UInt32?, descriptors: [[UInt8]]) {
+        guard let bytes = try get("network") else { return (nil, []) }
+        guard let kept = ClientNetwork.decode(bytes) else { throw .corrupt("network") }
+        return kept
+    }
+
+    public func save(network: ClientNetwork) throws(ProfileError) { try put("network", network.encoded) }
+
     /// Two people meeting, as `postern contact new` / `contact add` do it by hand: I show a code made for
     /// `otherName`, the other adds it as `myName` and shows a code back (made on the spot), which I add.
     /// (The demo and the tests pair their profiles this way.)

@@ -18,7 +18,9 @@ public final class Session {
     let loop: EventLoop
     /// Builds this session's packets (shared with a `ClientCover` that sends in its payload slots).
     public let courier: Courier
-    public let topology: Topology
+    /// The view of the network (this epoch's map comes from it).
+    public let network: ClientNetwork
+    public var topology: Topology { network.topology }
     var conversations: [String: Conversation] = [:]
     var inFlight: Set<UInt64> = []
     /// Submissions waiting for the gateway's answer.
@@ -35,19 +37,20 @@ public final class Session {
     let ownsClient: Bool
 
     /// `client`: a connection to the profile's gateway to share (a long-running client keeps one across
-    /// sessions); by default the session makes its own and closes it in `close()`.
-    public init(profile: Profile, topology: Topology, loop: EventLoop, meanDelayMicros: Double,
-                client shared: GatewayClient? = nil) throws(ProfileError) {
+    /// sessions; `owning`: this session closes it); by default the session makes its own and closes it in
+    /// `close()`.
+    public init(profile: Profile, network: ClientNetwork, loop: EventLoop, meanDelayMicros: Double,
+                client shared: GatewayClient? = nil, owning: Bool = false) throws(ProfileError) {
         let gateway = try profile.settings().gateway
-        guard let own = topology.node(gateway), own.role == .gateway else {
-            throw .refused("this profile's gateway \(gateway.hex.prefix(16))… is not in the network's topology (wrong --config?)")
+        guard let own = network.gateway(gateway) else {
+            throw .refused("this profile's gateway \(gateway.hex.prefix(16))… is not in the network's map (wrong --config, or it left the network?)")
         }
         self.profile = profile
-        self.topology = topology
+        self.network = network
         self.loop = loop
         client = shared ?? GatewayClient(loop: loop, gateway: own)
-        ownsClient = shared == nil
-        courier = Courier(topology: topology, ownGateway: own, meanDelayMicros: meanDelayMicros)
+        ownsClient = shared == nil || owning
+        courier = Courier(network: network, ownGateway: gateway, meanDelayMicros: meanDelayMicros)
     }
 
     public func close() {
@@ -80,8 +83,8 @@ public final class Session {
             throw .refused("message is \(text.count) bytes; one message carries at most \(maxTextBytes)")
         }
         let c = try conversation(name)
-        guard let gateway = topology.node(try profile.contact(name).theirs.gateway), gateway.role == .gateway else {
-            throw .refused("\(name)'s gateway is not in the network's topology (their bundle is for another network?)")
+        guard network.gateway(try profile.contact(name).theirs.gateway) != nil else {
+            throw .refused("\(name)'s gateway is not in the network's map (their bundle is for another network?)")
         }
         return try profile.queue(text, to: name, conversation: c, now: now())
     }
@@ -97,12 +100,8 @@ public final class Session {
         for (i, entry) in outbox.enumerated() where !inFlight.contains(entry.id) && packets.count < limit {
             guard entry.ackAddress == nil || t - entry.lastAttempt >= resendAfterSeconds else { continue }
             let contact = try profile.contact(entry.contact)
-            guard let gateway = topology.node(contact.theirs.gateway), gateway.role == .gateway else {
-                onProblem("\(entry.contact)'s gateway is not in the network's topology; message \(entry.id) stays queued")
-                continue
-            }
             let built: (packet: [UInt8], ack: Courier.PendingAck?)
-            do { built = try courier.packet(entry.ciphertext, to: entry.address, at: gateway, acknowledge: true) } catch {
+            do { built = try courier.packet(entry.ciphertext, to: entry.address, at: contact.theirs.gateway, acknowledge: true) } catch {
                 onProblem("message \(entry.id) cannot be packed: \(error.description)")
                 continue
             }
@@ -167,7 +166,7 @@ public final class Session {
 
     func accept(_ item: GatewayClient.Fetched, owners: [Bytes32: String], acks: [Bytes32: OutboxEntry]) {
         if let entry = acks[item.address] {
-            let secrets = SURBSecrets(serialized: entry.ackSecrets, geometry: topology.geometry)
+            let secrets = SURBSecrets(serialized: entry.ackSecrets, geometry: network.parameters.geometry)
             switch secrets.flatMap({ Courier.openAck(item.blob, Courier.PendingAck(address: item.address, secrets: $0)) }) {
             case .stored?:
                 guard (try? acknowledged(entry.id)) != nil else { return }   // keep it at the gateway: retried next poll

@@ -13,22 +13,26 @@ public enum Prologue {
 ///     1 SUBMIT  body = one packet, whose first hop is this gateway
 ///     2 FETCH   body = n (1) ‖ n × address (32)     up to 32 addresses per request
 ///     3 DELETE  body = address (32) ‖ message id (u64 BE)
+///     4 VIEW    body = offset (u32 BE): the gateway's descriptors from that index on
 ///
 /// Responses: 0x80|op ‖ request id ‖ status (1: 0 ok, 1 bad request, 2 refused, 3 store error) ‖ body.
 /// FETCH's body = count (u16 BE) ‖ count × (address index (1) ‖ id (u64 BE) ‖ length (u16 BE) ‖ blob),
-/// as many as fit in one frame; the client asks again for the rest. A client can only name addresses:
+/// as many as fit in one frame; the client asks again for the rest. VIEW's body = total (u32 BE) ‖ n (u16)
+/// ‖ n × (length (u16) ‖ descriptor), as many as fit in one frame, in the gateway's order (sorted by node
+/// id); the client asks again from offset + n until it has `total`. A client can only name addresses:
 /// no request lists them.
 ///
 /// (Plain enums with explicit code switches rather than `UInt8` raw-value enums, whose conversion tables
 /// are constant arrays: see the ObjectOutliner note in cross/README.md.)
 public enum ClientOp: Equatable {
-    case submit, fetch, delete
+    case submit, fetch, delete, view
 
     public var code: UInt8 {
         switch self {
         case .submit: 1
         case .fetch: 2
         case .delete: 3
+        case .view: 4
         }
     }
 
@@ -37,6 +41,7 @@ public enum ClientOp: Equatable {
         case 1: self = .submit
         case 2: self = .fetch
         case 3: self = .delete
+        case 4: self = .view
         default: return nil
         }
     }

@@ -10,8 +10,9 @@ import PosternSystem
 /// deletes from the mailbox. A client can only name addresses: no request lists them.
 final class ClientService {
     let loop: EventLoop
-    let keys: NodeKeys
+    let secrets: NodeSecrets
     let geometry: Geometry
+    let directory: Directory
     let options: NodeOptions
     let unwrapper: PacketUnwrapper
     let deposits: GatewayDeposits
@@ -19,10 +20,11 @@ final class ClientService {
     private(set) var socket: FileDescriptor?
     var clients: [FileDescriptor: Connection] = [:]
 
-    init(loop: EventLoop, keys: NodeKeys, geometry: Geometry, options: NodeOptions, unwrapper: PacketUnwrapper,
-         deposits: GatewayDeposits, counters: NodeCounters) {
+    init(loop: EventLoop, secrets: NodeSecrets, geometry: Geometry, directory: Directory, options: NodeOptions,
+         unwrapper: PacketUnwrapper, deposits: GatewayDeposits, counters: NodeCounters) {
         self.loop = loop
-        self.keys = keys
+        self.secrets = secrets
+        self.directory = directory
         self.geometry = geometry
         self.options = options
         self.unwrapper = unwrapper
@@ -40,7 +42,7 @@ final class ClientService {
         guard let socket else { return }
         while let fd = try? TCP.accept(socket) {
             guard let hs = try? NoiseHandshake(pattern: .NK, initiator: false, prologue: options.clientPrologue,
-                                               staticKey: keys.linkSecret.bytes) else { fd.close(); continue }
+                                               staticKey: secrets.linkSecret.bytes) else { fd.close(); continue }
             let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: 4 << 20,
                                handshakeTimeout: options.handshakeTimeoutNanos)
             clients[fd] = c
@@ -99,6 +101,22 @@ final class ClientService {
                 }
             }
             respond(.ok, [UInt8(count >> 8), UInt8(count & 0xff)] + entries)
+        case .view:
+            guard body.count == 4 else { respond(.badRequest); return }
+            let offset = Int(body[0]) << 24 | Int(body[1]) << 16 | Int(body[2]) << 8 | Int(body[3])
+            let all = directory.view.descriptors.values.sorted { $0.id.bytes.lexicographicallyPrecedes($1.id.bytes) }
+            var out: [UInt8] = [UInt8(all.count >> 24 & 0xff), UInt8(all.count >> 16 & 0xff), UInt8(all.count >> 8 & 0xff), UInt8(all.count & 0xff), 0, 0]
+            var n = 0
+            if offset < all.count {
+                for d in all[offset...] {
+                    guard out.count + 2 + d.bytes.count <= 60_000, n < 65_535 else { break }
+                    out += [UInt8(d.bytes.count >> 8), UInt8(d.bytes.count & 0xff)] + d.bytes
+                    n += 1
+                }
+            }
+            out[4] = UInt8(n >> 8)
+            out[5] = UInt8(n & 0xff)
+            respond(.ok, out)
         case .delete:
             guard let mailbox = deposits.mailbox, body.count == 40 else { respond(.badRequest); return }
             let address = Bytes32(body.baseAddress!)

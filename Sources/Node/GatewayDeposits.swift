@@ -10,7 +10,7 @@ import PosternSystem
 /// answered only once its deposit is durable (or at once, when the store refused it). Expired messages
 /// are removed once a second, in bounded steps.
 final class GatewayDeposits: Timed {
-    let me: NodeInfo
+    let myID: Bytes32
     let geometry: Geometry
     let pool: PacketPool
     let links: OutgoingLinks
@@ -24,12 +24,12 @@ final class GatewayDeposits: Timed {
     var windowStart: UInt64?
     /// Acknowledgement packets (built in pool slots, parked by index) waiting for the commit of the
     /// deposits they confirm.
-    var pendingAcks: [(slot: Int32, next: LinkIndex)] = []
+    var pendingAcks: [(slot: Int32, next: Bytes32)] = []
     var nextExpiry: UInt64 = 0
 
-    init(me: NodeInfo, geometry: Geometry, mailbox: MailboxStore?, groupCommitNanos: UInt64, pool: PacketPool,
+    init(myID: Bytes32, geometry: Geometry, mailbox: MailboxStore?, groupCommitNanos: UInt64, pool: PacketPool,
          links: OutgoingLinks, counters: NodeCounters, log: @escaping (String) -> Void) {
-        self.me = me
+        self.myID = myID
         self.geometry = geometry
         self.mailbox = mailbox
         self.groupCommitNanos = groupCommitNanos
@@ -85,14 +85,14 @@ final class GatewayDeposits: Timed {
     /// with the next commit (`now`: at once).
     func answer(_ surb: UnsafeRawPointer, _ status: Delivery.Ack, now: Bool) {
         let first = SURB.firstHop(serialized: surb)
-        guard first != me.id, let next = links.index(of: first), let slot = pool.take() else {
+        guard first != myID, links.directory.descriptor(first) != nil, let slot = pool.take() else {
             counters.stats.acksDropped += 1
             return
         }
         var code = status.code
         withUnsafeBytes(of: &code) { SURB.writeReply(serialized: surb, geometry: geometry, message: $0, into: pool.pointer(slot)) }
         counters.stats.acksSent += 1
-        if now { links.send(slot, to: next) } else { pendingAcks.append((slot.parked(), next)) }
+        if now { links.send(slot, toNode: first) } else { pendingAcks.append((slot.parked(), first)) }
     }
 
     var nextDeadline: UInt64? {
@@ -115,7 +115,7 @@ final class GatewayDeposits: Timed {
         windowStart = nil
         do {
             try mailbox?.flush()
-            for ack in pendingAcks { links.send(PacketSlot(ack.slot), to: ack.next) }
+            for ack in pendingAcks { links.send(PacketSlot(ack.slot), toNode: ack.next) }
         } catch {
             // Nothing was confirmed: the senders time out and send again.
             log("mailbox commit failed: \(error.description)")

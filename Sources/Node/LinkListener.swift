@@ -4,26 +4,29 @@ import PosternNetwork
 import PosternPacket
 import PosternSystem
 
-/// Stage "incoming": accepts links from other nodes (Noise XK as responder), lets only nodes of the
-/// topology in, and hands every frame that is exactly one packet to `onPacket`. Anything else closes
-/// the connection and is counted.
+/// Stage "incoming": accepts links from other nodes (Noise XK as responder). Anyone may connect and
+/// gossip (control frames go to the directory, bounded there); only nodes of the view may send packets:
+/// a packet from a link key no descriptor names closes the link and is counted. Frames that are exactly
+/// one packet go to `onPacket`.
 final class LinkListener {
     let loop: EventLoop
-    let keys: NodeKeys
-    let topology: Topology
+    let secrets: NodeSecrets
+    let geometry: Geometry
     let options: NodeOptions
     let counters: NodeCounters
+    let directory: Directory
     let onPacket: (UnsafeRawBufferPointer) -> Void
     private(set) var socket: FileDescriptor?
     var inbound: [FileDescriptor: Connection] = [:]
 
-    init(loop: EventLoop, keys: NodeKeys, topology: Topology, options: NodeOptions, counters: NodeCounters,
-         onPacket: @escaping (UnsafeRawBufferPointer) -> Void) {
+    init(loop: EventLoop, secrets: NodeSecrets, geometry: Geometry, options: NodeOptions, counters: NodeCounters,
+         directory: Directory, onPacket: @escaping (UnsafeRawBufferPointer) -> Void) {
         self.loop = loop
-        self.keys = keys
-        self.topology = topology
+        self.secrets = secrets
+        self.geometry = geometry
         self.options = options
         self.counters = counters
+        self.directory = directory
         self.onPacket = onPacket
     }
 
@@ -37,27 +40,30 @@ final class LinkListener {
         guard let socket else { return }
         while let fd = try? TCP.accept(socket) {
             guard let hs = try? NoiseHandshake(pattern: .XK, initiator: false, prologue: options.prologue,
-                                               staticKey: keys.linkSecret.bytes) else { fd.close(); continue }
-            let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: topology.geometry.packetBytes + 16, maxQueued: 1 << 16,
+                                               staticKey: secrets.linkSecret.bytes) else { fd.close(); continue }
+            let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: geometry.packetBytes + 16, maxQueued: 1 << 20,
                                handshakeTimeout: options.handshakeTimeoutNanos)
             inbound[fd] = c
-            c.onEstablished = { [self] c in
-                // Only nodes of the topology may send packets.
-                guard let rs = c.remoteStatic, let peer = Bytes32(rs), self.topology.nodes.contains(where: { $0.linkKey == peer }) else {
-                    self.counters.stats.linkRejects += 1
-                    c.close("unknown peer")
+            // tag: 0 = not yet checked, 1 = a node of the view (checked once, at its first packet).
+            c.onMessage = { [self] c, frame in
+                if GossipFrame.isControl(frame.count, packetBytes: self.geometry.packetBytes) {
+                    self.directory.control(frame, on: c)
                     return
                 }
-            }
-            c.onMessage = { [self] c, frame in
-                guard frame.count == self.topology.geometry.packetBytes else {
-                    self.counters.stats.droppedBadFrame += 1
-                    c.close("frame is not one packet")
-                    return
+                if c.tag == 0 {
+                    guard let rs = c.remoteStatic, let peer = Bytes32(rs), self.directory.isMember(linkKey: peer) else {
+                        self.counters.stats.linkRejects += 1
+                        c.close("packets from a node not in the view")
+                        return
+                    }
+                    c.tag = 1
                 }
                 self.onPacket(frame)
             }
-            c.onClose = { [self] c, _ in self.inbound[c.fd] = nil }
+            c.onClose = { [self] c, _ in
+                self.inbound[c.fd] = nil
+                self.directory.connectionClosed(c.fd)
+            }
             c.start()
         }
     }

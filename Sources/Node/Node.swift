@@ -4,6 +4,7 @@ import PosternLink
 import PosternMailbox
 import PosternNetwork
 import PosternPacket
+import PosternStore
 import PosternSystem
 
 /// Options a node runs with (from the config file, docs/OPERATING.md).
@@ -11,11 +12,25 @@ public struct NodeOptions {
     /// Where other nodes connect; where clients connect (gateways). Port 0 picks a free port.
     public var listen: String
     public var clientListen: String?
+    /// The addresses published in the descriptor (default: the listen addresses with the bound ports; a
+    /// node listening on 0.0.0.0 must say where it is reached).
+    public var advertise: String? = nil
+    public var advertiseClient: String? = nil
     /// Listening sockets already bound (to `listen` / `clientListen`'s port), used instead of binding
     /// again; the node owns them once started. Tests and the testnet bind port 0 and keep the socket, so
     /// no other process can take the port in between.
     public var listenSocket: FileDescriptor? = nil
     public var clientListenSocket: FileDescriptor? = nil
+    /// What this node does (a gateway also serves clients on `clientListen`).
+    public var roles: NodeDescriptor.Roles = .mix
+    /// Nodes to gossip with while no other is known.
+    public var bootstrap: [Peer] = []
+    /// Descriptors known from the start (a local network hands every node the others').
+    public var knownDescriptors: [[UInt8]] = []
+    /// The membership certificate (certified networks).
+    public var certificate: MembershipCertificate? = nil
+    /// Where the packet keys are kept (nil: in memory only, new ones at every start).
+    public var packetKeysPath: String? = nil
     /// Packets held for their delay at most; more are dropped (memory bound = this × packet size).
     public var maxQueuedPackets = 4096
     /// Packets waiting for a link to come up, per neighbour.
@@ -39,24 +54,22 @@ public struct NodeOptions {
 }
 
 public enum NodeError: Error, CustomStringConvertible {
-    case notInTopology
+    /// A gateway without a client address, or a node listening on a wildcard address without `advertise`.
+    case config(String)
     case listen(String, SystemError)
     case badAddress(String)
     /// The node's mailbox store cannot be opened or used (its cause kept).
     case mailbox(MailboxError)
     /// The local network's saved state (`network.keys`) cannot be read back.
     case damaged(path: String)
-    /// The local network's topology could not be signed and verified.
-    case topology(TopologyError)
 
     public var description: String {
         switch self {
-        case .notInTopology: "this node's link key is not in the topology"
+        case .config(let why): why
         case .listen(let a, let e): "cannot listen on \(a): \(e.description)"
         case .badAddress(let a): "bad address '\(a)' (expected host:port)"
         case .mailbox(let e): e.description
         case .damaged(let path): "\(path) is damaged"
-        case .topology(let e): e.description
         }
     }
 }
@@ -67,20 +80,21 @@ public enum NodeError: Error, CustomStringConvertible {
 ///     LinkListener ─┐
 ///                   ├→ PacketUnwrapper ─→ MixQueue ─→ OutgoingLinks ─→ next node
 ///     ClientService ┘                  └→ GatewayDeposits (mailbox, acknowledgements ─→ OutgoingLinks)
-///     RelayLoops ─→ OutgoingLinks                       ClientService ←→ mailbox (fetch, delete)
+///     RelayLoops ─→ OutgoingLinks                       ClientService ←→ mailbox (fetch, delete), view
+///     Directory: packet keys by epoch, own descriptor, the view and this epoch's map, gossip (⇄ links)
 ///
 /// Packets live in one preallocated `PacketPool`; a `PacketSlot` moves from stage to stage and goes back
-/// exactly once. The timed stages (mix queue, deposits, relay loops) are scheduled on the loop each on
-/// its own (`Timed`).
+/// exactly once. The timed stages (directory, mix queue, deposits, relay loops) are scheduled on the loop
+/// each on its own (`Timed`).
 public final class Node {
-    public let keys: NodeKeys
-    public let topology: Topology
-    public let info: NodeInfo
+    public let secrets: NodeSecrets
+    public let parameters: NetworkParameters
     public let options: NodeOptions
     let loop: EventLoop
     let counters = NodeCounters()
     let processor: PacketProcessor
     let pool: PacketPool
+    let directory: Directory
     let links: OutgoingLinks
     let queue: MixQueue
     let deposits: GatewayDeposits
@@ -92,42 +106,53 @@ public final class Node {
     var started = false, stopped = false
     /// Where the node's and its stages' log lines go.
     public var log: (String) -> Void = { _ in } { didSet { logBox.log = log } }
+    let logBox = LogBox()
 
-    public init(keys: NodeKeys, topology: Topology, loop: EventLoop, options: NodeOptions, mailbox: MailboxStore?) throws(NodeError) {
-        guard let me = topology.nodes.first(where: { $0.linkKey == keys.linkPublic }) else { throw .notInTopology }
-        self.keys = keys
-        self.topology = topology
-        info = me
+    /// `state`: the node's own store (its view of the network, kept across restarts); nil keeps it in
+    /// memory. `mailbox`: gateways only.
+    public init(secrets: NodeSecrets, network: NetworkParameters, loop: EventLoop, options: NodeOptions,
+                mailbox: MailboxStore?, state: RecordStore? = nil) throws(NodeError) {
+        do { try network.check() } catch { throw .config(error.description) }
+        if options.roles.isGateway && options.clientListen == nil && options.clientListenSocket == nil {
+            throw .config("a gateway needs a client address (node.client_listen)")
+        }
+        self.secrets = secrets
+        parameters = network
         self.options = options
         self.loop = loop
+        let geometry = network.geometry
         let ring = Keyring(replayCapacity: options.replayCapacity)
-        ring.add(EpochKey(epoch: keys.epoch, secret: SecretKey(copying: keys.packetSecret.bytes), replayCapacity: options.replayCapacity))
-        processor = PacketProcessor(geometry: topology.geometry, keyring: ring)
-        pool = PacketPool(packetBytes: topology.geometry.packetBytes, capacity: options.maxQueuedPackets)
+        processor = PacketProcessor(geometry: geometry, keyring: ring)
+        pool = PacketPool(packetBytes: geometry.packetBytes, capacity: options.maxQueuedPackets)
         // Stages log through the node's `log`, which may be set after init.
-        let box = LogBox()
-        logBox = box
+        let box = logBox
         let log: (String) -> Void = { box.log($0) }
-        links = OutgoingLinks(topology: topology, loop: loop, keys: keys, options: options, pool: pool, counters: counters, log: log)
+        directory = Directory(parameters: network, secrets: secrets, options: options, keyring: ring, counters: counters,
+                              state: state, log: log)
+        links = OutgoingLinks(geometry: geometry, loop: loop, secrets: secrets, options: options, pool: pool, counters: counters,
+                              directory: directory, log: log)
         queue = MixQueue(pool: pool, links: links, counters: counters)
-        deposits = GatewayDeposits(me: me, geometry: topology.geometry, mailbox: mailbox, groupCommitNanos: options.groupCommitNanos,
+        deposits = GatewayDeposits(myID: secrets.id, geometry: geometry, mailbox: mailbox, groupCommitNanos: options.groupCommitNanos,
                                    pool: pool, links: links, counters: counters, log: log)
         unwrapper = PacketUnwrapper(processor: processor, pool: pool, queue: queue, links: links, deposits: deposits, counters: counters)
         let unwrap = unwrapper
-        listener = LinkListener(loop: loop, keys: keys, topology: topology, options: options, counters: counters) { unwrap.handle($0) }
-        clientService = ClientService(loop: loop, keys: keys, geometry: topology.geometry, options: options, unwrapper: unwrapper,
-                                      deposits: deposits, counters: counters)
+        listener = LinkListener(loop: loop, secrets: secrets, geometry: geometry, options: options, counters: counters,
+                                directory: directory) { unwrap.handle($0) }
+        clientService = ClientService(loop: loop, secrets: secrets, geometry: geometry, directory: directory, options: options,
+                                      unwrapper: unwrapper, deposits: deposits, counters: counters)
         if let cover = options.cover, cover.relayLoopRate > 0 {
-            relayLoops = RelayLoops(cover: cover, topology: topology, me: me, meanDelayMicros: options.loopMeanDelayMicros,
+            relayLoops = RelayLoops(cover: cover, directory: directory, myID: secrets.id, meanDelayMicros: options.loopMeanDelayMicros,
                                     pool: pool, links: links, counters: counters, log: log)
         } else {
             relayLoops = nil
         }
         deposits.loops = relayLoops
+        let outgoing = links, dir = directory
+        directory.sendControl = { frames, key, address in outgoing.sendControl(frames, linkKey: key, address: address) }
+        directory.onChange = { outgoing.prune(keeping: Set(dir.view.descriptors.values.map(\.linkKey))) }
     }
 
-    let logBox: LogBox
-
+    public var id: Bytes32 { secrets.id }
     public var stats: NodeStats { counters.stats }
     public var packetStats: PacketStats { processor.stats }
     /// The gateway's mailbox store (nil at a mix, and once stopped).
@@ -135,8 +160,16 @@ public final class Node {
     public var linksUp: Int { links.up }
     /// Pool slots holding a packet right now (mix queue, link queues, acknowledgements waiting for a commit).
     public var packetsHeld: Int { pool.inUse }
+    /// This epoch's map as this node sees it, and everything it knows.
+    public var topology: Topology { directory.topology }
+    public var view: NetworkView { directory.view }
+    /// This node's current descriptor (after `start`).
+    public var descriptor: NodeDescriptor? { directory.own }
+    /// Epochs whose packet keys this node holds.
+    public var keyEpochs: [UInt32] { processor.keyring.keys.map(\.epoch).sorted() }
 
-    /// Opens the listeners (or takes the bound sockets of `options`) and joins the loop.
+    /// Opens the listeners (or takes the bound sockets of `options`), publishes the descriptor and joins
+    /// the loop.
     public func start() throws(NodeError) {
         let linkSocket = try Self.listening(options.listenSocket, options.listen)
         var clientSocket: FileDescriptor?
@@ -147,16 +180,24 @@ public final class Node {
             }
         }
         port = TCP.localPort(linkSocket)
-        listener.start(linkSocket)
-        if let clientSocket {
-            clientPort = TCP.localPort(clientSocket)
-            clientService.start(clientSocket)
+        if let clientSocket { clientPort = TCP.localPort(clientSocket) }
+        let address = options.advertise ?? Self.withPort(options.listen, port)
+        let clientAddress = options.advertiseClient ?? options.clientListen.map { Self.withPort($0, clientPort) }
+        for a in [address] + (clientAddress.map { [$0] } ?? []) where Self.isWildcard(a) {
+            linkSocket.close()
+            clientSocket?.close()
+            throw .config("\(a) is where the node listens, not where others reach it: set node.advertise / node.advertise_client")
         }
+        listener.start(linkSocket)
+        if let clientSocket { clientService.start(clientSocket) }
+        directory.start(address: address, clientAddress: clientAddress)
+        loop.schedule(directory)
         loop.schedule(queue)
         loop.schedule(deposits)
         if let relayLoops { loop.schedule(relayLoops) }
         started = true
-        log("node \(info.id.hex.prefix(12)) listening on port \(port)" + (clientSocket != nil ? ", clients on \(clientPort)" : ""))
+        log("node \(secrets.id.hex.prefix(12)) listening on port \(port)" + (clientSocket != nil ? ", clients on \(clientPort)" : "")
+            + "; epoch \(parameters.epoch(at: Clock.wallSeconds())), \(directory.view.count) nodes known")
     }
 
     /// `bound` if given, else a new listening socket on `address`.
@@ -164,6 +205,17 @@ public final class Node {
         if let bound { return bound }
         guard let (host, p) = TCP.parse(address) else { throw .badAddress(address) }
         do { return try TCP.listen(host, p) } catch { throw .listen(address, error) }
+    }
+
+    /// `host:port` of a listen address with the port actually bound.
+    static func withPort(_ listen: String, _ port: UInt16) -> String {
+        guard let (host, _) = TCP.parse(listen) else { return listen }
+        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    static func isWildcard(_ address: String) -> Bool {
+        guard let (host, _) = TCP.parse(address) else { return false }
+        return host == "0.0.0.0" || host == "::"
     }
 
     /// Closes every socket, drops the packets still waiting for their delay (they are lost, like any
@@ -175,10 +227,14 @@ public final class Node {
         links.stop()
         listener.stop()
         clientService.stop()
+        loop.unschedule(directory)
         loop.unschedule(queue)
         loop.unschedule(deposits)
         if let relayLoops { loop.unschedule(relayLoops) }
         deposits.stop()   // commits and closes the store, releasing its lock
+        directory.close()
+        directory.sendControl = { _, _, _ in }
+        directory.onChange = {}
         log("node stopped; \(held) held packets dropped")
     }
 
@@ -186,6 +242,18 @@ public final class Node {
     /// the refusal, if it was refused.
     @discardableResult
     public func receive(packet frame: UnsafeRawBufferPointer) -> PacketError? { unwrapper.handle(frame) }
+
+    /// Offers descriptors as if they came by gossip (a local network introducing its nodes); the map is
+    /// rebuilt if any was taken.
+    public func learn(_ descriptors: [[UInt8]]) {
+        let now = Clock.wallSeconds()
+        var taken = false
+        for d in descriptors where directory.offer(d, now: now) { taken = true }
+        if taken { directory.rebuild(now: now) }
+    }
+
+    /// Runs a gossip round now (tests).
+    public func gossipNow() { directory.gossipRound(now: Clock.wallSeconds()) }
 }
 
 /// Where the stages' log lines go: the node's `log`, which its owner sets after init.

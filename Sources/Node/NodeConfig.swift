@@ -6,10 +6,17 @@ import PosternSystem
 public struct NodeConfig: Equatable {
     public var keysFile = "/var/lib/postern/node.keys"
     public var dataDirectory = "/var/lib/postern"
-    public var topologyFile = "/etc/postern/topology.txt"
-    public var directoryKey = ""
+    /// "mix", "gateway" or "both".
+    public var role = "mix"
     public var listen = "0.0.0.0:7000"
+    public var advertise = ""
     public var clientListen = ""
+    public var advertiseClient = ""
+    /// Bootstrap peers, "host:port#link key", comma-separated.
+    public var bootstrap = ""
+    /// This node's membership certificate file (certified networks).
+    public var certificateFile = ""
+    public var network = NetworkParameters()
     public var maxQueuedPackets = 4096
     public var maxPendingPerLink = 512
     public var replayCapacity = 1 << 18
@@ -25,7 +32,9 @@ public struct NodeConfig: Equatable {
     public var logLevel = "info"
 
     public static let keys = [
-        "node.keys", "node.data_dir", "node.topology", "node.directory_key", "node.listen", "node.client_listen",
+        "node.keys", "node.data_dir", "node.role", "node.listen", "node.advertise", "node.client_listen", "node.advertise_client",
+        "network.bootstrap", "network.certificate", "network.epoch_seconds", "network.layers", "network.max_hops",
+        "network.payload_bytes", "network.network_key",
         "mixing.max_queued_packets", "mixing.max_pending_per_link", "mixing.replay_capacity",
         "mailbox.map_size_mb", "mailbox.byte_cap_mb", "mailbox.ttl_days", "mailbox.max_per_address",
         "mailbox.group_commit_ms", "cover.relay_loops_per_hour", "cover.bytes_per_day_mb", "cover.epoch_seconds",
@@ -39,10 +48,21 @@ public struct NodeConfig: Equatable {
         try f.checkKeys(Self.keys)
         keysFile = try f.string("node.keys", default: keysFile)
         dataDirectory = try f.string("node.data_dir", default: dataDirectory)
-        topologyFile = try f.string("node.topology", default: topologyFile)
-        directoryKey = try f.string("node.directory_key", default: directoryKey)
+        role = try f.string("node.role", default: role)
+        guard ["mix", "gateway", "both"].contains(role) else {
+            throw ConfigError(line: f.entries["node.role"]?.line ?? 0, message: "'node.role' must be mix, gateway or both")
+        }
         listen = try f.string("node.listen", default: listen)
+        advertise = try f.string("node.advertise", default: advertise)
         clientListen = try f.string("node.client_listen", default: clientListen)
+        advertiseClient = try f.string("node.advertise_client", default: advertiseClient)
+        bootstrap = try f.string("network.bootstrap", default: bootstrap)
+        for entry in bootstrapEntries where Peer(entry) == nil {
+            throw ConfigError(line: f.entries["network.bootstrap"]?.line ?? 0,
+                              message: "'network.bootstrap' entries must be \"host:port#<link key, 64 hex>\" ('postern node info' prints them)")
+        }
+        certificateFile = try f.string("network.certificate", default: certificateFile)
+        network = try NetworkParameters(config: f, prefix: "network.")
         maxQueuedPackets = try f.integer("mixing.max_queued_packets", default: maxQueuedPackets, range: 16...1_000_000)
         maxPendingPerLink = try f.integer("mixing.max_pending_per_link", default: maxPendingPerLink, range: 1...100_000)
         replayCapacity = try f.integer("mixing.replay_capacity", default: replayCapacity, range: 1024...(1 << 26))
@@ -59,7 +79,8 @@ public struct NodeConfig: Equatable {
         }
         metricsListen = try f.string("metrics.listen", default: metricsListen)
         logLevel = try f.string("log.level", default: logLevel)
-        for (key, value) in [("node.listen", listen), ("node.client_listen", clientListen), ("metrics.listen", metricsListen)]
+        for (key, value) in [("node.listen", listen), ("node.client_listen", clientListen), ("metrics.listen", metricsListen),
+                             ("node.advertise", advertise), ("node.advertise_client", advertiseClient)]
         where !value.isEmpty && !Self.isEndpoint(value) {
             throw ConfigError(line: f.entries[key]?.line ?? 0, message: "'\(key)' must be host:port")
         }
@@ -69,14 +90,28 @@ public struct NodeConfig: Equatable {
         if byteCapMB >= mapSizeMB {
             throw ConfigError(line: f.entries["mailbox.byte_cap_mb"]?.line ?? 0, message: "'mailbox.byte_cap_mb' must be below 'mailbox.map_size_mb'")
         }
-        if !directoryKey.isEmpty && (directoryKey.utf8.count != 64 || !directoryKey.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })) {
-            throw ConfigError(line: f.entries["node.directory_key"]?.line ?? 0, message: "'node.directory_key' must be 64 lower-case hex digits")
+        if role != "mix" && clientListen.isEmpty {
+            throw ConfigError(line: f.entries["node.role"]?.line ?? 0, message: "a gateway needs 'node.client_listen' (where clients connect)")
         }
     }
 
     static func isEndpoint(_ s: String) -> Bool {
         guard let colon = s.lastIndex(of: ":"), let port = UInt16(s[s.index(after: colon)...]), port > 0 else { return false }
         return colon != s.startIndex
+    }
+
+    public var bootstrapEntries: [String] {
+        bootstrap.split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty }
+    }
+
+    public var bootstrapPeers: [Peer] { bootstrapEntries.compactMap { Peer($0) } }
+
+    public var roles: NodeDescriptor.Roles {
+        switch role {
+        case "gateway": .gateway
+        case "both": .both
+        default: .mix
+        }
     }
 
     public var mailboxConfig: MailboxConfig {

@@ -11,7 +11,17 @@ public struct NodeStats: Equatable {
     /// Delivery acknowledgements sent through senders' SURBs; ones that could not be sent.
     public var acksSent = 0, acksDropped = 0
     public var coverDropped = 0, loopsSent = 0, loopsReturned = 0, loopsLost = 0
+    /// The view: descriptors taken (new or newer), refused by reason (`DescriptorRefusal.all` order),
+    /// gossip rounds started, malformed or flooding control frames, peers whose clock is off by more
+    /// than `NodeDescriptor.maxSkewSeconds`; packet-key rotations (epochs added) and deletions.
+    public var descriptorsTaken = 0, descriptorsRefused = [Int](repeating: 0, count: DescriptorRefusal.all.count)
+    public var gossipRounds = 0, gossipRefused = 0, clockSkewedPeers = 0
+    public var keysAdded = 0, keysDeleted = 0
     public init() {}
+
+    mutating func refused(_ reason: DescriptorRefusal) {
+        if let i = DescriptorRefusal.all.firstIndex(of: reason) { descriptorsRefused[i] += 1 }
+    }
 }
 
 /// The counters every stage of one node adds to (one object, shared by reference).

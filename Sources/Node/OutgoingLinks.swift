@@ -12,47 +12,67 @@ struct LinkIndex: Equatable {
     var index: Int { Int(rawValue) }
 }
 
-/// Stage "outgoing": the connections this node dials to its neighbours (Noise XK with the neighbour's
-/// link key from the topology). Connected on first use, kept open, reconnected with exponential backoff
-/// (100 ms … 30 s). Packets wait in a bounded per-link queue while the link is down.
+/// Stage "outgoing": the connections this node dials to other nodes (Noise XK with the peer's link key
+/// from its descriptor), keyed by link key. Connected on first use, kept open, reconnected with
+/// exponential backoff (100 ms … 30 s). Packets wait in a bounded per-link queue while the link is down;
+/// control frames (gossip) wait in a small one. A link whose node left the view is closed.
 final class OutgoingLinks {
     final class Link {
-        let node: NodeInfo
+        let linkKey: Bytes32
+        var address: String
         var connection: Connection?
         /// Pool slots waiting for the link to come up (parked by index; see `PacketSlot`).
         var pending: [Int32] = []
+        var pendingControl: [[UInt8]] = []
         var backoff: UInt64 = 100_000_000
         var retryAt: UInt64 = 0
         var retryScheduled = false
 
-        init(node: NodeInfo) { self.node = node }
+        init(linkKey: Bytes32, address: String) {
+            self.linkKey = linkKey
+            self.address = address
+        }
     }
 
     let loop: EventLoop
-    let keys: NodeKeys
+    let secrets: NodeSecrets
     let geometry: Geometry
     let options: NodeOptions
     let pool: PacketPool
     let counters: NodeCounters
+    let directory: Directory
     let log: (String) -> Void
-    var links: [Link]
+    var links: [Link] = []
+    var byKey: [Bytes32: Int] = [:]
     var stopped = false
 
-    init(topology: Topology, loop: EventLoop, keys: NodeKeys, options: NodeOptions, pool: PacketPool,
-         counters: NodeCounters, log: @escaping (String) -> Void) {
+    init(geometry: Geometry, loop: EventLoop, secrets: NodeSecrets, options: NodeOptions, pool: PacketPool,
+         counters: NodeCounters, directory: Directory, log: @escaping (String) -> Void) {
         self.loop = loop
-        self.keys = keys
-        geometry = topology.geometry
+        self.secrets = secrets
+        self.geometry = geometry
         self.options = options
         self.pool = pool
         self.counters = counters
+        self.directory = directory
         self.log = log
-        links = topology.nodes.map { Link(node: $0) }
     }
 
-    /// The link to the node with this id, if it is in the topology.
+    /// The link to the node with this id, if the view knows the node.
     func index(of id: Bytes32) -> LinkIndex? {
-        links.firstIndex { $0.node.id == id }.map { LinkIndex($0) }
+        guard let d = directory.descriptor(id) else { return nil }
+        return link(linkKey: d.linkKey, address: d.address)
+    }
+
+    /// The link to `linkKey` (made if new); a changed address is used from the next connect on.
+    func link(linkKey: Bytes32, address: String) -> LinkIndex {
+        if let i = byKey[linkKey] {
+            if links[i].address != address { links[i].address = address }
+            return LinkIndex(i)
+        }
+        links.append(Link(linkKey: linkKey, address: address))
+        byKey[linkKey] = links.count - 1
+        return LinkIndex(links.count - 1)
     }
 
     var up: Int { links.reduce(0) { $0 + (($1.connection?.isEstablished ?? false) ? 1 : 0) } }
@@ -75,6 +95,52 @@ final class OutgoingLinks {
         connect(target)
     }
 
+    /// Sends the packet in `slot` to the node with this id (looked up now: a node that left the view is
+    /// dropped, counted as `unknown_hop`).
+    func send(_ slot: consuming PacketSlot, toNode id: Bytes32) {
+        guard let target = index(of: id) else {
+            counters.stats.droppedUnknownHop += 1
+            pool.release(slot)
+            return
+        }
+        send(slot, to: target)
+    }
+
+    /// Sends control frames (gossip) to the node with `linkKey` at `address`, connecting if needed; while
+    /// the link is down at most 64 frames wait.
+    func sendControl(_ frames: [[UInt8]], linkKey: Bytes32, address: String) {
+        guard !stopped, linkKey != secrets.linkPublic else { return }
+        let target = link(linkKey: linkKey, address: address)
+        let link = links[target.index]
+        if let c = link.connection, c.isEstablished {
+            for f in frames { c.send(f) }
+            return
+        }
+        link.pendingControl = Array((link.pendingControl + frames).suffix(64))
+        connect(target)
+    }
+
+    /// Closes the links to nodes that left the view (their queued packets are dropped, counted).
+    func prune(keeping keys: Set<Bytes32>) {
+        var kept: [Link] = []
+        for link in links {
+            if keys.contains(link.linkKey) || link.linkKey == secrets.linkPublic {
+                kept.append(link)
+                continue
+            }
+            link.connection?.close("node left the view")
+            link.connection = nil
+            counters.stats.droppedLinkQueue += link.pending.count
+            for index in link.pending { pool.release(PacketSlot(index)) }
+            link.pending.removeAll()
+            link.retryScheduled = false
+        }
+        guard kept.count != links.count else { return }
+        links = kept
+        byKey.removeAll(keepingCapacity: true)
+        for (i, l) in links.enumerated() { byKey[l.linkKey] = i }
+    }
+
     func connect(_ target: LinkIndex) {
         let link = links[target.index]
         guard link.connection == nil, !stopped else { return }
@@ -82,16 +148,19 @@ final class OutgoingLinks {
         if now < link.retryAt {
             if !link.retryScheduled {
                 link.retryScheduled = true
-                loop.after(link.retryAt - now) { [self] in link.retryScheduled = false; self.connect(target) }
+                loop.after(link.retryAt - now) { [self] in
+                    link.retryScheduled = false
+                    if let i = self.byKey[link.linkKey] { self.connect(LinkIndex(i)) }
+                }
             }
             return
         }
-        guard let (host, port) = TCP.parse(link.node.address),
+        guard let (host, port) = TCP.parse(link.address),
               let fd = try? TCP.connect(host, port),
               let hs = try? NoiseHandshake(pattern: .XK, initiator: true, prologue: options.prologue,
-                                           staticKey: keys.linkSecret.bytes, remoteStatic: link.node.linkKey.bytes)
+                                           staticKey: secrets.linkSecret.bytes, remoteStatic: link.linkKey.bytes)
         else {
-            scheduleRetry(target)
+            scheduleRetry(link)
             return
         }
         let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: geometry.packetBytes + 16,
@@ -100,6 +169,8 @@ final class OutgoingLinks {
         c.onEstablished = { [self] c in
             link.backoff = 100_000_000
             self.counters.stats.linksUp = self.up
+            for f in link.pendingControl { c.send(f) }
+            link.pendingControl.removeAll()
             for index in link.pending {
                 let slot = PacketSlot(index)
                 if c.send(UnsafeRawBufferPointer(self.pool.buffer(slot))) { self.counters.stats.packetsOut += 1 } else { self.counters.stats.droppedLinkQueue += 1 }
@@ -107,24 +178,30 @@ final class OutgoingLinks {
             }
             link.pending.removeAll(keepingCapacity: true)
         }
-        // Nothing is expected from the responder after the handshake; anything else is a protocol error.
-        c.onMessage = { c, _ in c.close("unexpected frame on an outgoing link") }
-        c.onClose = { [self] _, reason in
+        // The other side answers gossip on this link; packets only ever flow from the dialler.
+        c.onMessage = { [self] c, frame in
+            if GossipFrame.isControl(frame.count, packetBytes: self.geometry.packetBytes) {
+                self.directory.control(frame, on: c)
+            } else {
+                c.close("unexpected packet on an outgoing link")
+            }
+        }
+        c.onClose = { [self] c, reason in
             link.connection = nil
+            self.directory.connectionClosed(c.fd)
             self.counters.stats.linksUp = self.up
             if !self.stopped {
-                self.log("link to \(link.node.id.hex.prefix(12)) closed: \(reason)")
-                self.scheduleRetry(target)
+                self.log("link to \(link.address) closed: \(reason)")
+                self.scheduleRetry(link)
             }
         }
         c.start()
     }
 
-    func scheduleRetry(_ target: LinkIndex) {
-        let link = links[target.index]
+    func scheduleRetry(_ link: Link) {
         link.retryAt = EventLoop.now() &+ link.backoff
         link.backoff = min(link.backoff * 2, 30_000_000_000)
-        if !link.pending.isEmpty { connect(target) }
+        if !link.pending.isEmpty || !link.pendingControl.isEmpty, let i = byKey[link.linkKey] { connect(LinkIndex(i)) }
     }
 
     /// Closes every link; packets still waiting for one go back to the pool (lost, like any packet in a
@@ -136,6 +213,7 @@ final class OutgoingLinks {
             link.connection = nil
             for index in link.pending { pool.release(PacketSlot(index)) }
             link.pending.removeAll()
+            link.pendingControl.removeAll()
         }
     }
 }

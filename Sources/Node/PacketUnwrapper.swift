@@ -37,8 +37,8 @@ final class PacketUnwrapper {
             return error
         }
         switch command {
-        case .forward(let nextNode, let delay):
-            guard let next = links.index(of: nextNode) else {
+        case .forward(let next, let delay):
+            guard links.directory.descriptor(next) != nil else {
                 counters.stats.droppedUnknownHop += 1
                 pool.release(slot)
                 return nil

@@ -6,10 +6,11 @@ import PosternSystem
 
 /// Relay loops (Loopix λM): at the scheduler's Poisson times, a packet through one mix per layer and back
 /// to this node's own address space; one that does not come back within the timeout counts as lost, and
-/// sustained loss is logged. Routes come from `Topology.randomMixPath` like every client's.
+/// sustained loss is logged. Routes come from this epoch's map (`Topology.randomMixPath`) like every
+/// client's; while the map cannot route (a layer empty) no loop is sent.
 final class RelayLoops: Timed {
-    let topology: Topology
-    let me: NodeInfo
+    let directory: Directory
+    let myID: Bytes32
     let pool: PacketPool
     let links: OutgoingLinks
     let counters: NodeCounters
@@ -18,10 +19,10 @@ final class RelayLoops: Timed {
     let monitor: LoopMonitor
     let builder: PacketBuilder
 
-    init(cover: CoverConfig, topology: Topology, me: NodeInfo, meanDelayMicros: Double, pool: PacketPool,
+    init(cover: CoverConfig, directory: Directory, myID: Bytes32, meanDelayMicros: Double, pool: PacketPool,
          links: OutgoingLinks, counters: NodeCounters, log: @escaping (String) -> Void) {
-        self.topology = topology
-        self.me = me
+        self.directory = directory
+        self.myID = myID
         self.pool = pool
         self.links = links
         self.counters = counters
@@ -29,7 +30,7 @@ final class RelayLoops: Timed {
         scheduler = CoverScheduler(config: cover, start: Self.wall())
         monitor = LoopMonitor(timeout: cover.loopTimeoutSeconds)
         monitor.onSustainedLoss = { lost in log("warning: \(lost) of the last 20 relay loops did not return") }
-        builder = PacketBuilder(geometry: topology.geometry)
+        builder = PacketBuilder(geometry: directory.parameters.geometry)
     }
 
     static func wall() -> Double { Double(Clock.wallNanoseconds()) / 1e9 }
@@ -49,8 +50,11 @@ final class RelayLoops: Timed {
         let wall = Self.wall()
         monitor.check(now: wall)
         counters.stats.loopsLost = monitor.lost
+        let topology = directory.topology
+        let me = topology.nodes.first { $0.id == myID }
         while scheduler.nextTime <= wall {
             _ = scheduler.take()
+            guard let me, topology.isRoutable(layers: directory.parameters.layers) else { continue }
             let hops = (topology.randomMixPath() + [me]).map { topology.hop($0, meanDelayMicros: meanDelayMicros) }
             let address = Bytes32.random()
             guard let slot = pool.take() else { counters.stats.droppedQueueFull += 1; continue }

@@ -96,7 +96,8 @@ public struct ConfigFile {
 }
 
 extension String {
-    var trimmed: String {
+    /// Without leading and trailing spaces, tabs and carriage returns.
+    public var trimmed: String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
         while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }

@@ -61,6 +61,11 @@ public enum Files {
         if r < 0 && -r != SystemError.EEXIST { throw SystemError(r, "mkdir") }
     }
 
+    /// Removes `path` with everything under it (like `rm -rf`; links are not followed). Absent is fine.
+    public static func removeTree(_ path: String) throws(SystemError) {
+        _ = try check(path.withCString { psys_remove_tree($0) }, "remove")
+    }
+
     /// Removes an empty directory.
     public static func removeDirectory(_ path: String) throws(SystemError) {
         _ = try check(path.withCString { psys_rmdir($0) }, "rmdir")

@@ -273,15 +273,10 @@ import Testing
         }
         let (created, createdText) = try onTerminal("profile show", answers: [])
         #expect(created == 1 && createdText.contains("no profile at"))
-        // 'profile new' needs a network config only to pick a gateway: give it a topology of one.
-        try FileManager.default.createDirectory(atPath: dir + "-net", withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir + "-net") }
-        let net = try LocalNetwork(layers: 1, gateways: 1, dataDirectory: dir + "-net")
-        try net.topologyText.write(toFile: dir + "-net/topology.txt", atomically: true, encoding: .utf8)
-        var config = ClientConfig(topologyFile: dir + "-net/topology.txt", directoryKey: net.directoryKey)
-        config.pollSeconds = 1
-        try config.text.write(toFile: dir + "-net/client.toml", atomically: true, encoding: .utf8)
-        let (status, text) = try onTerminal("--config \(dir)-net/client.toml profile new", answers: ["tty secret 1", "tty secret 1"])
+        // 'profile new' learns the network from the gateway in client.toml: a testnet.
+        let lab = try Lab()
+        try lab.startNetwork()
+        let (status, text) = try onTerminal("--config \(lab.dir)/net/client.toml profile new", answers: ["tty secret 1", "tty secret 1"])
         #expect(status == 0, "\(text)")
         #expect(text.contains("New profile passphrase") && text.contains("Repeat the passphrase"))
         #expect(!text.contains("tty secret 1"), "the passphrase was echoed")

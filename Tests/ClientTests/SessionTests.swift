@@ -38,8 +38,19 @@ final class TwoPeople {
 
     func open(_ name: String) throws -> Profile { try Profile.open(directory: dir + "/" + name, passphrase: pass) }
 
+    /// Each person's view of the network, learned from their own gateway (alice: gateway 1, bob: 2).
+    lazy var networks: [String: ClientNetwork] = {
+        var out: [String: ClientNetwork] = [:]
+        for (name, g) in [("alice", 0), ("bob", 1)] {
+            let n = ClientNetwork(parameters: net.parameters, bootstrap: net.gatewayPeer(g))
+            #expect(n.refreshNow(loop: net.loop, seconds: 20) == 0)
+            out[name] = n
+        }
+        return out
+    }()
+
     func session(_ name: String) throws -> Session {
-        let s = try Session(profile: try open(name), topology: net.topology, loop: net.loop, meanDelayMicros: 2_000)
+        let s = try Session(profile: try open(name), network: networks[name]!, loop: net.loop, meanDelayMicros: 2_000)
         s.resendAfterSeconds = 3600
         return s
     }

@@ -30,8 +30,14 @@ import Testing
             profiles.append(p)
         }
         try profiles[0].meet(profiles[1], calling: "bob", calledBy: "alice", now: Clock.wallSeconds())
-        let alice = try Session(profile: profiles[0], topology: net.topology, loop: net.loop, meanDelayMicros: 5_000)
-        let bob = try Session(profile: profiles[1], topology: net.topology, loop: net.loop, meanDelayMicros: 5_000)
+        var networks: [ClientNetwork] = []
+        for g in 0..<2 {
+            let n = ClientNetwork(parameters: net.parameters, bootstrap: net.gatewayPeer(g))
+            #expect(n.refreshNow(loop: net.loop, seconds: 20) == 0)
+            networks.append(n)
+        }
+        let alice = try Session(profile: profiles[0], network: networks[0], loop: net.loop, meanDelayMicros: 5_000)
+        let bob = try Session(profile: profiles[1], network: networks[1], loop: net.loop, meanDelayMicros: 5_000)
         defer { alice.close(); bob.close() }
         var got: [String] = []
         bob.onMessage = { got.append(String(decoding: $0.text, as: UTF8.self)) }

@@ -28,8 +28,15 @@ final class World {
             profiles.append(p)
         }
         try profiles[0].meet(profiles[1], calling: "bob", calledBy: "alice", now: Clock.wallSeconds())
-        alice = try Session(profile: profiles[0], topology: net.topology, loop: net.loop, meanDelayMicros: 2_000)
-        bob = try Session(profile: profiles[1], topology: net.topology, loop: net.loop, meanDelayMicros: 2_000)
+        // Each learns the network from its own gateway, as a client does.
+        var networks: [ClientNetwork] = []
+        for g in 0..<2 {
+            let n = ClientNetwork(parameters: net.parameters, bootstrap: net.gatewayPeer(g))
+            #expect(n.refreshNow(loop: net.loop, seconds: 20) == 0 && n.isRoutable)
+            networks.append(n)
+        }
+        alice = try Session(profile: profiles[0], network: networks[0], loop: net.loop, meanDelayMicros: 2_000)
+        bob = try Session(profile: profiles[1], network: networks[1], loop: net.loop, meanDelayMicros: 2_000)
         for s in [alice, bob] { s.resendAfterSeconds = 3600 }
         alice.onMessage = { [unowned self] in self.aliceGot.append(String(decoding: $0.text, as: UTF8.self)) }
         bob.onMessage = { [unowned self] in self.bobGot.append(String(decoding: $0.text, as: UTF8.self)) }
@@ -145,8 +152,8 @@ final class World {
             Issue.record("a network with an unusable mailbox started")
         } catch {
             guard case .mailbox(.store(.directory(let path, _))) = error else { Issue.record("wrong error: \(error)"); return }
-            #expect(path == dir + "/node3")
-            #expect(error.description.hasPrefix("mailbox store directory \(dir)/node3: "))
+            #expect(path == dir + "/node3/mailbox")
+            #expect(error.description.hasPrefix("mailbox store directory \(dir)/node3/mailbox: "))
             #expect(!error.description.contains("bad address") && "\(error)" == error.description)
         }
     }
@@ -159,20 +166,23 @@ final class World {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir)
         defer { net.stop() }
-        let addresses = net.topology.nodes.flatMap { [$0.address] + ($0.clientAddress.map { [$0] } ?? []) }
+        let infos = (0..<net.nodes.count).map(net.info)
+        let addresses = infos.flatMap { [$0.address] + ($0.clientAddress.map { [$0] } ?? []) }
         #expect(addresses.count == 7)
         for address in addresses {
             let (host, port) = try #require(TCP.parse(address))
             #expect(throws: SystemError.self, "\(address) is free before start") { TCP.close(try TCP.listen(host, port)) }
         }
         try net.start()
-        #expect(net.nodes.map(\.port) == net.topology.nodes.map { TCP.parse($0.address)!.port })
+        #expect(net.nodes.map(\.port) == infos.map { TCP.parse($0.address)!.port })
+        // …and the descriptors publish them.
+        #expect(net.nodes.map { $0.descriptor?.address } == infos.map(\.address))
     }
 
     /// Raw sockets against a mix's link port: none of this may crash the node or disturb other links.
     @Test func hostileConnectionsAreRejected() throws {
         let w = try World { $0.handshakeTimeoutNanos = 300_000_000 }
-        let mix = w.net.topology.nodes[0]
+        let mix = w.net.info(0)
         let (host, port) = TCP.parse(mix.address)!
 
         func connection() throws -> FileDescriptor {
@@ -212,14 +222,24 @@ final class World {
         // Half-open: connect and say nothing.
         fd = try connection()
         #expect(closedByNode(fd)); TCP.close(fd)
-        // A correct handshake from a node that is not in the topology.
+        // A correct handshake from a node that is not in the view: it may gossip (a newcomer must), but a
+        // packet from it closes the link and is counted.
+        let packetBytes = w.net.parameters.geometry.packetBytes
         let stranger = Connection(fd: try TCP.connect(host, port), loop: w.net.loop,
                                   handshake: try NoiseHandshake(pattern: .XK, initiator: true, prologue: Array("postern/link/1".utf8),
                                                                 staticKey: Random.bytes(32), remoteStatic: mix.linkKey.bytes),
-                                  maxFrame: 4096, connecting: true)
-        var strangerClosed = false
+                                  maxFrame: packetBytes + 16, connecting: true)
+        var strangerClosed = false, answered = 0
         stranger.onClose = { _, _ in strangerClosed = true }
+        stranger.onMessage = { _, frame in if frame.count != packetBytes { answered += 1 } }
+        stranger.onEstablished = { c in
+            // An empty digest asking for an answer: the mix sends everything it knows, and its digest.
+            for f in GossipFrame.digestFrames([], senderTime: Clock.wallSeconds(), answer: true, limit: packetBytes - 1) { c.send(f) }
+        }
         stranger.start()
+        #expect(w.net.run(seconds: 3) { answered >= 2 })
+        #expect(!strangerClosed && w.net.nodes[0].stats.linkRejects == 0)
+        stranger.send(Random.bytes(packetBytes))
         #expect(w.net.run(seconds: 3) { w.net.nodes[0].stats.linkRejects == 1 })
         _ = w.net.run(seconds: 0.2) { strangerClosed }
         #expect(strangerClosed)
@@ -232,7 +252,7 @@ final class World {
     @Test func replaysAreDroppedAtTheNode() throws {
         let w = try World()
         let t = w.net.topology
-        let route = [t.gateways[0]] + (1...3).map { t.mixes(layer: $0)[0] } + [t.gateways[1]]
+        let route = [w.net.info(w.gatewayIndex(0))] + (1...3).map { t.mixes(layer: $0)[0] } + [w.net.info(w.gatewayIndex(1))]
         let hops = route.map { RouteHop(node: $0.id, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 1000) }
         let payload = [UInt8(0), 3, 1, 2, 3]
         let packet = try PacketBuilder(geometry: t.geometry).build(route: hops, to: .mailbox(.random()), message: payload)

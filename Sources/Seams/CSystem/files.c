@@ -1,7 +1,9 @@
 // File descriptors and paths.
+#define _GNU_SOURCE
 #include "csystem.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -56,6 +58,17 @@ int32_t psys_unlink(const char *path) { return unlink(path) < 0 ? -errno : 0; }
 int32_t psys_mkdir(const char *path, uint32_t mode) { return mkdir(path, (mode_t)mode) < 0 ? -errno : 0; }
 int32_t psys_isatty(int32_t fd) { return isatty(fd); }
 int32_t psys_rmdir(const char *path) { return rmdir(path) < 0 ? -errno : 0; }
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st; (void)flag; (void)ftw;
+    return remove(path) < 0 ? -errno : 0;
+}
+
+int32_t psys_remove_tree(const char *path) {
+    int r = nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (r < 0) return errno == ENOENT ? 0 : -errno;
+    return r;
+}
 
 int32_t psys_stat_kind(const char *path, int32_t *is_dir, int64_t *size) {
     struct stat st;

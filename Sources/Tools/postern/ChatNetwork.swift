@@ -6,20 +6,21 @@ import PosternNode
 import PosternSystem
 
 /// `chat post … --config FILE` and `chat read --chat NAME --config FILE`: public chats over a live
-/// mixnet. Posting needs no profile: the post enters through a random gateway of the topology (it is
+/// mixnet. Posting needs no profile: the post enters through a random gateway of the map (it is
 /// anonymous or signed by itself) and goes to the chat's gateway for the current 10-minute bucket; the
 /// device-sync note goes to the seed's sync chain. Reading fetches this bucket and the previous one, and
 /// the sync notes first, so this device recognises posts made anonymously from another device.
 enum ChatNetwork {
     static func client(_ configPath: String) -> (PublicChatClient, EventLoop)? {
         let ctx = ClientContext(["--config": configPath])
-        guard let config = ctx.config(), let topology = ctx.topology(config) else { return nil }
-        let gateways = topology.gateways
-        guard !gateways.isEmpty else { _ = CLI.fail("the network has no gateways"); return nil }
+        guard let config = ctx.config() else { return nil }
         let loop: EventLoop
         do { loop = try EventLoop() } catch { _ = CLI.fail("event loop: \(error.description)"); return nil }
+        guard let network = ctx.network(config, profile: nil, loop: loop) else { return nil }
+        let gateways = network.topology.gateways
+        guard !gateways.isEmpty else { _ = CLI.fail("the network has no gateways this epoch"); return nil }
         let entry = GatewayClient(loop: loop, gateway: gateways[Int(Random.uniform(UInt32(gateways.count)))])
-        return (PublicChatClient(topology: topology, entry: entry, loop: loop), loop)
+        return (PublicChatClient(network: network, entry: entry, loop: loop), loop)
     }
 
     static func post(_ post: (bytes: [UInt8], id: [UInt8], syncNote: [UInt8]?), chat: String, identity: ChatIdentity,

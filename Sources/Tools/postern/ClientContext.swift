@@ -84,23 +84,50 @@ struct ClientContext {
         }
     }
 
-    func topology(_ config: ClientConfig) -> Topology? {
-        switch config.loadTopology(now: Clock.wallSeconds()) {
-        case .success(let t): return t
-        case .failure(let e): _ = CLI.fail(e.description); return nil
+    /// The network as this client knows it: the descriptors kept in the profile (if any), refreshed from
+    /// the gateway once per epoch (and whenever no route can be built). `via`: the connection to use
+    /// (the profile's gateway); default: a connection to the gateway of client.toml, closed afterwards.
+    /// Nil after printing why (no view and no gateway to ask).
+    func network(_ config: ClientConfig, profile: Profile?, loop: EventLoop, via shared: GatewayClient? = nil) -> ClientNetwork? {
+        let kept: (epoch: UInt32?, descriptors: [[UInt8]]) = (profile.flatMap { try? $0.keptNetwork() }) ?? (nil, [])
+        let net = ClientNetwork(parameters: config.parameters, bootstrap: config.gateway, descriptors: kept.descriptors,
+                                refreshedEpoch: kept.epoch)
+        guard net.isStale || !net.isRoutable else { return net }
+        guard let refused = net.refreshNow(loop: loop, seconds: 15, via: shared) else {
+            // The kept view still routes: use it (whatever needs the gateway says so itself).
+            if net.isRoutable { return net }
+            let asked = shared?.gateway.clientAddress ?? config.gateway.address
+            _ = CLI.fail("cannot learn the network from the gateway at \(asked) (unreachable?)")
+            return nil
         }
+        if refused > 0 { Terminal.error("postern: \(refused) descriptors from the gateway did not verify and were ignored") }
+        if let profile { try? profile.save(network: net) }
+        return net
     }
 
-    /// The profile connected to its gateway (the connection opens with the first request).
+    /// The profile connected to its gateway (the connection opens with the first request); the view is
+    /// refreshed through it first when stale.
     func session(_ profile: Profile) -> (Session, EventLoop, ClientConfig)? {
-        guard let config = config(), let topology = topology(config) else { return nil }
+        guard let config = config() else { return nil }
         let loop: EventLoop
         do { loop = try EventLoop() } catch { _ = CLI.fail("event loop: \(error.description)"); return nil }
+        // The profile's own gateway if the kept view knows it, else the one in client.toml.
+        let kept = ClientNetwork(parameters: config.parameters, bootstrap: config.gateway,
+                                 descriptors: ((try? profile.keptNetwork()) ?? (nil, [])).descriptors)
+        let own = (try? profile.settings()).flatMap { kept.gateway($0.gateway) } ?? kept.bootstrapGateway
+        let link = GatewayClient(loop: loop, gateway: own)
+        guard let network = network(config, profile: profile, loop: loop, via: link) else { link.close(); return nil }
         do {
-            let s = try Session(profile: profile, topology: topology, loop: loop, meanDelayMicros: Double(config.meanDelayMillis) * 1000)
+            let gatewayID = try profile.settings().gateway
+            // A session needs the connection to the profile's gateway: reuse `link` if that is where it goes.
+            let shared = network.gateway(gatewayID).map { $0.linkKey == own.linkKey } == true ? link : nil
+            if shared == nil { link.close() }
+            let s = try Session(profile: profile, network: network, loop: loop, meanDelayMicros: Double(config.meanDelayMillis) * 1000,
+                                client: shared, owning: true)
             s.resendAfterSeconds = Int64(config.resendAfterSeconds)
             return (s, loop, config)
         } catch {
+            link.close()
             _ = CLI.fail(error.description)
             return nil
         }

@@ -34,9 +34,12 @@ enum ContactCommand {
         guard let (o, words) = CLI.parse(args, ["--gateway"], usage: profileUsage), words.isEmpty else { Terminal.error(profileUsage); return 2 }
         let ctx = ClientContext(o)
         if Files.exists(ctx.profileDirectory + "/profile.salt") { return CLI.fail("\(ctx.profileDirectory) already holds a profile") }
-        guard let config = ctx.config(), let topology = ctx.topology(config) else { return 1 }
-        let gateways = topology.gateways
-        guard !gateways.isEmpty else { return CLI.fail("the network has no gateways") }
+        guard let config = ctx.config() else { return 1 }
+        let loop: EventLoop
+        do { loop = try EventLoop() } catch { return CLI.fail("event loop: \(error.description)") }
+        guard let network = ctx.network(config, profile: nil, loop: loop) else { return 1 }
+        let gateways = network.topology.gateways
+        guard !gateways.isEmpty else { return CLI.fail("the network has no gateways this epoch") }
         let gateway: NodeInfo
         if let choice = o["--gateway"] {
             if let n = Int(choice), n >= 1, n <= gateways.count {
@@ -47,7 +50,8 @@ enum ContactCommand {
                 return CLI.fail("no gateway '\(choice)': give 1…\(gateways.count) or the start (8+ hex digits) of a gateway id")
             }
         } else {
-            gateway = gateways[Int(Random.uniform(UInt32(gateways.count)))]
+            // The gateway named in client.toml (the one you chose or run), else one at random.
+            gateway = gateways.first { $0.linkKey == config.gateway.linkKey } ?? gateways[Int(Random.uniform(UInt32(gateways.count)))]
         }
         let secret: [UInt8]
         switch ctx.passphrase(confirm: true) {
@@ -58,6 +62,7 @@ enum ContactCommand {
         do {
             let p = try Profile.create(directory: ctx.profileDirectory, passphrase: secret)
             try p.save(ProfileSettings(gateway: gateway.id, createdAt: Clock.wallSeconds()))
+            try p.save(network: network)
         } catch {
             Terminal.clearProgress()
             return CLI.fail(error.description)

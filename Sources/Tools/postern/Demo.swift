@@ -44,13 +44,28 @@ enum Demo {
             Terminal.error("postern demo: \(error.description)")
             return 1
         }
-        for (i, node) in net.topology.nodes.enumerated() {
+        for i in 0..<net.nodes.count {
+            let node = net.info(i)
             Terminal.line("  \(Format.pad(net.nodeName(i), 9, left: true)) \(node.address)  id \(node.id.hex.prefix(16))…")
         }
+        Terminal.line("Every node signed a descriptor with its packet keys for epochs \(net.nodes[0].keyEpochs.map(String.init).joined(separator: ", ")); "
+                      + "the nodes hold each other's and keep them fresh by gossip")
 
         // Alice reads her mail at gateway 1, Bob at gateway 2. Each has an encrypted profile (what
         // `postern profile new` makes); they meet and swap contact codes, as `postern contact` does.
         let gw = net.gateways
+        // Each client learns the network from its own gateway: the signed descriptors (VIEW), verified
+        // here; no map file is handed around.
+        var networks: [ClientNetwork] = []
+        for i in 0..<2 {
+            let network = ClientNetwork(parameters: net.parameters, bootstrap: net.gatewayPeer(i))
+            guard network.refreshNow(loop: net.loop, seconds: timeout) != nil, network.isRoutable else {
+                Terminal.error("postern demo: the client could not learn the network from gateway \(i + 1)")
+                return 1
+            }
+            networks.append(network)
+        }
+        Terminal.line("Alice and Bob each fetched \(networks[0].view.count) signed descriptors from their gateway and built the map of epoch \(networks[0].topology.epoch)")
         let passphrase = Random.bytes(16)   // throwaway profiles: nobody types this
         var sessions: [Session] = []
         do throws(ProfileError) {
@@ -63,8 +78,9 @@ enum Demo {
             try profiles[0].meet(profiles[1], calling: "bob", calledBy: "alice", now: Clock.wallSeconds())
             Terminal.line("Alice's contact code for Bob: \(try profiles[1].contact("alice").theirs.text)")
             Terminal.line("Bob's contact code for Alice: \(try profiles[0].contact("bob").theirs.text)")
-            for p in profiles {
-                let session = try Session(profile: p, topology: net.topology, loop: net.loop, meanDelayMicros: delayMillis * 1000)
+            for (i, p) in profiles.enumerated() {
+                try p.save(network: networks[i])
+                let session = try Session(profile: p, network: networks[i], loop: net.loop, meanDelayMicros: delayMillis * 1000)
                 sessions.append(session)
             }
         } catch {
@@ -122,7 +138,8 @@ enum Demo {
         sendNext()
         pollBoth()
         let complete = net.run(seconds: timeout) { failed || (received == count && acknowledged == count) } && !failed
-        let chatOK = complete ? publicChat(net, aliceEntry: alice.client, bobEntry: bob.client, timeout: timeout) : false
+        let chatOK = complete ? publicChat(net, aliceEntry: alice.client, aliceNetwork: alice.network, bobEntry: bob.client,
+                                             bobNetwork: bob.network, timeout: timeout) : false
         net.stop()
         for s in sessions {
             s.client.onDisconnect = nil   // closing on purpose: nothing to report
@@ -144,7 +161,7 @@ enum Demo {
         for (i, node) in net.nodes.enumerated() { line += " \(net.nodeName(i)) \(node.packetStats.processed)" }
         Terminal.line(line)
         var stored = "Gateways:"
-        for (i, node) in net.nodes.enumerated() where node.info.role == .gateway {
+        for (i, node) in net.nodes.enumerated() where node.descriptor?.roles.isGateway == true {
             stored += " \(net.nodeName(i)) deposited \(node.stats.delivered), refused to store \(node.stats.droppedStore);"
         }
         Terminal.line(stored)
@@ -162,15 +179,16 @@ enum Demo {
 
     /// A public chat: Alice (two devices restored from one seed phrase) posts anonymously with each of the
     /// three modes, and once openly; her phone recognises every post as hers, Bob sees "Anonymous".
-    static func publicChat(_ net: LocalNetwork, aliceEntry: GatewayClient, bobEntry: GatewayClient, timeout: Double) -> Bool {
+    static func publicChat(_ net: LocalNetwork, aliceEntry: GatewayClient, aliceNetwork: ClientNetwork, bobEntry: GatewayClient,
+                           bobNetwork: ClientNetwork, timeout: Double) -> Bool {
         let chat = "postern-demo"
         let phrase = BIP39.newPhrase()
         guard let laptop = try? ChatIdentity(phrase: phrase), let phone = try? ChatIdentity(phrase: phrase),
               let bob = try? ChatIdentity(phrase: BIP39.newPhrase()) else { return false }
         Terminal.line("")
         Terminal.line("Public chat #\(chat): Alice's laptop and phone share the seed phrase \"\(phrase.prefix(3).joined(separator: " ")) …\"")
-        let alice = PublicChatClient(topology: net.topology, entry: aliceEntry, loop: net.loop)
-        let reader = PublicChatClient(topology: net.topology, entry: bobEntry, loop: net.loop)
+        let alice = PublicChatClient(network: aliceNetwork, entry: aliceEntry, loop: net.loop)
+        let reader = PublicChatClient(network: bobNetwork, entry: bobEntry, loop: net.loop)
         defer { alice.close(); reader.close() }
         let bucket = PublicChat.bucket(at: Clock.wallSeconds())
         let syncAddress = laptop.syncAddresses(1)[0]
@@ -220,18 +238,6 @@ enum Demo {
         return allRight
     }
 
-    /// Removes the demo's scratch directory (the gateways' LMDB stores and the two profiles).
-    static func removeTree(_ dir: String) {
-        func removeStore(_ path: String) {
-            for file in ["data.mdb", "lock.mdb", "postern.lock"] { try? Files.remove(path + "/" + file) }
-            try? Files.removeDirectory(path)
-        }
-        for i in 0..<8 { removeStore(dir + "/node\(i)") }
-        for name in ["alice", "bob"] {
-            removeStore(dir + "/" + name + "/store")
-            try? Files.remove(dir + "/" + name + "/profile.salt")
-            try? Files.removeDirectory(dir + "/" + name)
-        }
-        try? Files.removeDirectory(dir)
-    }
+    /// Removes the demo's scratch directory (the nodes' stores and keys, the two profiles).
+    static func removeTree(_ dir: String) { try? Files.removeTree(dir) }
 }

@@ -12,20 +12,20 @@ extension MessageCommand {
     /// `[cover] enabled`, a `ClientCover` runs the Loopix streams and is the profile's only sender.
     static func watch(_ ctx: ClientContext, config: ClientConfig, profile: Profile, first session: Session,
                       loop: EventLoop, json: Bool, reachable: Bool) -> Int32 {
-        let gateway = session.client.gateway, topology = session.topology, onDelivered = session.onDelivered
+        let gateway = session.client.gateway, network = session.network, onDelivered = session.onDelivered
         session.close()
         profile.close()
         let link = GatewayClient(loop: loop, gateway: gateway)
         defer { link.close() }
         var cover: ClientCover?
         if let coverConfig = config.cover {
-            let c = ClientCover(courier: Courier(topology: topology, ownGateway: gateway, meanDelayMicros: Double(config.meanDelayMillis) * 1000),
+            let c = ClientCover(courier: Courier(network: network, ownGateway: gateway.id, meanDelayMicros: Double(config.meanDelayMillis) * 1000),
                                 client: link, config: coverConfig, loop: loop)
             // A payload slot takes the next due message, if the profile is free right now; else a dummy.
             c.sendReal = {
                 guard (try? profile.reopen(waitSeconds: 0)) != nil else { return false }
                 defer { profile.close() }
-                guard let s = try? Session(profile: profile, topology: topology, loop: loop,
+                guard let s = try? Session(profile: profile, network: network, loop: loop,
                                            meanDelayMicros: Double(config.meanDelayMillis) * 1000, client: link) else { return false }
                 s.resendAfterSeconds = Int64(config.resendAfterSeconds)
                 return ((try? s.flushOutbox(limit: 1)) ?? 0) == 1
@@ -52,13 +52,21 @@ extension MessageCommand {
             defer { profile.close() }
             let cycle: Session
             do {
-                cycle = try Session(profile: profile, topology: topology, loop: loop,
+                cycle = try Session(profile: profile, network: network, loop: loop,
                                     meanDelayMicros: Double(config.meanDelayMillis) * 1000, client: link)
             } catch {
                 Terminal.error("postern: \(error.description)")
                 continue
             }
             cycle.resendAfterSeconds = Int64(config.resendAfterSeconds)
+            // Once per epoch the view is refreshed over the same connection (new packet keys, nodes
+            // joining and leaving), and kept in the profile.
+            if network.isStale {
+                var refreshed: Int??
+                network.refresh(via: link) { refreshed = .some($0) }
+                _ = ClientContext.run(loop, seconds: 15) { refreshed != nil }
+                if case .some(.some) = refreshed { try? profile.save(network: network) }
+            }
             cycle.onDelivered = onDelivered
             cycle.onProblem = { Terminal.error("postern: " + $0) }
             var done: Bool?

@@ -5,17 +5,18 @@ import PosternMailbox
 import PosternNetwork
 import PosternNode
 import PosternPacket
+import PosternStore
 import PosternSystem
 
-/// `postern node keygen|info|run` and `postern topology keygen|sign`.
+/// `postern node keygen|info|run` and `postern network keygen|certify`.
 enum NodeCommand {
     static let usage = """
-    usage: postern node keygen --dir DIR [--epoch N] [--force]
+    usage: postern node keygen --dir DIR [--force]
            postern node info --config FILE
            postern node run --config FILE [--listen HOST:PORT] [--client-listen HOST:PORT] [--data-dir DIR]
-                                           [--topology FILE] [--metrics HOST:PORT]
-           postern topology keygen --out FILE
-           postern topology sign --key FILE --in DRAFT [--out FILE]
+                                           [--bootstrap HOST:PORT#KEY] [--metrics HOST:PORT]
+           postern network keygen --out FILE
+           postern network certify --key FILE --identity HEX [--days N] --out FILE
     """
 
     static func fail(_ message: String) -> Int32 { CLI.fail(message) }
@@ -29,87 +30,109 @@ enum NodeCommand {
     }
 
     static func keygen(_ args: [String]) -> Int32 {
-        guard let o = options(args, ["--dir", "--epoch"], flags: ["--force"]), let dir = o["--dir"] else {
+        guard let o = options(args, ["--dir"], flags: ["--force"]), let dir = o["--dir"] else {
             Terminal.error(usage); return 2
         }
-        let epoch = UInt32(o["--epoch"] ?? "") ?? UInt32(truncatingIfNeeded: Clock.wallSeconds() / 86_400)
         let path = dir + "/node.keys"
-        if Files.exists(path) && o["--force"] == nil { return fail("\(path) exists; pass --force to replace it") }
+        if Files.exists(path) && o["--force"] == nil { return fail("\(path) exists; pass --force to replace it (the node gets a new identity)") }
         do { try Files.makeDirectory(dir) } catch { return fail("\(dir): \(error.description)") }
-        let keys = NodeKeys.generate(epoch: epoch)
-        do { try Files.writeAtomically(path, Array(keys.fileText.utf8), mode: 0o600) } catch { return fail("\(path): \(error.description)") }
-        Terminal.line("wrote \(path) (mode 0600)")
-        Terminal.line("id \(keys.id.hex)")
-        Terminal.line("link-key \(keys.linkPublic.hex)")
-        Terminal.line("packet-key \(keys.packetPublic.hex)")
-        Terminal.line("epoch \(epoch)")
-        Terminal.line("topology line (fill in role, layer and addresses):")
-        Terminal.line("node \(keys.id.hex) mix 1 HOST:PORT - \(keys.linkPublic.hex) \(keys.packetPublic.hex)")
+        let secrets = NodeSecrets.generate()
+        do { try Files.writeAtomically(path, Array(secrets.fileText.utf8), mode: 0o600) } catch { return fail("\(path): \(error.description)") }
+        Terminal.line("wrote \(path) (mode 0600): the node's identity and link key; back it up")
+        Terminal.line("id \(secrets.id.hex)")
+        Terminal.line("identity \(secrets.identity.hex)")
+        Terminal.line("link-key \(secrets.linkPublic.hex)")
+        Terminal.line("packet keys are made per epoch when the node runs (\(dir)/packet.keys)")
         return 0
     }
 
     static func loadConfig(_ path: String) -> NodeConfig? {
-        guard let bytes = try? Files.read(path) else { _ = fail("cannot read config \(path)"); return nil }
+        let bytes: [UInt8]
+        do { bytes = try Files.read(path) } catch { _ = fail("cannot read config \(path): \(error.description)"); return nil }
         do { return try NodeConfig(text: String(decoding: bytes, as: UTF8.self)) } catch {
             _ = fail("\(path): \(error.description)")
             return nil
         }
     }
 
-    static func loadKeys(_ path: String) -> NodeKeys? {
+    /// The node's secrets; a version-1 key file (from the one-epoch topology) is upgraded in place: it
+    /// keeps its link key and gains an identity.
+    static func loadSecrets(_ path: String) -> NodeSecrets? {
         let bytes: [UInt8]
         do { bytes = try Files.read(path) } catch { _ = fail("keys \(path): \(error.description) (run 'postern node keygen')"); return nil }
-        guard let keys = NodeKeys.parse(String(decoding: bytes, as: UTF8.self)) else { _ = fail("keys \(path): malformed"); return nil }
-        return keys
+        guard let (secrets, upgraded) = NodeSecrets.parse(String(decoding: bytes, as: UTF8.self)) else {
+            _ = fail("keys \(path): malformed")
+            return nil
+        }
+        if upgraded {
+            do { try Files.writeAtomically(path, Array(secrets.fileText.utf8), mode: 0o600) } catch {
+                _ = fail("keys \(path): cannot upgrade to version 2: \(error.description)")
+                return nil
+            }
+            Log.warning("\(path) upgraded: the node keeps its link key and has a new identity (id \(secrets.id.hex.prefix(16))…)")
+        }
+        return secrets
     }
 
     static func info(_ args: [String]) -> Int32 {
         guard let o = options(args, ["--config"]), let path = o["--config"] else { Terminal.error(usage); return 2 }
-        guard let config = loadConfig(path), let keys = loadKeys(config.keysFile) else { return 1 }
-        Terminal.line("id \(keys.id.hex)")
-        Terminal.line("link-key \(keys.linkPublic.hex)")
-        Terminal.line("packet-key \(keys.packetPublic.hex)")
-        Terminal.line("epoch \(keys.epoch)")
+        guard let config = loadConfig(path), let secrets = loadSecrets(config.keysFile) else { return 1 }
+        Terminal.line("id \(secrets.id.hex)")
+        Terminal.line("identity \(secrets.identity.hex)")
+        Terminal.line("link-key \(secrets.linkPublic.hex)")
+        Terminal.line("role \(config.role)")
         Terminal.line("listen \(config.listen)")
-        if !config.clientListen.isEmpty { Terminal.line("client-listen \(config.clientListen)") }
+        let reach = config.advertise.isEmpty ? config.listen : config.advertise
+        Terminal.line("bootstrap line for other nodes (network.bootstrap): \(reach)#\(secrets.linkPublic.hex)")
+        if !config.clientListen.isEmpty {
+            let client = config.advertiseClient.isEmpty ? config.clientListen : config.advertiseClient
+            Terminal.line("gateway line for clients (client.toml network.gateway): \(client)#\(secrets.linkPublic.hex)")
+        }
         return 0
     }
 
     static func run(_ args: [String]) -> Int32 {
-        guard let o = options(args, ["--config", "--listen", "--client-listen", "--data-dir", "--topology", "--metrics"]),
+        guard let o = options(args, ["--config", "--listen", "--client-listen", "--data-dir", "--bootstrap", "--metrics"]),
               let path = o["--config"] else { Terminal.error(usage); return 2 }
         guard var config = loadConfig(path) else { return 1 }
         if let v = o["--listen"] { config.listen = v }
         if let v = o["--client-listen"] { config.clientListen = v }
         if let v = o["--data-dir"] { config.dataDirectory = v }
-        if let v = o["--topology"] { config.topologyFile = v }
+        if let v = o["--bootstrap"] {
+            guard Peer(v) != nil else { return fail("--bootstrap must be host:port#<link key, 64 hex>") }
+            config.bootstrap = v
+        }
         if let v = o["--metrics"] { config.metricsListen = v }
         Log.threshold = Log.parse(config.logLevel) ?? .info
-        guard let keys = loadKeys(config.keysFile) else { return 1 }
-        guard let directoryKey = Hex.decode(config.directoryKey), directoryKey.count == 32 else {
-            return fail("node.directory_key is not set: the node refuses unsigned topologies")
+        guard let secrets = loadSecrets(config.keysFile) else { return 1 }
+        var certificate: MembershipCertificate?
+        if case .certified(let networkKey) = config.network.admission {
+            guard !config.certificateFile.isEmpty else { return fail("this network is certified: set network.certificate ('postern network certify')") }
+            guard let bytes = try? Files.read(config.certificateFile, limit: 4096),
+                  let raw = Hex.decode(String(decoding: bytes, as: UTF8.self).trimmedLine), let c = MembershipCertificate(bytes: raw) else {
+                return fail("\(config.certificateFile): not a membership certificate")
+            }
+            guard c.admits(secrets.identity, networkKey: networkKey, now: Clock.wallSeconds()) else {
+                return fail("\(config.certificateFile): not valid for this node's identity and network (or expired on \(Format.utc(c.validUntil) + " UTC"))")
+            }
+            certificate = c
         }
-        let text: [UInt8]
-        do { text = try Files.read(config.topologyFile) } catch { return fail("topology \(config.topologyFile): \(error.description)") }
-        let topology: Topology
-        do {
-            topology = try Topology(signedText: String(decoding: text, as: UTF8.self), directoryKey: directoryKey, now: Clock.wallSeconds())
-        } catch {
-            return fail("topology \(config.topologyFile): \(error.description)")
-        }
-        guard let me = topology.nodes.first(where: { $0.linkKey == keys.linkPublic }) else {
-            return fail("this node (id \(keys.id.hex.prefix(16))…) is not in the topology")
-        }
-        guard keys.epoch == topology.epoch else { return fail("keys are for epoch \(keys.epoch), the topology for \(topology.epoch)") }
+        let isGateway = config.roles.isGateway
         var store: MailboxStore?
-        if me.role == .gateway {
+        if isGateway {
             do { store = try MailboxStore(directory: config.dataDirectory + "/mailbox", config: config.mailboxConfig) } catch {
                 return fail(error.description)
             }
         }
         let loop: EventLoop
         do { loop = try EventLoop() } catch { return fail(error.description) }
-        var options = NodeOptions(listen: config.listen, clientListen: me.role == .gateway && !config.clientListen.isEmpty ? config.clientListen : nil)
+        var options = NodeOptions(listen: config.listen, clientListen: isGateway ? config.clientListen : nil)
+        options.roles = config.roles
+        options.advertise = config.advertise.isEmpty ? nil : config.advertise
+        options.advertiseClient = config.advertiseClient.isEmpty ? nil : config.advertiseClient
+        options.bootstrap = config.bootstrapPeers
+        options.certificate = certificate
+        options.packetKeysPath = config.dataDirectory + "/packet.keys"
         options.maxQueuedPackets = config.maxQueuedPackets
         options.maxPendingPerLink = config.maxPendingPerLink
         options.replayCapacity = config.replayCapacity
@@ -120,12 +143,16 @@ enum NodeCommand {
             cover.relayLoopRate = Double(config.relayLoopsPerHour) / 3600
             cover.bytesPerDay = Int64(config.coverBytesPerDayMB) << 20
             cover.epochSeconds = Int64(config.coverEpochSeconds)
-            cover.packetBytes = topology.geometry.packetBytes
+            cover.packetBytes = config.network.geometry.packetBytes
             options.cover = cover
+        }
+        let state: RecordStore
+        do { state = try RecordStore(directory: config.dataDirectory + "/state", mapSize: 64 << 20) } catch {
+            return fail("node state: \(error.description)")
         }
         let node: Node
         do {
-            node = try Node(keys: keys, topology: topology, loop: loop, options: options, mailbox: store)
+            node = try Node(secrets: secrets, network: config.network, loop: loop, options: options, mailbox: store, state: state)
             node.log = { Log.info($0) }
             try node.start()
         } catch {
@@ -152,7 +179,9 @@ enum NodeCommand {
             }
             ping()
         }
-        Log.info("postern \(PosternCommand.version) running as \(me.role == .gateway ? "gateway" : "mix"), epoch \(topology.epoch)")
+        Log.info("postern \(PosternCommand.version) running as \(config.role), epoch \(config.network.epoch(at: Clock.wallSeconds())) "
+                 + "of \(config.network.epochSeconds) s, \(node.view.count) nodes known"
+                 + (config.bootstrapPeers.isEmpty ? "" : ", bootstrap \(config.bootstrapPeers.map(\.address).joined(separator: ", "))"))
         loop.run()
         Systemd.notify("STOPPING=1")
         metrics?.close()
@@ -160,39 +189,36 @@ enum NodeCommand {
         return 0
     }
 
-    static func topology(_ args: [String]) -> Int32 {
-        CLI.dispatch(args, group: "topology", usage: usage, [("keygen", topologyKeygen), ("sign", topologySign)])
+    static func network(_ args: [String]) -> Int32 {
+        CLI.dispatch(args, group: "network", usage: usage, [("keygen", networkKeygen), ("certify", certify)])
     }
 
-    static func topologyKeygen(_ rest: [String]) -> Int32 {
+    /// A network key for a certified network: its seed in FILE (mode 0600), its public half printed (the
+    /// `network.network_key` of every node and client).
+    static func networkKeygen(_ rest: [String]) -> Int32 {
         guard let o = options(rest, ["--out"]), let out = o["--out"] else { Terminal.error(usage); return 2 }
         if Files.exists(out) { return fail("\(out) exists") }
         let seed = Random.bytes(32)
         do { try Files.writeAtomically(out, Array((Hex.encode(seed) + "\n").utf8), mode: 0o600) } catch { return fail("\(out): \(error.description)") }
-        Terminal.line("wrote \(out) (mode 0600); directory key (node.directory_key):")
+        Terminal.line("wrote \(out) (mode 0600); network key (network.network_key):")
         Terminal.line(Hex.encode(Ed25519.KeyPair(seed: seed).publicKey))
         return 0
     }
 
-    static func topologySign(_ rest: [String]) -> Int32 {
-        guard let o = options(rest, ["--key", "--in", "--out"]), let keyPath = o["--key"], let input = o["--in"] else {
-            Terminal.error(usage); return 2
+    /// A membership certificate for one node identity (from `postern node info`), valid for N days.
+    static func certify(_ rest: [String]) -> Int32 {
+        guard let o = options(rest, ["--key", "--identity", "--days", "--out"]), let keyPath = o["--key"],
+              let identityText = o["--identity"], let out = o["--out"] else { Terminal.error(usage); return 2 }
+        guard let identity = Bytes32(hex: identityText) else { return fail("--identity must be the node's identity key (64 hex, 'postern node info')") }
+        guard let days = Int(o["--days"] ?? "365"), (1...3650).contains(days) else { return fail("--days must be 1…3650") }
+        guard let seedText = try? Files.read(keyPath, limit: 4096), let seed = Hex.decode(String(decoding: seedText, as: UTF8.self).trimmedLine),
+              seed.count == 32 else { return fail("\(keyPath): not a network key file ('postern network keygen')") }
+        let until = Clock.wallSeconds() + Int64(days) * 86_400
+        let certificate = MembershipCertificate(identity: identity, validUntil: until, networkKey: Ed25519.KeyPair(seed: seed))
+        do { try Files.writeAtomically(out, Array((Hex.encode(certificate.encoded) + "\n").utf8), mode: 0o644) } catch {
+            return fail("\(out): \(error.description)")
         }
-        guard let seedText = try? Files.read(keyPath), let seed = Hex.decode(String(decoding: seedText, as: UTF8.self).trimmedLine),
-              seed.count == 32 else { return fail("\(keyPath): not a directory key file") }
-        guard let draftBytes = try? Files.read(input) else { return fail("cannot read \(input)") }
-        let directory = Ed25519.KeyPair(seed: seed)
-        let draft: Topology
-        do { draft = try Topology(draftText: String(decoding: draftBytes, as: UTF8.self)) } catch {
-            return fail("\(input): \(error.description)")
-        }
-        let signed = draft.signed(with: directory)
-        if let out = o["--out"] {
-            do { try Files.writeAtomically(out, Array(signed.utf8), mode: 0o644) } catch { return fail("\(out): \(error.description)") }
-            Terminal.line("wrote \(out)")
-        } else {
-            Terminal.out(signed)
-        }
+        Terminal.line("wrote \(out): membership of \(identity.hex.prefix(16))… until \(Format.utc(until) + " UTC") (the node's network.certificate)")
         return 0
     }
 }

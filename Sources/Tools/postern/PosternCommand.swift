@@ -20,7 +20,7 @@ enum PosternCommand {
     for operators and developers:
       demo         run a local mixnet (3 mix layers, 2 gateways) and two people messaging through it
       node         keygen | info | run: operate a relay or gateway (see 'postern node')
-      topology     keygen | sign: the directory's signed network map
+      network      keygen | certify: the network key and membership certificates (certified networks)
       chat         identity new|restore, post, read: public-chat messages and anonymous posting
       keys         derive --seed HEX --path PATH [--private]: BIP32 keys for tooling
       selftest     check the cryptography on this machine against published test vectors
@@ -66,8 +66,8 @@ enum PosternCommand {
             status = Demo.run(args)
         case "node":
             status = NodeCommand.node(args)
-        case "topology":
-            status = NodeCommand.topology(args)
+        case "network":
+            status = NodeCommand.network(args)
         case "chat":
             status = ChatCommand.chat(args)
         case "keys":

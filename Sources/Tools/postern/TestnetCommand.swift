@@ -9,15 +9,16 @@ import PosternSystem
 /// client commands. The network (keys, ports, mailboxes) lives in D and comes back the same on the
 /// next start, so profiles made against it stay valid; D/client.toml points profiles at it.
 enum TestnetCommand {
-    static let usage = "usage: postern testnet --dir DIR [--layers N] [--gateways N] [--delay-ms D] [--verbose]"
+    static let usage = "usage: postern testnet --dir DIR [--layers N] [--gateways N] [--delay-ms D] [--epoch-seconds S] [--verbose]"
 
     static func run(_ args: [String]) -> Int32 {
-        guard let o = CLI.options(args, ["--dir", "--layers", "--gateways", "--delay-ms"], flags: ["--verbose"], usage: usage),
+        guard let o = CLI.options(args, ["--dir", "--layers", "--gateways", "--delay-ms", "--epoch-seconds"], flags: ["--verbose"], usage: usage),
               let dir = o["--dir"] else { Terminal.error(usage); return 2 }
         guard let layers = Int(o["--layers"] ?? "3"), (1...4).contains(layers),
               let gateways = Int(o["--gateways"] ?? "2"), (1...8).contains(gateways),
-              let delay = Int(o["--delay-ms"] ?? "20"), (0...10_000).contains(delay) else {
-            return CLI.fail("--layers 1…4, --gateways 1…8, --delay-ms 0…10000")
+              let delay = Int(o["--delay-ms"] ?? "20"), (0...10_000).contains(delay),
+              let epochSeconds = UInt32(o["--epoch-seconds"] ?? "3600"), (2...86_400).contains(epochSeconds) else {
+            return CLI.fail("--layers 1…4, --gateways 1…8, --delay-ms 0…10000, --epoch-seconds 2…86400")
         }
         let directory = dir.hasPrefix("/") ? dir : (Process.environment("PWD") ?? ".") + "/" + dir
         do { try Files.makeDirectories(directory) } catch { return CLI.fail("\(directory): \(error.description)") }
@@ -28,25 +29,28 @@ enum TestnetCommand {
                 net = saved
                 restored = true
             } else {
-                net = try LocalNetwork(layers: layers, gateways: gateways, dataDirectory: directory)
+                net = try LocalNetwork(layers: layers, gateways: gateways, dataDirectory: directory, epochSeconds: epochSeconds)
                 restored = false
                 do { try net.save() } catch { return CLI.fail("\(directory)/network.keys: \(error.description)") }
             }
         } catch { return CLI.fail(error.description) }
         if o["--verbose"] != nil { net.log = { Log.info($0) } }
-        var config = ClientConfig(topologyFile: directory + "/topology.txt", directoryKey: net.directoryKey)
-        config.meanDelayMillis = delay
-        config.pollSeconds = 1
-        config.resendAfterSeconds = 30
-        do {
-            try Files.writeAtomically(directory + "/topology.txt", Array(net.topologyText.utf8), mode: 0o644)
-            try Files.writeAtomically(directory + "/client.toml", Array(config.text.utf8), mode: 0o644)
-        } catch { return CLI.fail("\(directory): \(error.description)") }
         do { try net.start() } catch {
             return CLI.fail("\(error.description)" + (restored ? " (a port of the saved network is taken; stop what uses it, or use a new --dir)" : ""))
         }
-        Terminal.line("Postern testnet \(restored ? "restarted from" : "created in") \(directory): \(net.topology.layers) mix layers, \(net.gateways.count) gateways")
-        for (i, node) in net.topology.nodes.enumerated() {
+        // Profiles reach the network through gateway 1 (its client address and link key) and learn the
+        // rest from it: no map file.
+        var config = ClientConfig(gateway: net.gatewayPeer(0), parameters: net.parameters)
+        config.meanDelayMillis = delay
+        config.pollSeconds = 1
+        config.resendAfterSeconds = 30
+        do { try Files.writeAtomically(directory + "/client.toml", Array(config.text.utf8), mode: 0o644) } catch {
+            return CLI.fail("\(directory): \(error.description)")
+        }
+        Terminal.line("Postern testnet \(restored ? "restarted from" : "created in") \(directory): \(net.parameters.layers) mix layers, "
+                      + "\(net.gateways.count) gateways, epochs of \(net.parameters.epochSeconds) s")
+        for i in 0..<net.nodes.count {
+            let node = net.info(i)
             Terminal.line("  \(Format.pad(net.nodeName(i), 9, left: true)) \(node.address)" + (node.clientAddress.map { "  clients \($0)" } ?? ""))
         }
         Terminal.line("Point profiles at it with: postern --config \(directory)/client.toml --profile DIR profile new")

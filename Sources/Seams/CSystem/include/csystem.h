@@ -50,6 +50,9 @@ int32_t psys_rename(const char *from, const char *to);
 int32_t psys_unlink(const char *path);
 int32_t psys_mkdir(const char *path, uint32_t mode);
 int32_t psys_rmdir(const char *path);
+/// Removes a file or a directory with everything in it (symbolic links are removed, not followed);
+/// 0 when done or already absent, else -errno.
+int32_t psys_remove_tree(const char *path);
 /// 1 if the path exists, 0 if not, -errno on other errors. `is_dir` receives 1 for a directory.
 int32_t psys_stat_kind(const char *path, int32_t *is_dir, int64_t *size);
 int32_t psys_isatty(int32_t fd);

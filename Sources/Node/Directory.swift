@@ -1,0 +1,282 @@
+import PosternCrypto
+import PosternLink
+import PosternNetwork
+import PosternPacket
+import PosternStore
+import PosternSystem
+
+/// Stage "directory": what this node knows of the network, and what it tells it.
+///
+/// - Packet keys rotate with the epochs (`PacketKeys`); the keyring the unwrapper uses follows, and each
+///   rotation republishes this node's descriptor (signed with its identity key).
+/// - The view (`NetworkView`) holds the newest verified descriptor of every node; the map of the current
+///   epoch (`topology`) is rebuilt from it whenever it changes.
+/// - Gossip (docs/PROTOCOL.md §5.6): every `gossipInterval` a round with one node chosen at random (a
+///   bootstrap peer while no other node is known); digests and descriptors travel as control frames on
+///   the node links, bounded per connection.
+/// - The view is kept in the node's state store, so a restart does not need the bootstrap peer.
+final class Directory: Timed {
+    let parameters: NetworkParameters
+    let secrets: NodeSecrets
+    let options: NodeOptions
+    let keys: PacketKeys
+    let keyring: Keyring
+    let counters: NodeCounters
+    let log: (String) -> Void
+    private(set) var state: RecordStore?
+    private(set) var view: NetworkView
+    private(set) var topology: Topology
+    private(set) var own: NodeDescriptor?
+    /// Where this node is reached (known once its listeners are bound).
+    var address = "", clientAddress: String?
+    /// Called after the view (or this epoch's map) changed.
+    var onChange: () -> Void = {}
+    /// Sends control frames to a node (by link key and address), connecting if needed.
+    var sendControl: (_ frames: [[UInt8]], _ linkKey: Bytes32, _ address: String) -> Void = { _, _, _ in }
+
+    var nextGossip: UInt64 = 0
+    var nextKeyEvent: Int64 = 0
+    var viewDirty = false
+    /// Digest chunks received so far, per connection.
+    var partialDigests: [FileDescriptor: [GossipFrame.DigestEntry]] = [:]
+    /// Control bytes received per connection in the current gossip interval.
+    var controlBytes: [FileDescriptor: Int] = [:]
+    var controlWindowStart: UInt64 = 0
+
+    /// Most descriptors held; further new nodes are refused (counted as `gossipRefused`).
+    static let maxView = 20_000
+    /// Control bytes one connection may send per gossip interval (a whole view of `maxView` nodes pushed
+    /// to a new node, with room to spare); beyond it the connection is closed as a flood.
+    static let maxControlBytesPerInterval = 16 << 20
+
+    init(parameters: NetworkParameters, secrets: NodeSecrets, options: NodeOptions, keyring: Keyring, counters: NodeCounters,
+         state: RecordStore?, log: @escaping (String) -> Void) {
+        self.parameters = parameters
+        self.secrets = secrets
+        self.options = options
+        self.keyring = keyring
+        self.counters = counters
+        self.state = state
+        self.log = log
+        keys = PacketKeys(path: options.packetKeysPath, parameters: parameters)
+        view = NetworkView(parameters: parameters)
+        topology = Topology(epoch: 0, validUntil: 0, geometry: parameters.geometry, nodes: [])
+        let now = Clock.wallSeconds()
+        for bytes in options.knownDescriptors { offer(bytes, now: now) }
+        if let stored = try? state?.get("descriptors") { for bytes in Self.decodeList(stored) { offer(bytes, now: now) } }
+        viewDirty = false
+    }
+
+    /// The interval between gossip rounds: an eighth of an epoch, 0.5 s … 5 min.
+    var gossipInterval: UInt64 { UInt64(min(max(Double(parameters.epochSeconds) / 8, 0.5), 300) * 1e9) }
+
+    /// Loads or makes the packet keys, fills the keyring and publishes the first descriptor.
+    func start(address: String, clientAddress: String?) {
+        self.address = address
+        self.clientAddress = clientAddress
+        rotate(now: Clock.wallSeconds(), force: true)
+        nextGossip = EventLoop.now()
+    }
+
+    // MARK: Keys and descriptor
+
+    /// Rotates the packet keys if an epoch boundary or a grace period passed, re-signs the descriptor.
+    func rotate(now: Int64, force: Bool = false) {
+        let change: (added: [UInt32], removed: [UInt32])
+        do { change = try keys.rotate(now: now) } catch {
+            log("warning: cannot save the packet keys: \(error.description)")
+            change = ([], [])
+        }
+        if force {
+            for (epoch, secret) in keys.secrets where keyring.key(for: epoch) == nil {
+                keyring.add(EpochKey(epoch: epoch, secret: SecretKey(copying: secret.bytes), replayCapacity: keyring.replayCapacity))
+            }
+        } else {
+            for e in change.added {
+                if let s = keys.secret(for: e) { keyring.add(EpochKey(epoch: e, secret: SecretKey(copying: s.bytes), replayCapacity: keyring.replayCapacity)) }
+            }
+        }
+        for e in change.removed { keyring.remove(epoch: e) }
+        for key in keyring.keys where keys.secret(for: key.epoch) == nil { keyring.remove(epoch: key.epoch) }
+        counters.stats.keysAdded += change.added.count
+        counters.stats.keysDeleted += change.removed.count
+        if force || !change.added.isEmpty || !change.removed.isEmpty { publish(now: now) }
+        nextKeyEvent = keys.secrets.map { parameters.start(of: $0.epoch &+ 1) + parameters.graceSeconds }.min() ?? (now + 1)
+        nextKeyEvent = min(nextKeyEvent, parameters.start(of: parameters.epoch(at: now) &+ 1))
+        rebuild(now: now)
+    }
+
+    /// Signs and takes a new descriptor of this node (its keys, addresses and roles as they are now).
+    func publish(now: Int64) {
+        let published = keys.published(now: now)
+        guard !published.isEmpty else { return }
+        let lastEpoch = published.last!.epoch
+        let validUntil = min(parameters.start(of: lastEpoch &+ 1), now + NodeDescriptor.maxLifetimeSeconds)
+        let identity = secrets.identityKey()
+        let d = NodeDescriptor(identityKey: identity, network: parameters, linkKey: secrets.linkPublic, roles: options.roles,
+                               published: max(now, (own?.published ?? 0) + 1), validUntil: validUntil, address: address,
+                               clientAddress: options.roles.isGateway ? clientAddress : nil, packetKeys: published,
+                               software: "postern \(Self.version)", certificate: options.certificate)
+        own = d
+        view.insert(d)
+        viewDirty = true
+    }
+
+    static let version = "0.2.0"
+
+    // MARK: The view
+
+    /// Offers one descriptor from the network; counts a refusal. True if taken.
+    @discardableResult
+    func offer(_ bytes: [UInt8], now: Int64) -> Bool {
+        if view.count >= Self.maxView {
+            counters.stats.gossipRefused += 1
+            return false
+        }
+        let (taken, refusal) = view.offer(bytes, now: now)
+        if let refusal { counters.stats.refused(refusal) }
+        if taken {
+            counters.stats.descriptorsTaken += 1
+            viewDirty = true
+        }
+        return taken
+    }
+
+    /// This epoch's map from the view; tells the stages when it changed.
+    func rebuild(now: Int64) {
+        view.prune(now: now)
+        let fresh = view.topology(epoch: parameters.epoch(at: now), now: now)
+        let changed = fresh != topology
+        topology = fresh
+        if changed || viewDirty { onChange() }
+    }
+
+    /// The descriptor of a node, any epoch.
+    func descriptor(_ id: Bytes32) -> NodeDescriptor? { view.descriptors[id] }
+
+    /// Whether a link key belongs to a node of the view (only those may send packets).
+    func isMember(linkKey: Bytes32) -> Bool { view.descriptors.values.contains { $0.linkKey == linkKey } }
+
+    // MARK: Timed
+
+    var nextDeadline: UInt64? {
+        let wall = Clock.wallSeconds()
+        let keyEvent = EventLoop.now() &+ UInt64(max(0, nextKeyEvent - wall)) * 1_000_000_000
+        return min(nextGossip, keyEvent)
+    }
+
+    func fire(now: UInt64) {
+        let wall = Clock.wallSeconds()
+        if wall >= nextKeyEvent { rotate(now: wall) }
+        if now >= nextGossip {
+            nextGossip = now &+ gossipInterval
+            controlBytes.removeAll(keepingCapacity: true)
+            gossipRound(now: wall)
+            if viewDirty {
+                rebuild(now: wall)
+                save()
+                viewDirty = false
+            }
+        }
+    }
+
+    /// Starts one push-pull round with a node chosen at random (a bootstrap peer while none is known).
+    func gossipRound(now: Int64) {
+        let others = view.descriptors.values.filter { $0.id != secrets.id }
+        let digest = GossipFrame.digestFrames(view.digest, senderTime: now, answer: true, limit: controlLimit)
+        if others.isEmpty {
+            guard !options.bootstrap.isEmpty else { return }
+            let peer = options.bootstrap[Int(Random.uniform(UInt32(options.bootstrap.count)))]
+            sendControl(digest, peer.linkKey, peer.address)
+        } else {
+            let peer = others[Int(Random.uniform(UInt32(others.count)))]
+            sendControl(digest, peer.linkKey, peer.address)
+        }
+        counters.stats.gossipRounds += 1
+    }
+
+    /// Largest control frame: one byte less than a packet, so the two never look alike.
+    var controlLimit: Int { parameters.geometry.packetBytes - 1 }
+
+    /// A control frame from connection `c` (inbound or outbound). Replies go back on `c`.
+    func control(_ frame: UnsafeRawBufferPointer, on c: Connection) {
+        let used = (controlBytes[c.fd] ?? 0) + frame.count
+        controlBytes[c.fd] = used
+        guard used <= Self.maxControlBytesPerInterval else {
+            counters.stats.gossipRefused += 1
+            c.close("gossip flood")
+            return
+        }
+        guard let g = GossipFrame(Array(frame)) else {
+            counters.stats.gossipRefused += 1
+            c.close("malformed control frame")
+            return
+        }
+        let now = Clock.wallSeconds()
+        switch g {
+        case .digest(let senderTime, let last, let answer, let entries):
+            var collected = partialDigests[c.fd] ?? []
+            guard collected.count + entries.count <= Self.maxView else {
+                counters.stats.gossipRefused += 1
+                partialDigests[c.fd] = nil
+                c.close("digest too long")
+                return
+            }
+            collected += entries
+            guard last else { partialDigests[c.fd] = collected; return }
+            partialDigests[c.fd] = nil
+            if abs(senderTime - now) > NodeDescriptor.maxSkewSeconds {
+                counters.stats.clockSkewedPeers += 1
+                log("warning: a peer's clock differs from ours by \(senderTime - now) s; check time sync (descriptors may be refused)")
+            }
+            for f in GossipFrame.descriptorFrames(view.newer(than: collected), limit: controlLimit) { c.send(f) }
+            if answer {
+                for f in GossipFrame.digestFrames(view.digest, senderTime: now, answer: false, limit: controlLimit) { c.send(f) }
+            }
+        case .descriptors(let list):
+            var taken = false
+            for bytes in list where offer(bytes, now: now) { taken = true }
+            if taken { rebuild(now: now) }
+        }
+    }
+
+    /// Saves the view and lets go of the state store (and its lock).
+    func close() {
+        save()
+        state = nil
+    }
+
+    func connectionClosed(_ fd: FileDescriptor) {
+        partialDigests[fd] = nil
+        controlBytes[fd] = nil
+    }
+
+    // MARK: Persistence
+
+    func save() {
+        guard let state else { return }
+        do {
+            try state.set("descriptors", Self.encodeList(view.descriptors.values.map(\.bytes)))
+            try state.flush()
+        } catch {
+            log("warning: cannot save the view: \(error.description)")
+        }
+    }
+
+    static func encodeList(_ list: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = []
+        for d in list { out += [UInt8(d.count >> 8), UInt8(d.count & 0xff)] + d }
+        return out
+    }
+
+    static func decodeList(_ bytes: [UInt8]) -> [[UInt8]] {
+        var out: [[UInt8]] = [], i = 0
+        while i + 2 <= bytes.count {
+            let n = Int(bytes[i]) << 8 | Int(bytes[i + 1])
+            guard i + 2 + n <= bytes.count else { break }
+            out.append(Array(bytes[(i + 2)..<(i + 2 + n)]))
+            i += 2 + n
+        }
+        return out
+    }
+}
