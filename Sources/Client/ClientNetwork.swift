@@ -45,7 +45,7 @@ public final class ClientNetwork {
     public var isStale: Bool { refreshedEpoch != parameters.epoch(at: now()) }
 
     /// The held descriptors, for the profile.
-    public var descriptors: [[UInt8]] { view.descriptors.values.map(\.bytes) }
+    public var descriptors: [[UInt8]] { view.descriptors.values.map { $0.bytes } }
 
     /// A gateway by id in this epoch's map.
     public func gateway(_ id: Bytes32) -> NodeInfo? { topology.gateways.first { $0.id == id } }

@@ -121,6 +121,6 @@ extension NetworkView {
         for e in theirs { known[e.id] = max(known[e.id] ?? .min, e.published) }
         return descriptors.values.filter { d in (known[d.id].map { $0 < d.published } ?? true) }
             .sorted { $0.id.bytes.lexicographicallyPrecedes($1.id.bytes) }
-            .map(\.bytes)
+            .map { $0.bytes }
     }
 }

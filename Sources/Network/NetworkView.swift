@@ -37,7 +37,7 @@ public struct NetworkView {
     /// Forgets descriptors that expired before `now`; returns how many.
     @discardableResult
     public mutating func prune(now: Int64) -> Int {
-        let gone = descriptors.values.filter { $0.validUntil < now }.map(\.id)
+        let gone = descriptors.values.filter { $0.validUntil < now }.map { $0.id }
         for id in gone { descriptors[id] = nil }
         return gone.count
     }

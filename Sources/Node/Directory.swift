@@ -256,7 +256,7 @@ final class Directory: Timed {
     func save() {
         guard let state else { return }
         do {
-            try state.set("descriptors", Self.encodeList(view.descriptors.values.map(\.bytes)))
+            try state.set("descriptors", Self.encodeList(view.descriptors.values.map { $0.bytes }))
             try state.flush()
         } catch {
             log("warning: cannot save the view: \(error.description)")

@@ -149,7 +149,7 @@ public final class Node {
         deposits.loops = relayLoops
         let outgoing = links, dir = directory
         directory.sendControl = { frames, key, address in outgoing.sendControl(frames, linkKey: key, address: address) }
-        directory.onChange = { outgoing.prune(keeping: Set(dir.view.descriptors.values.map(\.linkKey))) }
+        directory.onChange = { outgoing.prune(keeping: Set(dir.view.descriptors.values.map { $0.linkKey })) }
     }
 
     public var id: Bytes32 { secrets.id }
@@ -166,7 +166,7 @@ public final class Node {
     /// This node's current descriptor (after `start`).
     public var descriptor: NodeDescriptor? { directory.own }
     /// Epochs whose packet keys this node holds.
-    public var keyEpochs: [UInt32] { processor.keyring.keys.map(\.epoch).sorted() }
+    public var keyEpochs: [UInt32] { processor.keyring.keys.map { $0.epoch }.sorted() }
 
     /// Opens the listeners (or takes the bound sockets of `options`), publishes the descriptor and joins
     /// the loop.

@@ -94,26 +94,28 @@ enum NodeCommand {
     static func run(_ args: [String]) -> Int32 {
         guard let o = options(args, ["--config", "--listen", "--client-listen", "--data-dir", "--bootstrap", "--metrics"]),
               let path = o["--config"] else { Terminal.error(usage); return 2 }
-        guard var config = loadConfig(path) else { return 1 }
+        // Configuration problems exit 78 (EX_CONFIG): the unit does not restart on them (board/postern.service).
+        func misconfigured(_ message: String) -> Int32 { _ = fail(message); return 78 }
+        guard var config = loadConfig(path) else { return 78 }
         if let v = o["--listen"] { config.listen = v }
         if let v = o["--client-listen"] { config.clientListen = v }
         if let v = o["--data-dir"] { config.dataDirectory = v }
         if let v = o["--bootstrap"] {
-            guard Peer(v) != nil else { return fail("--bootstrap must be host:port#<link key, 64 hex>") }
+            guard Peer(v) != nil else { return misconfigured("--bootstrap must be host:port#<link key, 64 hex>") }
             config.bootstrap = v
         }
         if let v = o["--metrics"] { config.metricsListen = v }
         Log.threshold = Log.parse(config.logLevel) ?? .info
-        guard let secrets = loadSecrets(config.keysFile) else { return 1 }
+        guard let secrets = loadSecrets(config.keysFile) else { return 78 }
         var certificate: MembershipCertificate?
         if case .certified(let networkKey) = config.network.admission {
-            guard !config.certificateFile.isEmpty else { return fail("this network is certified: set network.certificate ('postern network certify')") }
+            guard !config.certificateFile.isEmpty else { return misconfigured("this network is certified: set network.certificate ('postern network certify')") }
             guard let bytes = try? Files.read(config.certificateFile, limit: 4096),
                   let raw = Hex.decode(String(decoding: bytes, as: UTF8.self).trimmedLine), let c = MembershipCertificate(bytes: raw) else {
-                return fail("\(config.certificateFile): not a membership certificate")
+                return misconfigured("\(config.certificateFile): not a membership certificate")
             }
             guard c.admits(secrets.identity, networkKey: networkKey, now: Clock.wallSeconds()) else {
-                return fail("\(config.certificateFile): not valid for this node's identity and network (or expired on \(Format.utc(c.validUntil) + " UTC"))")
+                return misconfigured("\(config.certificateFile): not valid for this node's identity and network (or expired on \(Format.utc(c.validUntil) + " UTC"))")
             }
             certificate = c
         }
@@ -153,9 +155,10 @@ enum NodeCommand {
         let node: Node
         do {
             node = try Node(secrets: secrets, network: config.network, loop: loop, options: options, mailbox: store, state: state)
-            node.log = { Log.info($0) }
+            node.log = { line in if line.hasPrefix("warning: ") { Log.warning(String(line.dropFirst(9))) } else { Log.info(line) } }
             try node.start()
         } catch {
+            if case .config = error { return misconfigured(error.description) }
             return fail(error.description)
         }
         var metrics: MetricsEndpoint?
@@ -181,7 +184,7 @@ enum NodeCommand {
         }
         Log.info("postern \(PosternCommand.version) running as \(config.role), epoch \(config.network.epoch(at: Clock.wallSeconds())) "
                  + "of \(config.network.epochSeconds) s, \(node.view.count) nodes known"
-                 + (config.bootstrapPeers.isEmpty ? "" : ", bootstrap \(config.bootstrapPeers.map(\.address).joined(separator: ", "))"))
+                 + (config.bootstrapPeers.isEmpty ? "" : ", bootstrap \(config.bootstrapPeers.map { $0.address }.joined(separator: ", "))"))
         loop.run()
         Systemd.notify("STOPPING=1")
         metrics?.close()
