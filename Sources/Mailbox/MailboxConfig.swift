@@ -14,8 +14,6 @@ public struct MailboxConfig: Equatable, Sendable {
     public var maxTTLSeconds: Int64 = 30 * 86_400
     /// Most expired messages removed per `expire` call, so expiry never stalls the event loop.
     public var expiryWorkPerTick: Int = 256
-    /// Replay tags kept per epoch; further packets of that epoch are refused.
-    public var replayTagsPerEpoch: Int = 1 << 20
 
     public init() {}
 }
@@ -33,4 +31,3 @@ public struct StoredMessage: Equatable {
     public let blob: [UInt8]
 }
 
-public enum TagOutcome: Equatable { case new, seen, full }

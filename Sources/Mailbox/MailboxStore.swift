@@ -19,7 +19,6 @@ public final class MailboxStore {
 
     var messages: MDB_dbi = 0, counts: MDB_dbi = 0, byAge: MDB_dbi = 0, byExpiry: MDB_dbi = 0
     var meta: MDB_dbi = 0
-    var replayDBs: [UInt32: MDB_dbi] = [:]
 
     /// Deposits in the open batch, not yet durable.
     public var pendingDeposits: Int { store.pendingWrites }

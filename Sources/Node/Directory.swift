@@ -31,6 +31,8 @@ final class Directory: Timed {
     var address = "", clientAddress: String?
     /// Called after the view (or this epoch's map) changed.
     var onChange: () -> Void = {}
+    /// Called with every epoch whose packet key was deleted.
+    var onKeyDeleted: (UInt32) -> Void = { _ in }
     /// Sends control frames to a node (by link key and address), connecting if needed.
     var sendControl: (_ frames: [[UInt8]], _ linkKey: Bytes32, _ address: String) -> Void = { _, _, _ in }
 
@@ -96,7 +98,10 @@ final class Directory: Timed {
                 if let s = keys.secret(for: e) { keyring.add(EpochKey(epoch: e, secret: SecretKey(copying: s.bytes), replayCapacity: keyring.replayCapacity)) }
             }
         }
-        for e in change.removed { keyring.remove(epoch: e) }
+        for e in change.removed {
+            keyring.remove(epoch: e)
+            onKeyDeleted(e)
+        }
         for key in keyring.keys where keys.secret(for: key.epoch) == nil { keyring.remove(epoch: key.epoch) }
         counters.stats.keysAdded += change.added.count
         counters.stats.keysDeleted += change.removed.count

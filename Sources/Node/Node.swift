@@ -99,6 +99,7 @@ public final class Node {
     let queue: MixQueue
     let deposits: GatewayDeposits
     let unwrapper: PacketUnwrapper
+    let replay: ReplayLog
     let listener: LinkListener
     let clientService: ClientService
     let relayLoops: RelayLoops?
@@ -134,7 +135,9 @@ public final class Node {
         queue = MixQueue(pool: pool, links: links, counters: counters)
         deposits = GatewayDeposits(myID: secrets.id, geometry: geometry, mailbox: mailbox, groupCommitNanos: options.groupCommitNanos,
                                    pool: pool, links: links, counters: counters, log: log)
-        unwrapper = PacketUnwrapper(processor: processor, pool: pool, queue: queue, links: links, deposits: deposits, counters: counters)
+        replay = ReplayLog(store: state, log: log)
+        unwrapper = PacketUnwrapper(processor: processor, pool: pool, queue: queue, links: links, deposits: deposits, replay: replay,
+                                    counters: counters)
         let unwrap = unwrapper
         listener = LinkListener(loop: loop, secrets: secrets, geometry: geometry, options: options, counters: counters,
                                 directory: directory) { unwrap.handle($0) }
@@ -150,6 +153,8 @@ public final class Node {
         let outgoing = links, dir = directory
         directory.sendControl = { frames, key, address in outgoing.sendControl(frames, linkKey: key, address: address) }
         directory.onChange = { outgoing.prune(keeping: Set(dir.view.descriptors.values.map { $0.linkKey })) }
+        let replayLog = replay
+        directory.onKeyDeleted = { replayLog.drop(epoch: $0) }
     }
 
     public var id: Bytes32 { secrets.id }
@@ -191,7 +196,10 @@ public final class Node {
         listener.start(linkSocket)
         if let clientSocket { clientService.start(clientSocket) }
         directory.start(address: address, clientAddress: clientAddress)
+        replay.load(into: processor.keyring)
+        if replay.loaded > 0 { log("\(replay.loaded) replay tags from before the restart are refused again") }
         loop.schedule(directory)
+        loop.schedule(replay)
         loop.schedule(queue)
         loop.schedule(deposits)
         if let relayLoops { loop.schedule(relayLoops) }
@@ -228,10 +236,12 @@ public final class Node {
         listener.stop()
         clientService.stop()
         loop.unschedule(directory)
+        loop.unschedule(replay)
         loop.unschedule(queue)
         loop.unschedule(deposits)
         if let relayLoops { loop.unschedule(relayLoops) }
         deposits.stop()   // commits and closes the store, releasing its lock
+        replay.close()
         directory.close()
         directory.sendControl = { _, _, _ in }
         directory.onChange = {}

@@ -13,9 +13,11 @@ final class PacketUnwrapper {
     let links: OutgoingLinks
     let deposits: GatewayDeposits
     let counters: NodeCounters
+    let replay: ReplayLog
 
     init(processor: PacketProcessor, pool: PacketPool, queue: MixQueue, links: OutgoingLinks, deposits: GatewayDeposits,
-         counters: NodeCounters) {
+         replay: ReplayLog, counters: NodeCounters) {
+        self.replay = replay
         self.processor = processor
         self.pool = pool
         self.queue = queue
@@ -36,6 +38,7 @@ final class PacketUnwrapper {
             pool.release(slot)
             return error
         }
+        replay.note(processor.lastTag)
         switch command {
         case .forward(let next, let delay):
             guard links.directory.descriptor(next) != nil else {

@@ -9,6 +9,9 @@ public final class PacketProcessor {
     public let geometry: Geometry
     public let keyring: Keyring
     public private(set) var stats = PacketStats()
+    /// The replay tag (and its epoch) of the last packet `unwrap` accepted, for a caller that persists
+    /// tags (a node's replay log).
+    public private(set) var lastTag: (epoch: UInt32, tag: (UInt64, UInt64)) = (0, (0, 0))
 
     // Workspace layout (bytes): shared secret, master key, MAC, scratch, then subkeys immediately followed
     // by the β ‖ slot area, so one ChaCha20 call yields the subkeys and decrypts β.
@@ -78,7 +81,7 @@ public final class PacketProcessor {
         let tagPointer = w + Self.subkeysOffset + HopKeys.replayTag
         let tag = (tagPointer.loadUnaligned(as: UInt64.self), tagPointer.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         switch key.replay.insert(tag) {
-        case .inserted: break
+        case .inserted: lastTag = (epoch, tag)
         case .seen: throw .replayed
         case .full: throw .replayCacheFull
         }

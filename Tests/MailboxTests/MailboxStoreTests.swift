@@ -124,35 +124,17 @@ func blob(_ n: Int, _ fill: UInt8) -> [UInt8] { [UInt8](repeating: fill, count: 
         try store.flush()
     }
 
-    @Test func reopenKeepsMessagesTotalsAndTags() throws {
+    @Test func reopenKeepsMessagesAndTotals() throws {
         let box = Sandbox()
         let a = Bytes32.random()
         do {
             let store = try box.open()
             _ = try store.deposit(address: a, blob: blob(7, 7))
-            #expect(try store.recordReplayTag(epoch: 5, tag: (1, 2)) == .new)
             try store.flush()
         }
         let store = try box.open()
         #expect(try store.fetch(address: a).map(\.blob) == [blob(7, 7)])
         #expect(store.messageCount == 1 && store.totalBytes == 7)
-        #expect(try store.recordReplayTag(epoch: 5, tag: (1, 2)) == .seen)
-    }
-
-    @Test func replayTagsPerEpoch() throws {
-        let box = Sandbox()
-        var config = MailboxConfig()
-        config.replayTagsPerEpoch = 5
-        let store = try box.open(config)
-        for i in 0..<5 { #expect(try store.recordReplayTag(epoch: 1, tag: (UInt64(i), 0)) == .new) }
-        #expect(try store.recordReplayTag(epoch: 1, tag: (0, 0)) == .seen)
-        #expect(try store.recordReplayTag(epoch: 1, tag: (99, 0)) == .full)
-        #expect(try store.recordReplayTag(epoch: 2, tag: (0, 0)) == .new)
-        try store.dropReplayEpoch(1)
-        try store.flush()
-        #expect(try store.replayTagCount(epoch: 1) == 0)
-        #expect(try store.replayTagCount(epoch: 2) == 1)
-        #expect(try store.recordReplayTag(epoch: 1, tag: (0, 0)) == .new)
     }
 
     @Test func secondOpenIsRefused() throws {

@@ -45,6 +45,28 @@ import Testing
         #expect(try store.get("kept") == [7])
     }
 
+    /// Replay tags per epoch survive a reopen once flushed; dropping an epoch deletes its tags only.
+    @Test func replayTagsPerEpoch() throws {
+        let box = Sandbox()
+        do {
+            let replay = ReplayTagStore(store: try RecordStore(directory: box.path, mapSize: 1 << 20))
+            let tags: [(UInt64, UInt64)] = (0..<100).map { (UInt64($0), 7) }
+            try tags.withUnsafeBufferPointer { (t) throws(StoreError) in try replay.record(epoch: 1, t) }
+            try [(UInt64(5), UInt64(7)), (9, 9)].withUnsafeBufferPointer { (t) throws(StoreError) in try replay.record(epoch: 1, t) }
+            try [(UInt64(1), UInt64(1))].withUnsafeBufferPointer { (t) throws(StoreError) in try replay.record(epoch: 2, t) }
+            try replay.store.flush()
+            try [(UInt64(3), UInt64(3))].withUnsafeBufferPointer { (t) throws(StoreError) in try replay.record(epoch: 3, t) }
+        }
+        let replay = ReplayTagStore(store: try RecordStore(directory: box.path, mapSize: 1 << 20))
+        #expect(try replay.tags(epoch: 1).count == 101)
+        #expect(try replay.tags(epoch: 2).map { $0.0 } == [1])
+        #expect(try replay.tags(epoch: 3).isEmpty, "never flushed")
+        #expect(try Set(replay.epochs()) == [1, 2])
+        try replay.drop(epoch: 1)
+        try replay.store.flush()
+        #expect(try replay.tags(epoch: 1).isEmpty && replay.epochs() == [2])
+    }
+
     @Test func errorsDescribeThemselvesInOneLine() {
         let errors: [StoreError] = [.storeFull, .diskFull, .inUse(path: "/x"), .corrupt(path: "/x", detail: "bad"),
                                     .lmdb(code: 1, detail: "d"), .directory(path: "/x", .init(2, "open"))]

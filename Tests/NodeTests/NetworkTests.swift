@@ -263,6 +263,16 @@ final class World {
         #expect(reasons[1].contains("replayed"))
         #expect(w.net.nodes[w.gatewayIndex(0)].packetStats.replayed == 1)
         #expect(w.net.run(seconds: 5) { w.net.nodes[w.gatewayIndex(1)].stats.delivered == 1 })
+        // After a stop and a restart (its packet keys and replay tags come back from disk) the entry
+        // gateway still refuses the replay.
+        try w.net.restart(w.gatewayIndex(0))
+        statuses = []
+        reasons = []
+        let fresh = GatewayClient(loop: w.net.loop, gateway: w.net.info(w.gatewayIndex(0)))
+        defer { fresh.close() }
+        fresh.submit(packet) { statuses.append($0); reasons.append($1) }
+        #expect(w.net.run(seconds: 5) { statuses.count == 1 })
+        #expect(statuses == [.refused] && reasons.first?.contains("replayed") == true, "\(statuses) \(reasons)")
     }
 
     @Test func metricsText() throws {
