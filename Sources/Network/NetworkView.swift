@@ -52,11 +52,20 @@ public struct NetworkView {
         return sorted.enumerated().map { (i, entry) in (entry.d, i % max(1, layers) + 1) }
     }
 
-    /// The map of `epoch`: every node whose descriptor is valid at `now` and publishes a packet key for
-    /// that epoch, mixes in their layers, gateways; sorted by id so every holder lists them alike. A node
-    /// with both roles appears twice (as a mix, then as a gateway).
+    /// Whether `d` was republished recently enough to count as alive in `epoch`: a running node signs a
+    /// new descriptor at every epoch boundary, so one last published before the previous epoch began
+    /// (less a little slack for clocks: a quarter epoch, 1 … 60 s) belongs to a node that stopped. A
+    /// stopped node thus leaves every map within two epoch boundaries.
+    public func isFresh(_ d: NodeDescriptor, in epoch: UInt32) -> Bool {
+        let slack = max(1, min(Int64(parameters.epochSeconds) / 4, 60))
+        return epoch == 0 || d.published >= parameters.start(of: epoch &- 1) - slack
+    }
+
+    /// The map of `epoch`: every node whose descriptor is valid at `now`, fresh (`isFresh`) and publishes
+    /// a packet key for that epoch, mixes in their layers, gateways; sorted by id so every holder lists
+    /// them alike. A node with both roles appears twice (as a mix, then as a gateway).
     public func topology(epoch: UInt32, now: Int64) -> Topology {
-        let usable = descriptors.values.filter { $0.validUntil >= now && $0.packetKey(for: epoch) != nil }
+        let usable = descriptors.values.filter { $0.validUntil >= now && isFresh($0, in: epoch) && $0.packetKey(for: epoch) != nil }
             .sorted { $0.id.bytes.lexicographicallyPrecedes($1.id.bytes) }
         var nodes: [NodeInfo] = []
         for (d, layer) in Self.layers(of: usable.filter { $0.roles.isMix }, epoch: epoch, layers: parameters.layers) {

@@ -68,6 +68,25 @@ extension Node {
         metric("links_up", "Established outgoing links.", "gauge", [("", linksUp)])
         metric("link_rejects_total", "Inbound links refused (unknown peer).", "counter", [("", s.linkRejects)])
         metric("clients_connected", "Connected clients.", "gauge", [("", clientService.clients.count)])
+        // The view (docs/OPERATING.md, "A living network").
+        let now = Clock.wallSeconds(), map = directory.topology
+        metric("view_descriptors", "Verified descriptors held (newest per node).", "gauge", [("", directory.view.count)])
+        metric("view_mixes", "Mixes per layer in this epoch's map.", "gauge",
+               (1...max(1, parameters.layers)).map { ("{layer=\"\($0)\"}", map.mixes(layer: $0).count) })
+        metric("view_gateways", "Gateways in this epoch's map.", "gauge", [("", map.gateways.count)])
+        let ages = directory.view.descriptors.values.map { Int(now - $0.published) }
+        metric("view_descriptor_age_seconds", "Age of the oldest and newest descriptor held.", "gauge",
+               [("{which=\"oldest\"}", ages.max() ?? 0), ("{which=\"newest\"}", ages.min() ?? 0)])
+        metric("descriptors_taken_total", "Descriptors taken (new, or newer than the one held).", "counter", [("", s.descriptorsTaken)])
+        metric("descriptors_refused_total", "Descriptors refused, by reason.", "counter",
+               DescriptorRefusal.all.enumerated().map { ("{reason=\"\($1.label)\"}", s.descriptorsRefused[$0]) })
+        metric("gossip_rounds_total", "Gossip rounds this node started.", "counter", [("", s.gossipRounds)])
+        metric("gossip_refused_total", "Control frames refused (malformed, flooding, view full).", "counter", [("", s.gossipRefused)])
+        metric("clock_skewed_peers_total", "Gossip digests whose sender's clock differed by more than 300 s.", "counter", [("", s.clockSkewedPeers)])
+        metric("packet_keys_total", "Packet keys made and deleted (one per epoch).", "counter",
+               [("{event=\"added\"}", s.keysAdded), ("{event=\"deleted\"}", s.keysDeleted)])
+        metric("packet_key_epochs", "Epochs whose packet key is held.", "gauge", [("", processor.keyring.keys.count)])
+        metric("replay_tags_saved_total", "Replay tags written to the state store.", "counter", [("", replay.written)])
         if let mailbox {
             metric("mailbox_messages", "Messages in the mailbox store.", "gauge", [("", Int(mailbox.messageCount))])
             metric("mailbox_bytes", "Message bytes in the mailbox store.", "gauge", [("", Int(mailbox.totalBytes))])

@@ -79,9 +79,11 @@ public struct NodeConfig: Equatable {
         }
         metricsListen = try f.string("metrics.listen", default: metricsListen)
         logLevel = try f.string("log.level", default: logLevel)
-        for (key, value) in [("node.listen", listen), ("node.client_listen", clientListen), ("metrics.listen", metricsListen),
-                             ("node.advertise", advertise), ("node.advertise_client", advertiseClient)]
-        where !value.isEmpty && !Self.isEndpoint(value) {
+        // Listen addresses may take port 0 (the kernel picks; the node publishes what it got).
+        for (key, value, anyPort) in [("node.listen", listen, true), ("node.client_listen", clientListen, true),
+                                      ("metrics.listen", metricsListen, true), ("node.advertise", advertise, false),
+                                      ("node.advertise_client", advertiseClient, false)]
+        where !value.isEmpty && !Self.isEndpoint(value, anyPort: anyPort) {
             throw ConfigError(line: f.entries[key]?.line ?? 0, message: "'\(key)' must be host:port")
         }
         guard ["debug", "info", "warning", "error"].contains(logLevel) else {
@@ -95,8 +97,8 @@ public struct NodeConfig: Equatable {
         }
     }
 
-    static func isEndpoint(_ s: String) -> Bool {
-        guard let colon = s.lastIndex(of: ":"), let port = UInt16(s[s.index(after: colon)...]), port > 0 else { return false }
+    static func isEndpoint(_ s: String, anyPort: Bool) -> Bool {
+        guard let colon = s.lastIndex(of: ":"), let port = UInt16(s[s.index(after: colon)...]), port > 0 || anyPort else { return false }
         return colon != s.startIndex
     }
 

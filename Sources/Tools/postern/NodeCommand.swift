@@ -166,7 +166,7 @@ enum NodeCommand {
             do { metrics = try MetricsEndpoint(loop: loop, listen: config.metricsListen) { node.metricsText() } } catch {
                 return fail(error.description)
             }
-            Log.info("metrics on \(config.metricsListen)")
+            if let (host, _) = TCP.parse(config.metricsListen), let m = metrics { Log.info("metrics on \(host):\(m.port)") }
         }
         _ = psys_install_stop_signals()
         loop.handlesSignals = true

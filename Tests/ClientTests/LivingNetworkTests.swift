@@ -1,0 +1,278 @@
+import Foundation
+import PosternClient
+import PosternCrypto
+import PosternNetwork
+import PosternSystem
+import Testing
+
+/// One `postern node run` process on its own loopback address, its log read as it runs.
+final class NodeProcess: @unchecked Sendable {
+    let name: String
+    let dir: String
+    let host: String
+    var process: Foundation.Process?
+    private let lock = NSLock()
+    private var text = ""
+
+    init(name: String, dir: String, host: String) {
+        self.name = name
+        self.dir = dir
+        self.host = host
+    }
+
+    var log: String { lock.withLock { text } }
+
+    /// Writes the config (ports 0: the node reports what it bound) and runs the node.
+    func start(role: String, bootstrap: String, epochSeconds: Int) throws {
+        let config = """
+        [node]
+        keys = "\(dir)/node.keys"
+        data_dir = "\(dir)"
+        role = "\(role)"
+        listen = "\(host):0"
+        client_listen = "\(role == "mix" ? "" : host + ":0")"
+        [network]
+        bootstrap = "\(bootstrap)"
+        epoch_seconds = \(epochSeconds)
+        [metrics]
+        listen = "\(host):0"
+        """
+        try config.write(toFile: dir + "/postern.toml", atomically: true, encoding: .utf8)
+        lock.withLock { text = "" }
+        let p = Foundation.Process()
+        p.executableURL = URL(fileURLWithPath: CommandLineTests.postern)
+        p.arguments = ["node", "run", "--config", dir + "/postern.toml"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        err.fileHandleForReading.readabilityHandler = { [self] h in
+            let chunk = h.availableData
+            if !chunk.isEmpty { lock.withLock { text += String(decoding: chunk, as: UTF8.self) } }
+        }
+        try p.run()
+        process = p
+    }
+
+    /// The first capture of `pattern` in the log, waiting up to `seconds`.
+    func wait(for pattern: String, seconds: Double = 20) -> String? {
+        let regex = try! NSRegularExpression(pattern: pattern)
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            let t = log
+            if let m = regex.firstMatch(in: t, range: NSRange(t.startIndex..., in: t)), let r = Range(m.range(at: 1), in: t) {
+                return String(t[r])
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return nil
+    }
+
+    func stop() {
+        guard let p = process else { return }
+        p.terminate()   // SIGTERM
+        p.waitUntilExit()
+        process = nil
+    }
+
+    /// A counter from the node's metrics endpoint (HTTP on its loopback address).
+    func metric(_ line: String) -> Int? {
+        guard let port = wait(for: "metrics on [0-9.]+:([0-9]+)", seconds: 1).flatMap({ UInt16($0) }) else { return nil }
+        // A plain blocking HTTP/1.0 request on the loopback address (the endpoint answers and closes).
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return nil }
+        let request = Array("GET /metrics HTTP/1.0\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var data = [UInt8](), buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            data += buffer[0..<n]
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let l = text.split(separator: "\n").first(where: { $0.hasPrefix(line + " ") }) else { return nil }
+        return Int(l.split(separator: " ").last!)
+    }
+}
+
+/// The network living on its own, with real node processes on 127.0.0.2 … (epochs of 3 s): nodes join
+/// with only a bootstrap line, rotate their packet keys, gossip their descriptors; clients learn the
+/// network from their gateway. Over seven and more epoch changes two people keep messaging while a node
+/// joins, one stops and one moves to another address; a restarted gateway refuses a replay.
+@Suite(.serialized) struct LivingNetworkTests {
+    init() { signal(SIGPIPE, SIG_IGN) }
+
+    @Test func aNetworkOfProcessesLivesThroughEpochs() throws {
+        let root = NSTemporaryDirectory() + "postern-living-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let epochSeconds = 3
+        func run(_ args: [String]) throws -> (Int32, String) {
+            let p = Foundation.Process()
+            p.executableURL = URL(fileURLWithPath: CommandLineTests.postern)
+            p.arguments = args
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = out
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        // Five nodes: three mixes, two gateways, each on its own loopback address; a sixth joins later.
+        let roles = ["mix", "mix", "mix", "gateway", "gateway", "mix"]
+        var nodes: [NodeProcess] = []
+        for (i, _) in roles.enumerated() {
+            let dir = root + "/node\(i)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            #expect(try run(["node", "keygen", "--dir", dir]).0 == 0)
+            nodes.append(NodeProcess(name: "node\(i)", dir: dir, host: "127.0.0.\(i + 2)"))
+        }
+        defer { for n in nodes { n.stop() } }
+        func linkKey(_ n: NodeProcess) throws -> String {
+            let (status, out) = try run(["node", "info", "--config", n.dir + "/postern.toml"])
+            #expect(status == 0, "\(out)")
+            return String(out.split(separator: "\n").first { $0.hasPrefix("link-key ") }!.dropFirst(9))
+        }
+        // The first node knows nobody; every other one only the first.
+        try nodes[0].start(role: roles[0], bootstrap: "", epochSeconds: epochSeconds)
+        let firstPort = try #require(nodes[0].wait(for: "listening on port ([0-9]+)"))
+        let bootstrap = "\(nodes[0].host):\(firstPort)#\(try linkKey(nodes[0]))"
+        for i in 1..<5 { try nodes[i].start(role: roles[i], bootstrap: bootstrap, epochSeconds: epochSeconds) }
+        var gatewayLines: [String] = []
+        for i in 3..<5 {
+            let port = try #require(nodes[i].wait(for: "clients on ([0-9]+)"))
+            gatewayLines.append("\(nodes[i].host):\(port)#\(try linkKey(nodes[i]))")
+        }
+        // Every node learns all five by gossip.
+        for n in nodes.prefix(5) {
+            let end = Date().addingTimeInterval(15)
+            while Date() < end && (n.metric("postern_view_descriptors") ?? 0) < 5 { Thread.sleep(forTimeInterval: 0.2) }
+            #expect(n.metric("postern_view_descriptors") == 5, "\(n.name) knows \(n.metric("postern_view_descriptors") ?? -1)")
+        }
+
+        // Two people, each reaching the network through their own gateway (no map file anywhere).
+        for (who, line) in [("alice", gatewayLines[0]), ("bob", gatewayLines[1])] {
+            try """
+            [network]
+            gateway = "\(line)"
+            epoch_seconds = \(epochSeconds)
+            mean_delay_ms = 5
+            [client]
+            resend_after_seconds = 2
+            poll_seconds = 1
+            """.write(toFile: root + "/\(who).toml", atomically: true, encoding: .utf8)
+        }
+        func cli(_ who: String, _ args: [String]) throws -> (Int32, String) {
+            try run(["--profile", root + "/" + who, "--config", root + "/\(who).toml", "--passphrase-file", root + "/pass"] + args)
+        }
+        try "secret\n".write(toFile: root + "/pass", atomically: true, encoding: .utf8)
+        #expect(try cli("alice", ["profile", "new"]).0 == 0)
+        #expect(try cli("bob", ["profile", "new"]).0 == 0)
+        let (_, shown) = try cli("alice", ["contact", "new", "bob", "--no-qr"])
+        let aliceCode = try #require(CommandLineTests.bundle(in: shown))
+        let (_, added) = try cli("bob", ["contact", "add", "alice", aliceCode])
+        let bobCode = try #require(CommandLineTests.bundle(in: added))
+        #expect(try cli("alice", ["contact", "add", "bob", bobCode]).0 == 0)
+
+        // Messages both ways for at least eight epochs, while the network changes under them.
+        let start = Date()
+        var sent: [String: [String]] = ["alice": [], "bob": []]
+        var lateJoinedAt: Date?, stoppedAt: Date?, movedAt: Date?
+        var deliveredAfterStop: [Int32] = []
+        var i = 0
+        while Date().timeIntervalSince(start) < Double(9 * epochSeconds) + 3 && i < 60 {
+            let t = Date().timeIntervalSince(start)
+            if lateJoinedAt == nil && t > Double(epochSeconds) {
+                // A node that knows only the bootstrap line joins.
+                try nodes[5].start(role: "mix", bootstrap: bootstrap, epochSeconds: epochSeconds)
+                lateJoinedAt = Date()
+            }
+            if stoppedAt == nil && t > Double(2 * epochSeconds) {
+                nodes[1].stop()   // a mix leaves (SIGTERM)
+                stoppedAt = Date()
+            }
+            if movedAt == nil && t > Double(6 * epochSeconds) {
+                // A mix comes back at another address, same identity.
+                nodes[2].stop()
+                let moved = NodeProcess(name: "node2-moved", dir: nodes[2].dir, host: "127.0.0.9")
+                try moved.start(role: "mix", bootstrap: bootstrap, epochSeconds: epochSeconds)
+                nodes[2] = moved
+                movedAt = Date()
+            }
+            for (from, to) in [("alice", "bob"), ("bob", "alice")] {
+                let text = "\(from) \(i)"
+                let (status, out) = try cli(from, ["send", to, text, "--wait", "4"])
+                #expect(status == 0 || status == 75, "\(out)")
+                sent[from]!.append(text)
+                // Between two epochs after the stop and the move: no retry should be needed.
+                if let stoppedAt, movedAt == nil, Date().timeIntervalSince(stoppedAt) > Double(2 * epochSeconds) + 1 {
+                    deliveredAfterStop.append(status)
+                }
+            }
+            i += 1
+        }
+        // Everything arrives (retries allowed, nothing lost to rotation or churn).
+        var got: [String: String] = ["alice": "", "bob": ""]
+        let end = Date().addingTimeInterval(30)
+        while Date() < end {
+            for who in ["alice", "bob"] { got[who]! += try cli(who, ["inbox"]).1 }
+            let complete = sent["alice"]!.allSatisfy { got["bob"]!.contains("alice: \($0)\n") }
+                && sent["bob"]!.allSatisfy { got["alice"]!.contains("bob: \($0)\n") }
+            if complete { break }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        for text in sent["alice"]! { #expect(got["bob"]!.contains("alice: \(text)\n"), "bob never got \(text)") }
+        for text in sent["bob"]! { #expect(got["alice"]!.contains("bob: \(text)\n"), "alice never got \(text)") }
+        #expect(i >= 8, "only \(i) rounds")
+
+        // Keys rotated: each running node made a key per epoch and deleted the expired ones.
+        let elapsedEpochs = Int(Date().timeIntervalSince(start)) / epochSeconds
+        #expect(elapsedEpochs >= 8)
+        for n in [nodes[0], nodes[3], nodes[4]] {
+            #expect((n.metric("postern_packet_keys_total{event=\"deleted\"}") ?? 0) >= 6, "\(n.name)")
+            #expect((n.metric("postern_packet_key_epochs") ?? 0) <= 4)
+        }
+        // The late node carried traffic; the moved node too, at its new address.
+        #expect((nodes[5].metric("postern_packets_in_total") ?? 0) > 0, "the late node carried nothing")
+        #expect((nodes[2].metric("postern_packets_in_total") ?? 0) > 0, "the moved node carried nothing at its new address")
+        // Two epochs after the stopped node left, no message needed a retry: it is out of the routes.
+        #expect(!deliveredAfterStop.isEmpty && deliveredAfterStop.allSatisfy { $0 == 0 }, "\(deliveredAfterStop)")
+        _ = movedAt
+
+        // A replayed packet is refused by a gateway even across its restart (SIGTERM).
+        let loop = try EventLoop()
+        let params = NetworkParameters(epochSeconds: UInt32(epochSeconds), layers: 3)
+        let network = ClientNetwork(parameters: params, bootstrap: Peer(gatewayLines[0])!)
+        #expect(network.refreshNow(loop: loop, seconds: 10) == 0)
+        let entry = try #require(network.topology.gateways.first { $0.linkKey == Peer(gatewayLines[0])!.linkKey })
+        let other = try #require(network.topology.gateways.first { $0.id != entry.id })
+        let courier = Courier(network: network, ownGateway: entry.id, meanDelayMicros: 1000)
+        let packet = try courier.packet([1, 2, 3], to: .random(), at: other.id, acknowledge: false).packet
+        func submit(_ gateway: NodeInfo) -> (ClientStatus, String)? {
+            let client = GatewayClient(loop: loop, gateway: gateway)
+            defer { client.close() }
+            var result: (ClientStatus, String)?
+            client.submit(packet) { result = ($0, $1) }
+            let end = EventLoop.now() + 10_000_000_000
+            while result == nil && EventLoop.now() < end { loop.run(until: EventLoop.now() + 10_000_000) }
+            return result
+        }
+        #expect(submit(entry)?.0 == .ok)
+        nodes[3].stop()
+        try nodes[3].start(role: "gateway", bootstrap: bootstrap, epochSeconds: epochSeconds)
+        let newPort = try #require(nodes[3].wait(for: "clients on ([0-9]+)"))
+        var restarted = entry
+        restarted.clientAddress = "\(nodes[3].host):\(newPort)"
+        let again = submit(restarted)
+        #expect(again?.0 == .refused && again?.1.contains("replayed") == true, "\(String(describing: again))")
+    }
+}
