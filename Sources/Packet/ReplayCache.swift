@@ -4,8 +4,11 @@
 ///
 /// When the limit is reached the cache refuses new packets rather than forget old tags: forgetting would
 /// let a replay through, refusing only drops traffic. Size it for an epoch's expected packets.
+///
+/// The table is allocated at the first insert, not before: a node holds keys for epochs ahead (published
+/// in advance) whose caches would otherwise take memory long before any packet uses them.
 public final class ReplayCache {
-    private let slots: UnsafeMutablePointer<(UInt64, UInt64)>
+    private var table: UnsafeMutablePointer<(UInt64, UInt64)>?
     private let mask: Int
     private let limit: Int
     public private(set) var count = 0
@@ -18,11 +21,21 @@ public final class ReplayCache {
         capacity = size
         mask = size - 1
         limit = size / 4 * 3
-        slots = .allocate(capacity: size)
-        slots.initialize(repeating: (0, 0), count: size)
     }
 
-    deinit { slots.deallocate() }
+    deinit { table?.deallocate() }
+
+    /// Whether the table exists yet (memory is taken).
+    public var isAllocated: Bool { table != nil }
+
+    @inline(__always)
+    private var slots: UnsafeMutablePointer<(UInt64, UInt64)> {
+        if let table { return table }
+        let t = UnsafeMutablePointer<(UInt64, UInt64)>.allocate(capacity: capacity)
+        t.initialize(repeating: (0, 0), count: capacity)
+        table = t
+        return t
+    }
 
     public enum Outcome { case inserted, seen, full }
 
@@ -30,6 +43,7 @@ public final class ReplayCache {
     /// (0, 1) because zero marks an empty slot.
     public func insert(_ tag: (UInt64, UInt64)) -> Outcome {
         let key = (tag.0 == 0 && tag.1 == 0) ? (UInt64(0), UInt64(1)) : tag
+        let slots = self.slots
         var index = Int(truncatingIfNeeded: key.0) & mask
         while true {
             let slot = slots[index]
@@ -45,11 +59,12 @@ public final class ReplayCache {
 
     /// Forgets every tag (a new epoch reusing the table; benchmarks cycling a fixed packet pool).
     public func removeAll() {
-        slots.update(repeating: (0, 0), count: capacity)
+        table?.update(repeating: (0, 0), count: capacity)
         count = 0
     }
 
     public func contains(_ tag: (UInt64, UInt64)) -> Bool {
+        guard let slots = table else { return false }
         let key = (tag.0 == 0 && tag.1 == 0) ? (UInt64(0), UInt64(1)) : tag
         var index = Int(truncatingIfNeeded: key.0) & mask
         while true {
