@@ -249,6 +249,38 @@ final class World {
         #expect(w.run { w.bobGot == ["still fine"] })
     }
 
+    /// Descriptors pushed by gossip: a tampered, an expired and a foreign-network one are refused and
+    /// counted by reason; a good new one is taken and the node then knows one more.
+    @Test func gossipRefusesBadDescriptorsAndCountsThem() throws {
+        let w = try World()
+        let mix = w.net.info(0), node = w.net.nodes[0]
+        let (host, port) = TCP.parse(mix.address)!
+        let packetBytes = w.net.parameters.geometry.packetBytes
+        let now = Clock.wallSeconds(), epoch = w.net.parameters.epoch(at: now)
+        let newcomer = TestNode()
+        let good = newcomer.descriptor(w.net.parameters, published: now, validUntil: now + 3600, epochs: [epoch, epoch + 1])
+        var tampered = TestNode().descriptor(w.net.parameters, published: now, epochs: [epoch]).bytes
+        tampered[40] ^= 1
+        let expired = TestNode().descriptor(w.net.parameters, published: now - 7200, validUntil: now - 10, epochs: [epoch]).bytes
+        let foreign = TestNode().descriptor(NetworkParameters(epochSeconds: 60, layers: 3), published: now, epochs: [epoch]).bytes
+        let before = node.view.count
+        let gossiper = Connection(fd: try TCP.connect(host, port), loop: w.net.loop,
+                                  handshake: try NoiseHandshake(pattern: .XK, initiator: true, prologue: Prologue.link,
+                                                                staticKey: Random.bytes(32), remoteStatic: mix.linkKey.bytes),
+                                  maxFrame: packetBytes + 16, connecting: true)
+        gossiper.onEstablished = { c in
+            for f in GossipFrame.descriptorFrames([tampered, expired, foreign, good.bytes], limit: packetBytes - 1) { c.send(f) }
+        }
+        gossiper.start()
+        defer { gossiper.close("done") }
+        func refused(_ r: DescriptorRefusal) -> Int { node.stats.descriptorsRefused[DescriptorRefusal.all.firstIndex(of: r)!] }
+        #expect(w.net.run(seconds: 5) { node.view.count == before + 1 })
+        #expect(refused(.badSignature) == 1 && refused(.expired) == 1 && refused(.wrongNetwork) == 1)
+        #expect(node.view.descriptors[newcomer.id] == good)
+        let text = node.metricsText()
+        #expect(text.contains("postern_descriptors_refused_total{reason=\"bad_signature\"} 1"))
+    }
+
     @Test func replaysAreDroppedAtTheNode() throws {
         let w = try World()
         let t = w.net.topology
