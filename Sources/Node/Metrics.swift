@@ -1,3 +1,4 @@
+import PosternCrypto
 import PosternMailbox
 import PosternNetwork
 import PosternPacket
