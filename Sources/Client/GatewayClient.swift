@@ -26,16 +26,28 @@ public final class GatewayClient {
         self.gateway = gateway
     }
 
-    /// Starts connecting; safe to call again after a disconnect.
+    var resolving = false
+
+    /// Starts connecting (a host name is resolved first, off the loop); safe to call again after a
+    /// disconnect.
     public func connect() {
-        guard connection == nil, let endpoint = gateway.clientAddress, let (host, port) = TCP.parse(endpoint),
-              let fd = try? TCP.connect(host, port),
-              let hs = try? NoiseHandshake(pattern: .NK, initiator: true, prologue: Prologue.client,
-                                           remoteStatic: gateway.linkKey.bytes)
-        else {
-            failAll("cannot connect to the gateway at \(gateway.clientAddress ?? "(no client address)")")
-            return
+        guard connection == nil, !resolving else { return }
+        guard let endpoint = gateway.clientAddress else { failAll("the gateway has no client address"); return }
+        resolving = true
+        TCP.connect(endpoint, on: loop) { [self] fd, error in
+            self.resolving = false
+            guard self.connection == nil else { fd?.close(); return }
+            guard let fd, let hs = try? NoiseHandshake(pattern: .NK, initiator: true, prologue: Prologue.client,
+                                                       remoteStatic: self.gateway.linkKey.bytes) else {
+                fd?.close()
+                self.failAll("cannot connect to the gateway at \(endpoint)" + (error.isEmpty ? "" : ": \(error)"))
+                return
+            }
+            self.dialled(fd, hs)
         }
+    }
+
+    func dialled(_ fd: FileDescriptor, _ hs: NoiseHandshake) {
         let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: 4 << 20, connecting: true)
         connection = c
         c.onEstablished = { [self] c in
@@ -69,7 +81,7 @@ public final class GatewayClient {
         let frame = [op.code, UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff)] + body
         if let c = connection, c.isEstablished { c.send(frame) } else {
             queued.append(frame)
-            if connection == nil { connect() }
+            if connection == nil && !resolving { connect() }
         }
     }
 

@@ -126,6 +126,11 @@ final class Directory: Timed {
         own = d
         view.insert(d)
         viewDirty = true
+        // Warned at every republication (once an epoch) from 14 days before: the node drops out of a
+        // certified network when its certificate expires.
+        if let c = options.certificate, c.validUntil - now < 14 * 86_400 {
+            log("warning: the membership certificate expires on \(Format.utc(c.validUntil)) UTC; ask the network key's holder for a new one")
+        }
     }
 
     static let version = "0.2.0"

@@ -27,6 +27,8 @@ final class OutgoingLinks {
         var backoff: UInt64 = 100_000_000
         var retryAt: UInt64 = 0
         var retryScheduled = false
+        /// A host name is being resolved for the next connect (off the loop).
+        var resolving = false
 
         init(linkKey: Bytes32, address: String) {
             self.linkKey = linkKey
@@ -141,9 +143,10 @@ final class OutgoingLinks {
         for (i, l) in links.enumerated() { byKey[l.linkKey] = i }
     }
 
+    /// Dials the link's address (a host name is resolved anew at every attempt, off the loop).
     func connect(_ target: LinkIndex) {
         let link = links[target.index]
-        guard link.connection == nil, !stopped else { return }
+        guard link.connection == nil, !link.resolving, !stopped else { return }
         let now = EventLoop.now()
         if now < link.retryAt {
             if !link.retryScheduled {
@@ -155,14 +158,24 @@ final class OutgoingLinks {
             }
             return
         }
-        guard let (host, port) = TCP.parse(link.address),
-              let fd = try? TCP.connect(host, port),
-              let hs = try? NoiseHandshake(pattern: .XK, initiator: true, prologue: options.prologue,
-                                           staticKey: secrets.linkSecret.bytes, remoteStatic: link.linkKey.bytes)
-        else {
-            scheduleRetry(link)
-            return
+        link.resolving = true
+        TCP.connect(link.address, on: loop) { [self] fd, error in
+            link.resolving = false
+            guard !self.stopped, link.connection == nil else { fd?.close(); return }
+            guard let fd, let hs = try? NoiseHandshake(pattern: .XK, initiator: true, prologue: self.options.prologue,
+                                                       staticKey: self.secrets.linkSecret.bytes, remoteStatic: link.linkKey.bytes)
+            else {
+                fd?.close()
+                if !error.isEmpty && link.backoff >= 3_200_000_000 { self.log("link to \(link.address): \(error)") }
+                self.scheduleRetry(link)
+                return
+            }
+            self.dialled(link, fd, hs)
         }
+    }
+
+    /// A connect in progress on `fd`: the handshake, then the link's queues.
+    func dialled(_ link: Link, _ fd: FileDescriptor, _ hs: NoiseHandshake) {
         let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: geometry.packetBytes + 16,
                            maxQueued: 1 << 20, connecting: true)
         link.connection = c

@@ -110,6 +110,50 @@ final class NodeProcess: @unchecked Sendable {
 @Suite(.serialized) struct LivingNetworkTests {
     init() { signal(SIGPIPE, SIG_IGN) }
 
+    /// `node check` reports every problem `node run` would meet, one line each, and exits 1.
+    @Test func nodeCheckNamesEachProblem() throws {
+        let dir = NSTemporaryDirectory() + "postern-check-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        func run(_ args: [String]) throws -> (Int32, String) {
+            let p = Foundation.Process()
+            p.executableURL = URL(fileURLWithPath: CommandLineTests.postern)
+            p.arguments = args
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        #expect(try run(["node", "keygen", "--dir", dir]).0 == 0)
+        // A wildcard listen address without advertise, and a bootstrap peer nobody answers for (port 9 on
+        // a loopback address of its own: nothing listens there).
+        try """
+        [node]
+        keys = "\(dir)/node.keys"
+        data_dir = "\(dir)"
+        listen = "0.0.0.0:0"
+        [network]
+        bootstrap = "127.0.0.11:9#\(String(repeating: "ab", count: 32))"
+        """.write(toFile: dir + "/postern.toml", atomically: true, encoding: .utf8)
+        let (status, out) = try run(["node", "check", "--config", dir + "/postern.toml"])
+        #expect(status == 1, "\(out)")
+        #expect(out.contains("PROBLEM  node.listen is a wildcard address: set node.advertise"))
+        #expect(out.contains("PROBLEM  bootstrap 127.0.0.11:9"))
+        #expect(out.contains("ok       keys ") && out.contains("node check: 2 problems"))
+        // Fixed: nothing wrong.
+        try """
+        [node]
+        keys = "\(dir)/node.keys"
+        data_dir = "\(dir)"
+        listen = "127.0.0.11:0"
+        """.write(toFile: dir + "/postern.toml", atomically: true, encoding: .utf8)
+        let (fixed, fixedOut) = try run(["node", "check", "--config", dir + "/postern.toml"])
+        #expect(fixed == 0 && fixedOut.contains("node check: nothing wrong"), "\(fixedOut)")
+    }
+
     @Test func aNetworkOfProcessesLivesThroughEpochs() throws {
         let root = NSTemporaryDirectory() + "postern-living-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -129,6 +129,23 @@ final class World {
         #expect(w.net.nodes.map(\.packetsHeld) == [0, 0, 0, 0, 0])
     }
 
+    /// Nodes publish host names instead of addresses; links and clients resolve them off the loop.
+    @Test func hostNamesAreResolved() throws {
+        let w = try World { o in
+            o.advertise = o.listen.replacingOccurrences(of: "127.0.0.1", with: "localhost")
+            o.advertiseClient = o.clientListen?.replacingOccurrences(of: "127.0.0.1", with: "localhost")
+        }
+        #expect(w.net.nodes.allSatisfy { $0.descriptor?.address.hasPrefix("localhost:") == true })
+        #expect(w.net.gateways.allSatisfy { $0.clientAddress?.hasPrefix("localhost:") == true })
+        try w.fromAlice("by name")
+        try w.fromBob("by name too")
+        #expect(w.run { w.bobGot == ["by name"] && w.aliceGot == ["by name too"] })
+        var answer: String?
+        Resolver.resolve("localhost", on: w.net.loop) { numeric, _ in answer = numeric }
+        #expect(w.net.run(seconds: 5) { answer != nil } && answer == "127.0.0.1")
+        #expect(Resolver.isNumeric("::1") && Resolver.isNumeric("10.1.2.3") && !Resolver.isNumeric("localhost"))
+    }
+
     @Test func linkDropAndReconnect() throws {
         let w = try World()
         try w.fromAlice("before")

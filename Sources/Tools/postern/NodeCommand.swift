@@ -1,6 +1,7 @@
 import CSystem
 import PosternCover
 import PosternCrypto
+import PosternLink
 import PosternMailbox
 import PosternNetwork
 import PosternNode
@@ -13,6 +14,7 @@ enum NodeCommand {
     static let usage = """
     usage: postern node keygen --dir DIR [--force]
            postern node info --config FILE
+           postern node check --config FILE
            postern node run --config FILE [--listen HOST:PORT] [--client-listen HOST:PORT] [--data-dir DIR]
                                            [--bootstrap HOST:PORT#KEY] [--metrics HOST:PORT]
            postern network keygen --out FILE
@@ -26,7 +28,7 @@ enum NodeCommand {
     }
 
     static func node(_ args: [String]) -> Int32 {
-        CLI.dispatch(args, group: "node", usage: usage, [("keygen", keygen), ("info", info), ("run", run)])
+        CLI.dispatch(args, group: "node", usage: usage, [("keygen", keygen), ("info", info), ("check", check), ("run", run)])
     }
 
     static func keygen(_ args: [String]) -> Int32 {
@@ -89,6 +91,91 @@ enum NodeCommand {
             Terminal.line("gateway line for clients (client.toml network.gateway): \(client)#\(secrets.linkPublic.hex)")
         }
         return 0
+    }
+
+    /// Checks everything `node run` would need, without running: config, keys, data directory, listen
+    /// addresses, advertised addresses, certificate, the clock, and that every bootstrap peer answers a
+    /// Noise handshake. One line per finding; exit 0 when nothing is wrong, 1 otherwise.
+    static func check(_ args: [String]) -> Int32 {
+        guard let o = options(args, ["--config"]), let path = o["--config"] else { Terminal.error(usage); return 2 }
+        var problems = 0
+        func ok(_ what: String) { Terminal.line("ok       \(what)") }
+        func problem(_ what: String) { Terminal.line("PROBLEM  \(what)"); problems += 1 }
+        guard let config = loadConfig(path) else { return 1 }
+        ok("config \(path): \(config.role), epochs of \(config.network.epochSeconds) s, \(config.network.layers) layers")
+        guard let bytes = try? Files.read(config.keysFile) else {
+            problem("keys \(config.keysFile): cannot read (run 'postern node keygen --dir …')")
+            return 1
+        }
+        guard let (secrets, upgraded) = NodeSecrets.parse(String(decoding: bytes, as: UTF8.self)) else {
+            problem("keys \(config.keysFile): malformed")
+            return 1
+        }
+        if upgraded { problem("keys \(config.keysFile): version 1 (one-epoch topology); 'node run' upgrades it, with a new identity") }
+        else { ok("keys \(config.keysFile): id \(secrets.id.hex.prefix(16))…") }
+        if Files.isDirectory(config.dataDirectory), (try? Files.writeAtomically(config.dataDirectory + "/.check", [1])) != nil {
+            try? Files.remove(config.dataDirectory + "/.check")
+            ok("data directory \(config.dataDirectory) is writable")
+        } else {
+            problem("data directory \(config.dataDirectory) is missing or not writable")
+        }
+        let isGateway = config.roles.isGateway
+        for (name, address, advertised) in [("listen", config.listen, config.advertise)]
+            + (isGateway ? [("client_listen", config.clientListen, config.advertiseClient)] : []) {
+            guard let (host, port) = TCP.parse(address) else { problem("node.\(name) \(address) is not host:port"); continue }
+            do {
+                let fd = try TCP.listen(host, port)
+                fd.close()
+                ok("node.\(name) \(address) can be bound")
+            } catch {
+                if error.errno == 98 { ok("node.\(name) \(address) is in use (is the node running?)") }
+                else { problem("node.\(name) \(address): \(error.description)") }
+            }
+            if advertised.isEmpty && (host == "0.0.0.0" || host == "::") {
+                problem("node.\(name) is a wildcard address: set node.advertise\(name == "listen" ? "" : "_client") to where others reach this node")
+            }
+        }
+        let now = Clock.wallSeconds()
+        if now < 1_735_689_600 { problem("the clock says \(Format.utc(now)) UTC: wait for time sync (epochs follow the clock)") }
+        else { ok("clock \(Format.utc(now)) UTC, epoch \(config.network.epoch(at: now))") }
+        if case .certified(let networkKey) = config.network.admission {
+            if let text = try? Files.read(config.certificateFile, limit: 4096),
+               let raw = Hex.decode(String(decoding: text, as: UTF8.self).trimmedLine), let c = MembershipCertificate(bytes: raw) {
+                if !c.admits(secrets.identity, networkKey: networkKey, now: now) {
+                    problem("certificate \(config.certificateFile) is not valid for this identity and network key (or expired)")
+                } else if c.validUntil - now < 14 * 86_400 {
+                    problem("certificate \(config.certificateFile) expires on \(Format.utc(c.validUntil)) UTC: ask for a new one")
+                } else {
+                    ok("certificate valid until \(Format.utc(c.validUntil)) UTC")
+                }
+            } else {
+                problem("this network is certified and \(config.certificateFile.isEmpty ? "network.certificate is not set" : config.certificateFile + " is not a certificate")")
+            }
+        }
+        let peers = config.bootstrapPeers
+        if peers.isEmpty { ok("no bootstrap peers (the first node of a network, or one that kept its view)") }
+        if !peers.isEmpty, let loop = try? EventLoop() {
+            for peer in peers {
+                guard let (host, port) = TCP.parse(peer.address), let fd = try? TCP.connect(host, port),
+                      let hs = try? NoiseHandshake(pattern: .XK, initiator: true, prologue: Prologue.link,
+                                                   staticKey: secrets.linkSecret.bytes, remoteStatic: peer.linkKey.bytes) else {
+                    problem("bootstrap \(peer.address): cannot connect")
+                    continue
+                }
+                let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: config.network.geometry.packetBytes + 16,
+                                   connecting: true, handshakeTimeout: 5_000_000_000)
+                var result: String?
+                c.onEstablished = { c in result = ""; c.close("check done") }
+                c.onClose = { _, reason in if result == nil { result = reason } }
+                c.start()
+                let end = EventLoop.now() &+ 6_000_000_000
+                while result == nil && EventLoop.now() < end { loop.run(until: min(end, EventLoop.now() &+ 50_000_000)) }
+                if result == "" { ok("bootstrap \(peer.address) answers with the expected link key") }
+                else { problem("bootstrap \(peer.address): \(result ?? "no answer in 6 s") (wrong link key, or not a Postern node?)") }
+            }
+        }
+        Terminal.line(problems == 0 ? "node check: nothing wrong" : "node check: \(problems) problem\(problems == 1 ? "" : "s")")
+        return problems == 0 ? 0 : 1
     }
 
     static func run(_ args: [String]) -> Int32 {

@@ -73,6 +73,18 @@ int32_t psys_install_stop_signals(void);
 /// The last stop signal received (SIGINT/SIGTERM number), 0 if none.
 int32_t psys_stop_signal(void);
 
+// Name resolution off the event loop (resolve.c).
+typedef struct psys_resolution psys_resolution;
+/// 1 when host is an IPv4 or IPv6 literal.
+int32_t psys_is_numeric_host(const char *host);
+/// Starts resolving host on a detached thread. Returns a pipe's read end that becomes readable when the
+/// answer is there (then call psys_resolve_finish, and close the fd), or -errno.
+int32_t psys_resolve_start(const char *host, psys_resolution **out);
+/// The numeric address (IPv4 preferred) into numeric, returning 0; or the resolver's error text, returning
+/// -1. Frees the resolution.
+int32_t psys_resolve_finish(psys_resolution *r, char *numeric, int32_t capacity);
+
+
 // --- sockets (TCP over IPv4/IPv6 literals; non-blocking) -----------------------------------------------
 /// Listens on host:port (numeric address). Returns the fd or -errno.
 int32_t psys_tcp_listen(const char *host, uint16_t port, int32_t backlog);
