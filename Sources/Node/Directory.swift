@@ -40,6 +40,15 @@ final class Directory: Timed {
     var nextKeyEvent: Int64 = 0
     var viewDirty = false
     var lastSave: Int64 = 0
+    /// How far the last peers' clocks were from ours (their digest time − ours), newest last.
+    var skews: [Int64] = []
+    /// Our clock disagrees with most recent peers by more than `NodeDescriptor.maxSkewSeconds`: keys for
+    /// what we think the epoch is would be wrong, so nothing is published until it agrees again.
+    var clockSuspect: Bool {
+        guard skews.count >= 3 else { return false }
+        let sorted = skews.sorted()
+        return abs(sorted[sorted.count / 2]) > NodeDescriptor.maxSkewSeconds
+    }
     /// Digest chunks received so far, per connection.
     var partialDigests: [FileDescriptor: [GossipFrame.DigestEntry]] = [:]
     /// Control bytes received per connection in the current gossip interval.
@@ -114,6 +123,11 @@ final class Directory: Timed {
 
     /// Signs and takes a new descriptor of this node (its keys, addresses and roles as they are now).
     func publish(now: Int64) {
+        if clockSuspect {
+            log("warning: this node's clock is \(-skews.sorted()[skews.count / 2]) s off its peers' (median of the last \(skews.count)); "
+                + "not publishing packet keys for what may be the wrong epoch until time sync fixes it")
+            return
+        }
         let published = keys.published(now: now)
         guard !published.isEmpty else { return }
         let lastEpoch = published.last!.epoch
@@ -241,6 +255,7 @@ final class Directory: Timed {
             collected += entries
             guard last else { partialDigests[c.fd] = collected; return }
             partialDigests[c.fd] = nil
+            skews = Array((skews + [senderTime - now]).suffix(9))
             if abs(senderTime - now) > NodeDescriptor.maxSkewSeconds {
                 counters.stats.clockSkewedPeers += 1
                 log("warning: a peer's clock differs from ours by \(senderTime - now) s; check time sync (descriptors may be refused)")

@@ -262,6 +262,9 @@ public final class Node {
         if taken { directory.rebuild(now: now) }
     }
 
+    /// Signs and publishes a new descriptor now (tests; a running node does it at every epoch boundary).
+    public func republish() { directory.publish(now: Clock.wallSeconds()) }
+
     /// Runs a gossip round now (tests).
     public func gossipNow() { directory.gossipRound(now: Clock.wallSeconds()) }
 }

@@ -298,6 +298,38 @@ final class World {
         #expect(text.contains("postern_descriptors_refused_total{reason=\"bad_signature\"} 1"))
     }
 
+    /// Peers whose clocks all say otherwise: the node counts them, and stops publishing keys for what may
+    /// be the wrong epoch; agreeing peers let it publish again.
+    @Test func aNodeWhoseClockDisagreesWithItsPeersStopsPublishing() throws {
+        let w = try World()
+        let mix = w.net.info(0), node = w.net.nodes[0]
+        let (host, port) = TCP.parse(mix.address)!
+        let packetBytes = w.net.parameters.geometry.packetBytes
+        func digestFrom(offset: Int64) throws {
+            var answered = false
+            let c = Connection(fd: try TCP.connect(host, port), loop: w.net.loop,
+                               handshake: try NoiseHandshake(pattern: .XK, initiator: true, prologue: Prologue.link,
+                                                             staticKey: Random.bytes(32), remoteStatic: mix.linkKey.bytes),
+                               maxFrame: packetBytes + 16, connecting: true)
+            c.onEstablished = { c in
+                for f in GossipFrame.digestFrames([], senderTime: Clock.wallSeconds() + offset, answer: true, limit: packetBytes - 1) { c.send(f) }
+            }
+            c.onMessage = { _, _ in answered = true }
+            c.start()
+            #expect(w.net.run(seconds: 5) { answered })
+            c.close("done")
+        }
+        for _ in 0..<3 { try digestFrom(offset: 3600) }
+        #expect(node.stats.clockSkewedPeers == 3)
+        let before = try #require(node.descriptor)
+        _ = w.net.run(seconds: 1.1) { false }   // a later second, so a new descriptor would differ
+        node.republish()
+        #expect(node.descriptor == before, "published although its clock is an hour off its peers'")
+        for _ in 0..<5 { try digestFrom(offset: 0) }
+        node.republish()
+        #expect(node.descriptor != before && (node.descriptor?.published ?? 0) > before.published)
+    }
+
     @Test func replaysAreDroppedAtTheNode() throws {
         let w = try World()
         let t = w.net.topology
