@@ -103,7 +103,7 @@ public struct ClientConfig: Equatable {
     }
 }
 
-/// Why a client could not be set up (config, topology); one line.
+/// Why a client could not be set up (config, network); one line.
 public struct ClientSetupError: Error, Equatable, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }

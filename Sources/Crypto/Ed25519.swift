@@ -1,6 +1,6 @@
 import CSodium
 
-/// Ed25519 signatures (RFC 8032) through libsodium: the directory signs topology files with it.
+/// Ed25519 signatures (RFC 8032) through libsodium: node identities sign their descriptors, network keys certificates.
 public enum Ed25519 {
     public static let publicKeyBytes = 32, secretKeyBytes = 64, signatureBytes = 64, seedBytes = 32
 

@@ -1,7 +1,7 @@
 import PosternCrypto
 
 /// The handshake patterns Postern uses or tests (Noise specification §7): XK for node links (the
-/// responder's static key comes from the topology), NK for clients (who reveal no long-term key),
+/// responder's static key comes from its descriptor), NK for clients (who reveal no long-term key),
 /// and NN, XX, IK, XKpsk3 to reproduce the published vectors.
 public enum NoisePattern: Equatable {
     case NN, NK, XK, XX, IK, XKpsk3

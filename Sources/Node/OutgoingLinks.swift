@@ -4,7 +4,7 @@ import PosternNetwork
 import PosternPacket
 import PosternSystem
 
-/// Which neighbour an outgoing packet goes to: an index into `OutgoingLinks` (the topology's node order),
+/// Which neighbour an outgoing packet goes to: an index into `OutgoingLinks` (valid until the next prune),
 /// never a node id.
 struct LinkIndex: Equatable {
     let rawValue: Int32

@@ -1,7 +1,7 @@
 import PosternCrypto
 
-/// One epoch's packet key: the X25519 secret a node unwraps with, its public half (published in the
-/// topology ahead of time) and the epoch's replay cache.
+/// One epoch's packet key: the X25519 secret a node unwraps with, its public half (published
+/// in the node's descriptor ahead of time) and the epoch's replay cache.
 public final class EpochKey {
     public let epoch: UInt32
     public let secret: SecretKey
@@ -20,17 +20,6 @@ public final class EpochKey {
     public convenience init(epoch: UInt32, replayCapacity: Int) {
         self.init(epoch: epoch, secret: SecretKey(randomBytes: 32), replayCapacity: replayCapacity)
     }
-}
-
-/// Epoch numbering: epoch n covers wall-clock seconds [n·period, (n+1)·period).
-public struct EpochClock: Equatable, Sendable {
-    public let periodSeconds: Int64
-    public init(periodSeconds: Int64) {
-        precondition(periodSeconds > 0)
-        self.periodSeconds = periodSeconds
-    }
-    public func epoch(atSeconds t: Int64) -> UInt32 { UInt32(truncatingIfNeeded: t / periodSeconds) }
-    public func start(of epoch: UInt32) -> Int64 { Int64(epoch) * periodSeconds }
 }
 
 /// A node's packet keys: a handful of epochs (the previous one during a grace period, the current one,
