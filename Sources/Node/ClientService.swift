@@ -104,7 +104,9 @@ final class ClientService {
         case .view:
             guard body.count == 4 else { respond(.badRequest); return }
             let offset = Int(body[0]) << 24 | Int(body[1]) << 16 | Int(body[2]) << 8 | Int(body[3])
-            let all = directory.view.descriptors.values.sorted { $0.id.bytes.lexicographicallyPrecedes($1.id.bytes) }
+            let now = Clock.wallSeconds()
+            let all = directory.view.descriptors.values.filter { $0.validUntil >= now }
+                .sorted { $0.id.bytes.lexicographicallyPrecedes($1.id.bytes) }
             var out: [UInt8] = [UInt8(all.count >> 24 & 0xff), UInt8(all.count >> 16 & 0xff), UInt8(all.count >> 8 & 0xff), UInt8(all.count & 0xff), 0, 0]
             var n = 0
             if offset < all.count {
