@@ -128,6 +128,9 @@ public final class MailboxStore {
         try LMDBEnvironment.check(mdb_put(txn, meta, &key, &value, 0))
     }
 
+    /// Commits (fsyncs) so far.
+    public var commits: Int { store.commits }
+
     /// Bytes of the map in use (for metrics and the map-full check).
     public var usedBytes: Int { store.usedBytes }
 }

@@ -12,6 +12,8 @@ extension MailboxStore {
     public func expire(maxWork: Int? = nil) throws(MailboxError) -> Int {
         let limit = maxWork ?? config.expiryWorkPerTick
         let now = UInt64(bitPattern: clock())
+        // Nothing due: no write transaction, so an idle gateway commits (and writes its SD card) never.
+        guard try nextExpiry().map({ $0 <= now }) ?? false else { return 0 }
         let txn = try writeTxn()
         var cursor: OpaquePointer?
         do {
@@ -45,6 +47,24 @@ extension MailboxStore {
             throw error
         }
         return removed
+    }
+
+    /// The earliest expiry time stored (seen through the open batch if there is one, else a read-only
+    /// transaction), or nil when the store is empty.
+    func nextExpiry() throws(MailboxError) -> UInt64? {
+        let batch = store.batch
+        let txn: OpaquePointer
+        if let batch { txn = batch } else { txn = try readTxn() }
+        defer { if batch == nil { mdb_txn_abort(txn) } }
+        var cursor: OpaquePointer?
+        try lmdb(mdb_cursor_open(txn, byExpiry, &cursor))
+        defer { mdb_cursor_close(cursor) }
+        var key = MDB_val(), value = MDB_val()
+        let rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
+        if rc == MDB_NOTFOUND { return nil }
+        try lmdb(rc)
+        guard key.mv_size == 16, let p = key.mv_data else { return nil }
+        return loadBE(p, 0)
     }
 
     /// Evicts the message with the smallest id (the oldest deposit).

@@ -105,8 +105,7 @@ final class GatewayDeposits: Timed {
         if let windowStart, now &- windowStart >= groupCommitNanos { commit() }
         if let mailbox, now >= nextExpiry {
             nextExpiry = now &+ 1_000_000_000
-            _ = try? mailbox.expire()
-            changed()
+            if let removed = try? mailbox.expire(), removed > 0 { changed() }
         }
     }
 

@@ -20,6 +20,8 @@ public final class RecordStore {
     /// Writes in the open batch that somebody waits on (deposits); a lost batch with any is reported.
     package var pendingWrites = 0
     var lostBatch: StoreError?
+    /// Commits so far (each one an fsync: what an SD card feels).
+    public private(set) var commits = 0
 
     /// Opens (creating if needed) the environment in `directory`, taking its lock file; `.inUse` when
     /// another process holds it.
@@ -99,6 +101,7 @@ public final class RecordStore {
         let rc = mdb_txn_commit(txn)   // commit frees the transaction even when it fails
         pendingWrites = 0
         if rc != 0 { throw LMDBEnvironment.error(rc) }
+        commits += 1
     }
 
     // MARK: Named records

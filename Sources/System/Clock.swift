@@ -6,4 +6,6 @@ public enum Clock {
     @inlinable public static func wallNanoseconds() -> Int64 { psys_realtime_ns() }
     @inlinable public static func wallSeconds() -> Int64 { psys_realtime_ns() / 1_000_000_000 }
     public static func sleep(nanoseconds: UInt64) { psys_sleep_ns(nanoseconds) }
+    /// CPU time this process has used (user + system, all threads).
+    public static func processCPUNanoseconds() -> UInt64 { psys_process_cpu_ns() }
 }

@@ -25,6 +25,8 @@ public final class EventLoop {
     var handlers: [Int32: Handler] = [:]
     var timers = TimerHeap<() -> Void>()
     public private(set) var running = false
+    /// Loop iterations so far: one per wakeup (tests check that waiting does not spin).
+    public private(set) var turns = 0
     var stopRequested = false
     /// Called at most once per second when a stop signal (SIGINT/SIGTERM) has arrived.
     public var onStopSignal: ((Int32) -> Void)?
@@ -94,15 +96,19 @@ public final class EventLoop {
                 if stopRequested { return }
             }
             for timed in scheduled { timed.fire(now: Self.now()) }
+            turns &+= 1
             now = Self.now()
-            var timeout: Int64 = 250
-            if let next = timers.nextDeadline { timeout = min(timeout, Int64((next > now ? next - now : 0) / 1_000_000)) }
+            // The next deadline, rounded *up* to whole milliseconds (epoll's unit): a timer fires up to
+            // 1 ms late instead of the loop spinning through the last millisecond before it. At most 1 s
+            // without a deadline, so a stop signal that lands just before the wait is seen within a second.
+            var wait: UInt64 = 1_000_000_000
+            if let next = timers.nextDeadline { wait = min(wait, next > now ? next - now : 0) }
             for timed in scheduled {
-                if let next = timed.nextDeadline { timeout = min(timeout, Int64((next > now ? next - now : 0) / 1_000_000)) }
+                if let next = timed.nextDeadline { wait = min(wait, next > now ? next - now : 0) }
             }
-            if let deadline { timeout = min(timeout, Int64((deadline > now ? deadline - now : 0) / 1_000_000)) }
-            // Sub-millisecond timers: poll without sleeping rather than round up to 1 ms.
-            let n = psys_epoll_wait(epoll, tokens, events, 64, Int32(timeout))
+            if let deadline { wait = min(wait, deadline > now ? deadline - now : 0) }
+            let timeout = Int32((wait + 999_999) / 1_000_000)
+            let n = psys_epoll_wait(epoll, tokens, events, 64, timeout)
             if n <= 0 { continue }
             for i in 0..<Int(n) {
                 let fd = Int32(truncatingIfNeeded: tokens[i])

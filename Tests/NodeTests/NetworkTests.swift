@@ -146,6 +146,19 @@ final class World {
         #expect(Resolver.isNumeric("::1") && Resolver.isNumeric("10.1.2.3") && !Resolver.isNumeric("localhost"))
     }
 
+    /// An idle gateway leaves its SD card alone: no mailbox commit while nothing arrives, expires or is
+    /// deleted (it used to open a write transaction for expiry every second, and commit it).
+    @Test func anIdleGatewayDoesNotCommit() throws {
+        let w = try World()
+        try w.fromAlice("one message")
+        #expect(w.run { w.bobGot.count == 1 })
+        _ = w.net.run(seconds: 0.3) { false }   // the last commit window closes
+        let gateways = w.net.nodes.compactMap { $0.mailbox }
+        let before = gateways.map { $0.commits }
+        _ = w.net.run(seconds: 2.5) { false }
+        #expect(gateways.map { $0.commits } == before, "\(before) → \(gateways.map { $0.commits })")
+    }
+
     @Test func linkDropAndReconnect() throws {
         let w = try World()
         try w.fromAlice("before")

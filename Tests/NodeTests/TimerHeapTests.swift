@@ -34,3 +34,41 @@ import Testing
         #expect(heap.popDue(now: 50) == nil && heap.nextDeadline == 100)
     }
 }
+
+/// A stage that wants to fire every `period` nanoseconds.
+final class Ticker: Timed {
+    let period: UInt64
+    var next: UInt64
+    var fired = 0
+    init(period: UInt64) {
+        self.period = period
+        next = EventLoop.now() &+ period
+    }
+    var nextDeadline: UInt64? { next }
+    func fire(now: UInt64) {
+        guard now >= next else { return }
+        fired += 1
+        next = now &+ period
+    }
+}
+
+@Suite struct EventLoopTests {
+    /// Waiting for a deadline sleeps instead of spinning: the loop wakes about once per firing. (Rounded
+    /// down to whole milliseconds it polled through the last millisecond before every deadline: tens of
+    /// thousands of turns in 200 ms.)
+    @Test func waitingDoesNotSpin() throws {
+        let loop = try EventLoop()
+        let ticker = Ticker(period: 2_500_000)   // 2.5 ms
+        loop.schedule(ticker)
+        loop.run(until: EventLoop.now() &+ 200_000_000)
+        #expect(ticker.fired >= 20, "fired \(ticker.fired) times")
+        #expect(loop.turns <= 3 * ticker.fired + 10, "\(loop.turns) turns for \(ticker.fired) firings")
+    }
+
+    /// With nothing to do the loop sleeps until its deadline (or a second).
+    @Test func anIdleLoopSleeps() throws {
+        let loop = try EventLoop()
+        loop.run(until: EventLoop.now() &+ 1_200_000_000)
+        #expect(loop.turns <= 3, "\(loop.turns) turns in 1.2 s")
+    }
+}

@@ -1,5 +1,6 @@
 import CLMDB
 import PosternCrypto
+import PosternLocalNetwork
 import PosternMailbox
 import PosternSystem
 
@@ -76,6 +77,20 @@ func mailboxSuite() -> Suite {
                 }
                 let perDeposit = Double(writtenBytes() - before) / 600
                 return (perDeposit * 36_000 / 1_048_576, "MiB")
+            },
+            // An idle gateway (in a network of three mixes and one gateway, nothing sent): storage writes
+            // per day. Goal: near zero (it used to commit its mailbox once a second for expiry).
+            .value("sd-writes-per-day-idle") {
+                let dir = base + "-idle"
+                defer { try? Files.removeTree(dir) }
+                guard let net = try? LocalNetwork(layers: 3, gateways: 1, dataDirectory: dir), (try? net.start()) != nil else {
+                    return (0, "MiB (network did not start)")
+                }
+                defer { net.stop() }
+                net.loop.run(until: EventLoop.now() &+ 1_000_000_000)   // start-up writes (keys, view) settle
+                let before = writtenBytes()
+                net.loop.run(until: EventLoop.now() &+ 4_000_000_000)
+                return (Double(writtenBytes() - before) * 86_400 / 4 / 1_048_576, "MiB")
             },
             // The same load with a 1 s group-commit window (`group_commit_ms = 1000`): 10 deposits per commit.
             .value("sd-writes-per-hour-10pps-1s-window") {

@@ -92,7 +92,15 @@ func relaySuite() -> Suite {
             }
             return (Double(total) / Double(packets.count) / 4 / 1e6, "ms")
         }
-        return [forward.perHop(4), mixOnly.perHop(3), latency]
+        // An idle network (five nodes, one process, nothing sent): CPU seconds per wall second. Goal
+        // ≤ 0.001: an idle box (or phone) should not burn its battery waiting.
+        let idle = BenchLine.value("idle-cpu") {
+            _ = net.run(seconds: 0.5) { false }   // what the lines above left in flight drains
+            let cpu = Clock.processCPUNanoseconds(), wall = EventLoop.now()
+            net.loop.run(until: wall &+ 3_000_000_000)
+            return (Double(Clock.processCPUNanoseconds() - cpu) / Double(EventLoop.now() - wall), "cpu s/s")
+        }
+        return [forward.perHop(4), mixOnly.perHop(3), latency, idle]
     }
 }
 

@@ -26,6 +26,8 @@ const char *psys_strerror(int32_t err);
 // --- clocks ------------------------------------------------------------------------------------------
 uint64_t psys_monotonic_ns(void);
 int64_t psys_realtime_ns(void);
+/// CPU time used by the whole process (all threads), nanoseconds.
+uint64_t psys_process_cpu_ns(void);
 /// Sleeps for at least `ns` nanoseconds (restarted on EINTR).
 void psys_sleep_ns(uint64_t ns);
 
