@@ -86,6 +86,13 @@ final class ClientService {
                 respond(.badRequest)
                 return
             }
+            // Each address once: the same one 32 times would return its messages 32 times (57× the
+            // request's size back: an amplification).
+            var named = Set<Bytes32>()
+            for i in 0..<Int(body[0]) where !named.insert(Bytes32(body.baseAddress! + 1 + 32 * i)).inserted {
+                respond(.badRequest)
+                return
+            }
             var entries: [UInt8] = []
             var count = 0
             let budget = 60_000

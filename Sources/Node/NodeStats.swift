@@ -4,7 +4,7 @@ import PosternSystem
 public struct NodeStats: Equatable {
     public var packetsIn = 0, packetsOut = 0, delivered = 0, repliesDelivered = 0
     public var droppedQueueFull = 0, droppedLinkQueue = 0, droppedUnknownHop = 0, droppedNotGateway = 0
-    public var droppedStore = 0, droppedBadFrame = 0
+    public var droppedStore = 0, droppedBadFrame = 0, droppedDelay = 0
     public var linksUp = 0, clientsConnected = 0, linkRejects = 0
     public var queueDepth = 0
     /// Cover traffic: drop-stream packets discarded at this final hop; own relay loops.

@@ -41,6 +41,13 @@ final class PacketUnwrapper {
         replay.note(processor.lastTag)
         switch command {
         case .forward(let next, let delay):
+            // A sender asks for at most 60 s per hop (PROTOCOL.md §4.6); longer would let a few packets
+            // hold the pool for an hour.
+            guard delay <= Topology.maxHopDelayMicros else {
+                counters.stats.droppedDelay += 1
+                pool.release(slot)
+                return nil
+            }
             guard links.directory.descriptor(next) != nil else {
                 counters.stats.droppedUnknownHop += 1
                 pool.release(slot)

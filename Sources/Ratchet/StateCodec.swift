@@ -46,6 +46,9 @@ extension Conversation {
         s.sendAddress = try reader.key(); s.nextSendAddress = try reader.key()
         s.recvAddress = try reader.key(); s.nextRecvAddress = try reader.key()
         s.ns = try reader.u32(); s.nr = try reader.u32(); s.pn = try reader.u32()
+        // Counters restart at every DH step; one near 2³² is not a state this code wrote, and sending
+        // from it would overflow (a trap). Refused as damaged.
+        guard s.ns < 1 << 31, s.nr < 1 << 31, s.pn < 1 << 31 else { throw .malformed }
         let count = Int(try reader.u32())
         guard count <= maxSkip, count * 100 == reader.remaining else { throw .malformed }
         for _ in 0..<count {

@@ -34,6 +34,13 @@ import Testing
             ("[log]\nlevel = \"loud\"\n", 2, "log.level"),
             ("[mailbox]\nmap_size_mb = 64\nbyte_cap_mb = 64\n", 3, "below"),
             ("[node]\nlisten = \"1.2.3.4:1\"\nlisten = \"1.2.3.4:2\"\n", 3, "set twice"),
+            // Geometry a link cannot carry, or that overflows: refused with its line, never trapped on.
+            ("[network]\npayload_bytes = 70000\n", 2, "between 256 and 60000"),
+            ("[network]\npayload_bytes = 9223372036854775807\n", 2, "between"),
+            ("[network]\nmax_hops = 17\n", 2, "between 3 and 16"),
+            ("[network]\nlayers = 4\nmax_hops = 5\n", 2, "must not exceed"),
+            ("[node]\nrole = \"gateway\"\n", 2, "client_listen"),
+            ("[network]\nbootstrap = \"127.0.0.1:7000\"\n", 2, "host:port#"),
         ]
         for (text, line, fragment) in cases {
             do {

@@ -346,6 +346,31 @@ final class World {
         #expect(node.descriptor != before && (node.descriptor?.published ?? 0) > before.published)
     }
 
+    /// A hop delay over 60 s is dropped and counted (a packet asking for an hour would hold a pool slot
+    /// that long); a FETCH naming one address twice is refused (it would return its messages twice).
+    @Test func hostileRequestsAreRefused() throws {
+        let w = try World()
+        let t = w.net.topology
+        let entry = w.net.info(w.gatewayIndex(0))
+        let route = [entry] + (1...3).map { t.mixes(layer: $0)[0] } + [w.net.info(w.gatewayIndex(1))]
+        var hops = route.map { RouteHop(node: $0.id, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 1000) }
+        hops[0].delayMicros = 3_600_000_000   // an hour at the entry gateway
+        let packet = try PacketBuilder(geometry: t.geometry).build(route: hops, to: .mailbox(.random()), message: [0, 3, 1, 2, 3])
+        let gateway = w.net.nodes[w.gatewayIndex(0)]
+        let held = gateway.packetsHeld
+        var status: ClientStatus?
+        w.alice.client.submit(packet) { s, _ in status = s }
+        #expect(w.net.run(seconds: 5) { status != nil })
+        #expect(gateway.stats.droppedDelay == 1 && gateway.packetsHeld == held)
+        #expect(gateway.metricsText().contains("postern_packets_dropped_total{reason=\"delay_too_long\"} 1"))
+        let a = Bytes32.random()
+        var twice: [GatewayClient.Fetched]?? = nil, once: [GatewayClient.Fetched]?? = nil
+        w.alice.client.fetch([a, .random(), a]) { twice = .some($0) }
+        w.alice.client.fetch([a]) { once = .some($0) }
+        #expect(w.net.run(seconds: 5) { twice != nil && once != nil })
+        #expect(twice! == nil && once! != nil)
+    }
+
     @Test func replaysAreDroppedAtTheNode() throws {
         let w = try World()
         let t = w.net.topology

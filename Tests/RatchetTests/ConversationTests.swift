@@ -3,6 +3,21 @@ import PosternCrypto
 import Testing
 
 @Suite struct ConversationTests {
+    /// A stored state whose send counter is at 2³² − 1 (damaged or crafted) is refused when read: a
+    /// `send` from it would overflow the counter and trap.
+    @Test func stateWithCountersNearOverflowIsRefused() throws {
+        let p = try Pair()
+        var bytes = p.alice.serialized()
+        #expect(p.alice.state.skipped.isEmpty)
+        // Ns ‖ Nr ‖ PN ‖ skipped count are the last 16 bytes when nothing is skipped.
+        bytes.replaceSubrange((bytes.count - 16)..<(bytes.count - 12), with: [0xff, 0xff, 0xff, 0xff])
+        #expect(throws: RatchetError.malformed) { try Conversation(serialized: bytes) }
+        var nr = p.alice.serialized()
+        nr.replaceSubrange((nr.count - 12)..<(nr.count - 8), with: [0, 0, 0, 0x80])
+        #expect(throws: RatchetError.malformed) { try Conversation(serialized: nr) }
+        #expect(try Conversation(serialized: p.alice.serialized()).serialized() == p.alice.serialized())
+    }
+
     @Test func inOrderBothDirections() throws {
         let p = try Pair()
         for round in 0..<5 {
