@@ -1,4 +1,6 @@
+import Foundation
 import PosternCrypto
+import PosternLink
 import PosternNode
 import PosternSystem
 import Testing
@@ -70,5 +72,51 @@ final class Ticker: Timed {
         let loop = try EventLoop()
         loop.run(until: EventLoop.now() &+ 1_200_000_000)
         #expect(loop.turns <= 3, "\(loop.turns) turns in 1.2 s")
+    }
+}
+
+@Suite struct ConnectionFairnessTests {
+    /// A peer that has sent six hundred frames gets about `framesPerTurn` (128) of them handled per turn;
+    /// the rest follow in later turns (it used to be read until the socket was empty, starving every
+    /// other connection and timer for as long as the flood lasted).
+    @Test func aFloodIsReadInBoundedTurns() throws {
+        let loop = try EventLoop()
+        let listener = try TCP.listen("127.0.0.1", 0)
+        defer { listener.close() }
+        let serverKey = Random.bytes(32)
+        let serverPublic = X25519.publicKey(of: SecretKey(copying: serverKey))
+        var server: Connection?
+        var received = 0, stopAtFirst = false
+        try loop.watch(listener, events: EventLoop.readable) { _ in
+            guard let fd = try? TCP.accept(listener), let hs = try? NoiseHandshake(pattern: .NK, initiator: false, prologue: [1],
+                                                                                  staticKey: serverKey) else { return }
+            let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 4096, maxQueued: 4 << 20)
+            c.onMessage = { _, _ in
+                received += 1
+                if stopAtFirst && received == 1 { loop.stop() }   // the loop returns once this handler does
+            }
+            c.start()
+            server = c
+        }
+        let client = Connection(fd: try TCP.connect("127.0.0.1", TCP.localPort(listener)), loop: loop,
+                                handshake: try NoiseHandshake(pattern: .NK, initiator: true, prologue: [1], remoteStatic: serverPublic),
+                                maxFrame: 4096, maxQueued: 4 << 20, connecting: true)
+        client.start()
+        let end = EventLoop.now() &+ 5_000_000_000
+        while !(client.isEstablished && server?.isEstablished == true) && EventLoop.now() < end { loop.run(until: EventLoop.now() &+ 5_000_000) }
+        #expect(client.isEstablished)
+        for _ in 0..<600 { #expect(client.send(Random.bytes(200))) }
+        #expect(client.queuedBytes == 0, "the flood is in the socket, not in our queue")
+        Thread.sleep(forTimeInterval: 0.05)
+        // One readiness event: the server handles a bounded batch, not the whole flood.
+        stopAtFirst = true
+        loop.run(until: EventLoop.now() &+ 1_000_000_000)
+        stopAtFirst = false
+        // 128, plus what the read that crossed it had already brought in (one frame buffer: 4 KiB here).
+        #expect(received > 0 && received <= 128 + 4098 / 218, "\(received) frames in one turn")
+        while received < 600 && EventLoop.now() < end { loop.run(until: EventLoop.now() &+ 5_000_000) }
+        #expect(received == 600)
+        client.close("done")
+        server?.close("done")
     }
 }
