@@ -61,11 +61,14 @@ extension MailboxStore {
         if let base = blob.baseAddress { (value.mv_data! + 8).copyMemory(from: base, byteCount: blob.count) }
 
         count += 1
-        withUnsafeBytes(of: &count) { c in
+        // Every return code is checked: an ignored failure here (a full map) used to surface later as
+        // MDB_BAD_TXN, far from its cause.
+        let put = withUnsafeBytes(of: &count) { c in
             var cv = val(c.baseAddress!, 4)
             countKey = val(k, 32)
-            _ = mdb_put(txn, counts, &countKey, &cv, 0)
+            return mdb_put(txn, counts, &countKey, &cv, 0)
         }
+        try lmdb(put)
         storeBE(UInt64(bitPattern: expiresAt), k, 40)
         storeBE(id, k, 48)
         var expiryKey = val(k + 40, 16), expiryValue = val(k, 32)
@@ -150,13 +153,15 @@ extension MailboxStore {
         if mdb_get(txn, counts, &countKey, &countValue) == 0 {
             var c = countValue.mv_data!.loadUnaligned(as: UInt32.self)
             if c <= 1 {
-                _ = mdb_del(txn, counts, &countKey, nil)
+                let d = mdb_del(txn, counts, &countKey, nil)
+                if d != 0 && d != MDB_NOTFOUND { try lmdb(d) }
             } else {
                 c -= 1
-                withUnsafeBytes(of: &c) { cp in
+                let put = withUnsafeBytes(of: &c) { cp in
                     var cv = val(cp.baseAddress!, 4)
-                    _ = mdb_put(txn, counts, &countKey, &cv, 0)
+                    return mdb_put(txn, counts, &countKey, &cv, 0)
                 }
+                try lmdb(put)
             }
         }
         totalBytes -= min(totalBytes, UInt64(size))

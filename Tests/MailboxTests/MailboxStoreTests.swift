@@ -124,6 +124,28 @@ func blob(_ n: Int, _ fill: UInt8) -> [UInt8] { [UInt8](repeating: fill, count: 
         try store.flush()
     }
 
+    /// Whichever write of a deposit meets the full map, the refusal reads as "store full", never as a
+    /// later `MDB_BAD_TXN` (an ignored failure of the per-address count update used to end that way).
+    @Test func aFullMapIsReportedAsFullWhereverItHits() throws {
+        var seen: Set<String> = []
+        for size in stride(from: 1500, through: 4000, by: 97) {
+            let box = Sandbox()
+            var config = MailboxConfig()
+            config.mapSize = 256 << 10
+            config.byteCap = 1 << 30
+            let store = try box.open(config)
+            var failure: MailboxError?
+            for i in 0..<500 where failure == nil {
+                do {
+                    _ = try store.deposit(address: .random(), blob: blob(size, UInt8(i & 0xff)))
+                    try store.flush()
+                } catch { failure = error }
+            }
+            seen.insert(failure.map { "\($0)" } ?? "none")
+        }
+        #expect(seen == [MailboxError.store(.storeFull).description], "\(seen)")
+    }
+
     @Test func reopenKeepsMessagesAndTotals() throws {
         let box = Sandbox()
         let a = Bytes32.random()
