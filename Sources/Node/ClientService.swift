@@ -7,9 +7,8 @@ import PosternSystem
 
 /// The gateway's client protocol (docs/PROTOCOL.md §4.3; `ClientOp`, `ClientStatus`): accepts clients
 /// (Noise NK as responder), takes their packets into the pipeline like a link's, and answers fetches and
-/// deletes from the mailbox. A client can only name addresses: no request lists them. At most
-/// `maxClients` sessions; one idle for `clientIdleNanos` is closed (a timed stage: the oldest deadline).
-final class ClientService: Timed {
+/// deletes from the mailbox. A client can only name addresses: no request lists them.
+final class ClientService {
     let loop: EventLoop
     let secrets: NodeSecrets
     let geometry: Geometry
@@ -20,8 +19,6 @@ final class ClientService: Timed {
     let counters: NodeCounters
     private(set) var socket: FileDescriptor?
     var clients: [FileDescriptor: Connection] = [:]
-    /// When each client last sent a request (or connected).
-    var lastActive: [FileDescriptor: UInt64] = [:]
 
     init(loop: EventLoop, secrets: NodeSecrets, geometry: Geometry, directory: Directory, options: NodeOptions,
          unwrapper: PacketUnwrapper, deposits: GatewayDeposits, counters: NodeCounters) {
@@ -38,49 +35,21 @@ final class ClientService: Timed {
     /// Starts accepting clients on the listening socket `fd` (which this stage then owns).
     func start(_ fd: FileDescriptor) {
         socket = fd
-        watch()
-    }
-
-    func watch() {
-        guard let socket else { return }
-        try? loop.watch(socket, events: EventLoop.readable) { [self] _ in self.accept() }
+        try? loop.watch(fd, events: EventLoop.readable) { [self] _ in self.accept() }
     }
 
     func accept() {
         guard let socket else { return }
-        Acceptor.drain(socket, loop: loop, counters: counters, resume: { [self] in self.watch() }) { fd in
-            guard clients.count < options.maxClients else {
-                counters.stats.clientsRefused += 1
-                fd.close()
-                return
-            }
+        while let fd = try? TCP.accept(socket) {
             guard let hs = try? NoiseHandshake(pattern: .NK, initiator: false, prologue: options.clientPrologue,
-                                               staticKey: secrets.linkSecret.bytes) else { fd.close(); return }
+                                               staticKey: secrets.linkSecret.bytes) else { fd.close(); continue }
             let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: 4 << 20,
                                handshakeTimeout: options.handshakeTimeoutNanos)
             clients[fd] = c
-            lastActive[fd] = EventLoop.now()
             counters.stats.clientsConnected = clients.count
-            c.onMessage = { [self] c, frame in
-                self.lastActive[c.fd] = EventLoop.now()
-                self.handle(c, frame)
-            }
-            c.onClose = { [self] c, _ in
-                self.clients[c.fd] = nil
-                self.lastActive[c.fd] = nil
-                self.counters.stats.clientsConnected = self.clients.count
-            }
+            c.onMessage = { [self] c, frame in self.handle(c, frame) }
+            c.onClose = { [self] c, _ in self.clients[c.fd] = nil; self.counters.stats.clientsConnected = self.clients.count }
             c.start()
-        }
-    }
-
-    var nextDeadline: UInt64? { lastActive.values.min().map { $0 &+ options.clientIdleNanos } }
-
-    func fire(now: UInt64) {
-        for (fd, last) in lastActive where now &- last >= options.clientIdleNanos {
-            counters.stats.clientsIdleClosed += 1
-            clients[fd]?.close("idle for \(options.clientIdleNanos / 1_000_000_000) s")
-            lastActive[fd] = nil
         }
     }
 

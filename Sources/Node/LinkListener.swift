@@ -33,19 +33,14 @@ final class LinkListener {
     /// Starts accepting on the listening socket `fd` (which this stage then owns).
     func start(_ fd: FileDescriptor) {
         socket = fd
-        watch()
-    }
-
-    func watch() {
-        guard let socket else { return }
-        try? loop.watch(socket, events: EventLoop.readable) { [self] _ in self.accept() }
+        try? loop.watch(fd, events: EventLoop.readable) { [self] _ in self.accept() }
     }
 
     func accept() {
         guard let socket else { return }
-        Acceptor.drain(socket, loop: loop, counters: counters, resume: { [self] in self.watch() }) { fd in
+        while let fd = try? TCP.accept(socket) {
             guard let hs = try? NoiseHandshake(pattern: .XK, initiator: false, prologue: options.prologue,
-                                               staticKey: secrets.linkSecret.bytes) else { fd.close(); return }
+                                               staticKey: secrets.linkSecret.bytes) else { fd.close(); continue }
             let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: geometry.packetBytes + 16, maxQueued: 1 << 20,
                                handshakeTimeout: options.handshakeTimeoutNanos)
             inbound[fd] = c
