@@ -94,26 +94,13 @@ public final class ClientNetwork {
     /// The view as the profile keeps it: version 1 ‖ refreshed epoch (u32 BE) ‖ (length u16 ‖ descriptor)*.
     public var encoded: [UInt8] {
         let e = refreshedEpoch ?? 0
-        var out: [UInt8] = [1, UInt8(e >> 24), UInt8(e >> 16 & 0xff), UInt8(e >> 8 & 0xff), UInt8(e & 0xff)]
-        for d in descriptors where d.count <= 65_535 { out += [UInt8(d.count >> 8), UInt8(d.count & 0xff)] + d }
-        return out
+        return [1, UInt8(e >> 24), UInt8(e >> 16 & 0xff), UInt8(e >> 8 & 0xff), UInt8(e & 0xff)] + NodeDescriptor.encodeList(descriptors)
     }
 
     /// The kept view from `encoded` (nil when damaged): (refreshed epoch, descriptors).
     public static func decode(_ bytes: [UInt8]) -> (epoch: UInt32?, descriptors: [[UInt8]])? {
         guard bytes.count >= 5, bytes[0] == 1 else { return nil }
         let e = bytes[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        return (e == 0 ? nil : e, list(Array(bytes[5...])))
-    }
-
-    static func list(_ bytes: [UInt8]) -> [[UInt8]] {
-        var out: [[UInt8]] = [], i = 0
-        while i + 2 <= bytes.count {
-            let n = Int(bytes[i]) << 8 | Int(bytes[i + 1])
-            guard i + 2 + n <= bytes.count else { break }
-            out.append(Array(bytes[(i + 2)..<(i + 2 + n)]))
-            i += 2 + n
-        }
-        return out
+        return (e == 0 ? nil : e, NodeDescriptor.decodeList(bytes[5...]))
     }
 }

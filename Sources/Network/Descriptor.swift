@@ -253,6 +253,25 @@ public struct NodeDescriptor: Equatable, Sendable {
         }
     }
 
+    /// Descriptors kept as one record (a node's state store, a client's profile): (length u16 BE ‖
+    /// descriptor)*. Decoding stops at the first truncated entry.
+    public static func encodeList(_ list: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = []
+        for d in list where d.count <= 65_535 { out += [UInt8(d.count >> 8), UInt8(d.count & 0xff)] + d }
+        return out
+    }
+
+    public static func decodeList(_ bytes: ArraySlice<UInt8>) -> [[UInt8]] {
+        var out: [[UInt8]] = [], i = bytes.startIndex
+        while i + 2 <= bytes.endIndex {
+            let n = Int(bytes[i]) << 8 | Int(bytes[i + 1])
+            guard i + 2 + n <= bytes.endIndex else { break }
+            out.append(Array(bytes[(i + 2)..<(i + 2 + n)]))
+            i += 2 + n
+        }
+        return out
+    }
+
     /// Parses and verifies in one step.
     public static func accept(_ bytes: [UInt8], network: NetworkParameters, now: Int64) throws(DescriptorRefusal) -> NodeDescriptor {
         let d = try NodeDescriptor(bytes: bytes)

@@ -75,7 +75,7 @@ final class Directory: Timed {
         topology = Topology(epoch: 0, validUntil: 0, geometry: parameters.geometry, nodes: [])
         let now = Clock.wallSeconds()
         for bytes in options.knownDescriptors { offer(bytes, now: now) }
-        if let stored = try? state?.get("descriptors") { for bytes in Self.decodeList(stored) { offer(bytes, now: now) } }
+        if let stored = try? state?.get("descriptors") { for bytes in NodeDescriptor.decodeList(stored[...]) { offer(bytes, now: now) } }
         viewDirty = false
     }
 
@@ -175,6 +175,9 @@ final class Directory: Timed {
         topology = fresh
         if changed || viewDirty { onChange() }
     }
+
+    /// Whether the view holds a descriptor of this node (without copying it: the per-packet check).
+    func knows(_ id: Bytes32) -> Bool { view.descriptors.index(forKey: id) != nil }
 
     /// The descriptor of a node, any epoch.
     func descriptor(_ id: Bytes32) -> NodeDescriptor? { view.descriptors[id] }
@@ -287,27 +290,10 @@ final class Directory: Timed {
     func save() {
         guard let state else { return }
         do {
-            try state.set("descriptors", Self.encodeList(view.descriptors.values.map { $0.bytes }))
+            try state.set("descriptors", NodeDescriptor.encodeList(view.descriptors.values.map { $0.bytes }))
             try state.flush()
         } catch {
             log("warning: cannot save the view: \(error.description)")
         }
-    }
-
-    static func encodeList(_ list: [[UInt8]]) -> [UInt8] {
-        var out: [UInt8] = []
-        for d in list { out += [UInt8(d.count >> 8), UInt8(d.count & 0xff)] + d }
-        return out
-    }
-
-    static func decodeList(_ bytes: [UInt8]) -> [[UInt8]] {
-        var out: [[UInt8]] = [], i = 0
-        while i + 2 <= bytes.count {
-            let n = Int(bytes[i]) << 8 | Int(bytes[i + 1])
-            guard i + 2 + n <= bytes.count else { break }
-            out.append(Array(bytes[(i + 2)..<(i + 2 + n)]))
-            i += 2 + n
-        }
-        return out
     }
 }

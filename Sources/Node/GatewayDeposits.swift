@@ -85,7 +85,7 @@ final class GatewayDeposits: Timed {
     /// with the next commit (`now`: at once).
     func answer(_ surb: UnsafeRawPointer, _ status: Delivery.Ack, now: Bool) {
         let first = SURB.firstHop(serialized: surb)
-        guard first != myID, links.directory.descriptor(first) != nil, let slot = pool.take() else {
+        guard first != myID, links.directory.knows(first), let slot = pool.take() else {
             counters.stats.acksDropped += 1
             return
         }

@@ -46,6 +46,9 @@ final class OutgoingLinks {
     let log: (String) -> Void
     var links: [Link] = []
     var byKey: [Bytes32: Int] = [:]
+    /// Node id → link, so a forwarded packet costs one hash lookup (no descriptor copy, no address
+    /// comparison); cleared whenever the view changes (`prune`), so addresses and departures take effect.
+    var byID: [Bytes32: Int] = [:]
     var stopped = false
 
     init(geometry: Geometry, loop: EventLoop, secrets: NodeSecrets, options: NodeOptions, pool: PacketPool,
@@ -62,8 +65,11 @@ final class OutgoingLinks {
 
     /// The link to the node with this id, if the view knows the node.
     func index(of id: Bytes32) -> LinkIndex? {
+        if let i = byID[id] { return LinkIndex(i) }
         guard let d = directory.descriptor(id) else { return nil }
-        return link(linkKey: d.linkKey, address: d.address)
+        let index = link(linkKey: d.linkKey, address: d.address)
+        byID[id] = index.index
+        return index
     }
 
     /// The link to `linkKey` (made if new); a changed address is used from the next connect on.
@@ -124,6 +130,7 @@ final class OutgoingLinks {
 
     /// Closes the links to nodes that left the view (their queued packets are dropped, counted).
     func prune(keeping keys: Set<Bytes32>) {
+        byID.removeAll(keepingCapacity: true)
         var kept: [Link] = []
         for link in links {
             if keys.contains(link.linkKey) || link.linkKey == secrets.linkPublic {

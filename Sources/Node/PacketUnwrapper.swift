@@ -48,7 +48,7 @@ final class PacketUnwrapper {
                 pool.release(slot)
                 return nil
             }
-            guard links.directory.descriptor(next) != nil else {
+            guard links.directory.knows(next) else {
                 counters.stats.droppedUnknownHop += 1
                 pool.release(slot)
                 return nil

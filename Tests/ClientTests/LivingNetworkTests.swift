@@ -110,24 +110,27 @@ final class NodeProcess: @unchecked Sendable {
 @Suite(.serialized) struct LivingNetworkTests {
     init() { signal(SIGPIPE, SIG_IGN) }
 
+    /// Runs `postern ARGS` to completion: its exit status and output (stdout and stderr together).
+    static func run(_ args: [String]) throws -> (Int32, String) {
+        let p = Foundation.Process()
+        p.executableURL = URL(fileURLWithPath: CommandLineTests.postern)
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     /// `node check` reports every problem `node run` would meet, one line each, and exits 1.
     @Test func nodeCheckNamesEachProblem() throws {
         let dir = NSTemporaryDirectory() + "postern-check-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        func run(_ args: [String]) throws -> (Int32, String) {
-            let p = Foundation.Process()
-            p.executableURL = URL(fileURLWithPath: CommandLineTests.postern)
-            p.arguments = args
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-        }
-        #expect(try run(["node", "keygen", "--dir", dir]).0 == 0)
+        #expect(try Self.run(["node", "keygen", "--dir", dir]).0 == 0)
         // A wildcard listen address without advertise, and a bootstrap peer nobody answers for (port 9 on
         // a loopback address of its own: nothing listens there).
         try """
@@ -138,7 +141,7 @@ final class NodeProcess: @unchecked Sendable {
         [network]
         bootstrap = "127.0.0.11:9#\(String(repeating: "ab", count: 32))"
         """.write(toFile: dir + "/postern.toml", atomically: true, encoding: .utf8)
-        let (status, out) = try run(["node", "check", "--config", dir + "/postern.toml"])
+        let (status, out) = try Self.run(["node", "check", "--config", dir + "/postern.toml"])
         #expect(status == 1, "\(out)")
         #expect(out.contains("PROBLEM  node.listen is a wildcard address: set node.advertise"))
         #expect(out.contains("PROBLEM  bootstrap 127.0.0.11:9"))
@@ -150,7 +153,7 @@ final class NodeProcess: @unchecked Sendable {
         data_dir = "\(dir)"
         listen = "127.0.0.11:0"
         """.write(toFile: dir + "/postern.toml", atomically: true, encoding: .utf8)
-        let (fixed, fixedOut) = try run(["node", "check", "--config", dir + "/postern.toml"])
+        let (fixed, fixedOut) = try Self.run(["node", "check", "--config", dir + "/postern.toml"])
         #expect(fixed == 0 && fixedOut.contains("node check: nothing wrong"), "\(fixedOut)")
     }
 
@@ -158,31 +161,18 @@ final class NodeProcess: @unchecked Sendable {
         let root = NSTemporaryDirectory() + "postern-living-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: root) }
         let epochSeconds = 3
-        func run(_ args: [String]) throws -> (Int32, String) {
-            let p = Foundation.Process()
-            p.executableURL = URL(fileURLWithPath: CommandLineTests.postern)
-            p.arguments = args
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            p.standardInput = FileHandle.nullDevice
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-        }
         // Five nodes: three mixes, two gateways, each on its own loopback address; a sixth joins later.
         let roles = ["mix", "mix", "mix", "gateway", "gateway", "mix"]
         var nodes: [NodeProcess] = []
         for (i, _) in roles.enumerated() {
             let dir = root + "/node\(i)"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            #expect(try run(["node", "keygen", "--dir", dir]).0 == 0)
+            #expect(try Self.run(["node", "keygen", "--dir", dir]).0 == 0)
             nodes.append(NodeProcess(name: "node\(i)", dir: dir, host: "127.0.0.\(i + 2)"))
         }
         defer { for n in nodes { n.stop() } }
         func linkKey(_ n: NodeProcess) throws -> String {
-            let (status, out) = try run(["node", "info", "--config", n.dir + "/postern.toml"])
+            let (status, out) = try Self.run(["node", "info", "--config", n.dir + "/postern.toml"])
             #expect(status == 0, "\(out)")
             return String(out.split(separator: "\n").first { $0.hasPrefix("link-key ") }!.dropFirst(9))
         }
@@ -216,7 +206,7 @@ final class NodeProcess: @unchecked Sendable {
             """.write(toFile: root + "/\(who).toml", atomically: true, encoding: .utf8)
         }
         func cli(_ who: String, _ args: [String]) throws -> (Int32, String) {
-            try run(["--profile", root + "/" + who, "--config", root + "/\(who).toml", "--passphrase-file", root + "/pass"] + args)
+            try Self.run(["--profile", root + "/" + who, "--config", root + "/\(who).toml", "--passphrase-file", root + "/pass"] + args)
         }
         try "secret\n".write(toFile: root + "/pass", atomically: true, encoding: .utf8)
         #expect(try cli("alice", ["profile", "new"]).0 == 0)
