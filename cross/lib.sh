@@ -56,12 +56,27 @@ apt_errors() {
     printf '%s\n' "$lines" | sed 's/^/    /'
 }
 
+# apt_installed PKG: whether PKG is installed for the machine's own architecture (or is Architecture: all);
+# PKG:ARCH asks for that architecture. A bare name must not be satisfied by a foreign one: with only
+# libsodium-dev:arm64 installed (a cross build first), `dpkg-query -W libsodium-dev` reports it installed
+# and the host build then failed to link.
+apt_installed() {
+    local p=$1 native
+    if [[ $p == *:* ]]; then
+        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed"
+        return
+    fi
+    native=$(dpkg --print-architecture)
+    dpkg-query -W -f='${Status} ${Architecture}\n' "$p" 2>/dev/null \
+        | grep -Eq "^install ok installed ($native|all)\$"
+}
+
 # apt_ensure PKG...: installs the packages that are not installed yet; does nothing when all are.
 # Only a failed install is an error: it names the packages and prints apt's error, and returns 1.
 apt_ensure() {
     local missing=() p
     for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+        apt_installed "$p" || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     echo "installing: ${missing[*]}" >&2
