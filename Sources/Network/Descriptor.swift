@@ -132,7 +132,14 @@ public struct NodeDescriptor: Equatable, Sendable {
     public var published: Int64
     public var validUntil: Int64
     public var address: String
-    public var clientAddress: String?
+    /// Where clients reach a gateway; nil for other nodes. Stored as "" for none: an `Optional<String>` field
+    /// here had its string's tag bits cleared (mask 0x6000000000000001 on the second word) in the Embedded
+    /// aarch64 -O build of Swift 6.3.1, trapping at startup; a plain `String` field avoids that layout.
+    public var clientAddress: String? {
+        get { clientAddressText.isEmpty ? nil : clientAddressText }
+        set { clientAddressText = newValue ?? "" }
+    }
+    var clientAddressText: String
     /// (epoch, packet public key), epochs increasing.
     public var packetKeys: [(epoch: UInt32, key: Bytes32)]
     public var software: String
@@ -163,7 +170,7 @@ public struct NodeDescriptor: Equatable, Sendable {
         self.published = published
         self.validUntil = validUntil
         self.address = address
-        self.clientAddress = clientAddress
+        clientAddressText = clientAddress ?? ""
         self.packetKeys = packetKeys
         self.software = software
         self.certificate = certificate
@@ -181,7 +188,7 @@ public struct NodeDescriptor: Equatable, Sendable {
         w.u64(UInt64(bitPattern: published))
         w.u64(UInt64(bitPattern: validUntil))
         w.short(Array(address.utf8))
-        w.short(Array((clientAddress ?? "").utf8))
+        w.short(Array(clientAddressText.utf8))
         w.u8(UInt8(packetKeys.count))
         for k in packetKeys {
             w.u32(k.epoch)
@@ -233,7 +240,7 @@ public struct NodeDescriptor: Equatable, Sendable {
         self.published = Int64(bitPattern: published)
         self.validUntil = Int64(bitPattern: validUntil)
         self.address = addressText
-        clientAddress = clientText
+        clientAddressText = clientText ?? ""
         packetKeys = keys
         self.software = softwareText
         self.certificate = cert

@@ -7,7 +7,9 @@ import PosternSystem
 
 /// The gateway's client protocol (docs/PROTOCOL.md §4.3; `ClientOp`, `ClientStatus`): accepts clients
 /// (Noise NK as responder), takes their packets into the pipeline like a link's, and answers fetches and
-/// deletes from the mailbox. A client can only name addresses: no request lists them.
+/// deletes from the mailbox. A client can only name addresses: no request lists them. At most
+/// `maxClients` sessions; one idle for `clientIdleNanos` is closed by a sweep that runs every quarter of
+/// that while clients are connected (so after 1–1.25× the limit), and not at all when none are.
 final class ClientService {
     let loop: EventLoop
     let secrets: NodeSecrets
@@ -19,6 +21,10 @@ final class ClientService {
     let counters: NodeCounters
     private(set) var socket: FileDescriptor?
     var clients: [FileDescriptor: Connection] = [:]
+    /// When each client last sent a request (or connected).
+    var lastActive: [FileDescriptor: UInt64] = [:]
+    /// Whether an idle sweep is due (a one-off timer, re-armed while clients remain).
+    var sweepArmed = false
 
     init(loop: EventLoop, secrets: NodeSecrets, geometry: Geometry, directory: Directory, options: NodeOptions,
          unwrapper: PacketUnwrapper, deposits: GatewayDeposits, counters: NodeCounters) {
@@ -35,22 +41,59 @@ final class ClientService {
     /// Starts accepting clients on the listening socket `fd` (which this stage then owns).
     func start(_ fd: FileDescriptor) {
         socket = fd
-        try? loop.watch(fd, events: EventLoop.readable) { [self] _ in self.accept() }
+        watch()
+    }
+
+    func watch() {
+        guard let socket else { return }
+        try? loop.watch(socket, events: EventLoop.readable) { [self] _ in self.accept() }
     }
 
     func accept() {
         guard let socket else { return }
-        while let fd = try? TCP.accept(socket) {
+        Acceptor.drain(socket, loop: loop, counters: counters, resume: { [self] in self.watch() }) { fd in
+            guard clients.count < options.maxClients else {
+                counters.stats.clientsRefused += 1
+                fd.close()
+                return
+            }
             guard let hs = try? NoiseHandshake(pattern: .NK, initiator: false, prologue: options.clientPrologue,
-                                               staticKey: secrets.linkSecret.bytes) else { fd.close(); continue }
+                                               staticKey: secrets.linkSecret.bytes) else { fd.close(); return }
             let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: 4 << 20,
                                handshakeTimeout: options.handshakeTimeoutNanos)
             clients[fd] = c
+            lastActive[fd] = EventLoop.now()
             counters.stats.clientsConnected = clients.count
-            c.onMessage = { [self] c, frame in self.handle(c, frame) }
-            c.onClose = { [self] c, _ in self.clients[c.fd] = nil; self.counters.stats.clientsConnected = self.clients.count }
+            c.onMessage = { [self] c, frame in
+                self.lastActive[c.fd] = EventLoop.now()
+                self.handle(c, frame)
+            }
+            c.onClose = { [self] c, _ in
+                self.clients[c.fd] = nil
+                self.lastActive[c.fd] = nil
+                self.counters.stats.clientsConnected = self.clients.count
+            }
             c.start()
+            armSweep()
         }
+    }
+
+    func armSweep() {
+        guard !sweepArmed else { return }
+        sweepArmed = true
+        loop.after(max(options.clientIdleNanos / 4, 1_000_000)) { [self] in self.sweep(now: EventLoop.now()) }
+    }
+
+    /// Closes the sessions idle for `clientIdleNanos` or more; re-arms while any remain.
+    func sweep(now: UInt64) {
+        sweepArmed = false
+        guard socket != nil else { return }
+        for (fd, last) in lastActive where now &- last >= options.clientIdleNanos {
+            counters.stats.clientsIdleClosed += 1
+            lastActive[fd] = nil
+            clients[fd]?.close("idle for \(options.clientIdleNanos / 1_000_000_000) s")
+        }
+        if !clients.isEmpty { armSweep() }
     }
 
     /// Closes the listening socket and every client connection.

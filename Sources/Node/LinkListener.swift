@@ -33,14 +33,19 @@ final class LinkListener {
     /// Starts accepting on the listening socket `fd` (which this stage then owns).
     func start(_ fd: FileDescriptor) {
         socket = fd
-        try? loop.watch(fd, events: EventLoop.readable) { [self] _ in self.accept() }
+        watch()
+    }
+
+    func watch() {
+        guard let socket else { return }
+        try? loop.watch(socket, events: EventLoop.readable) { [self] _ in self.accept() }
     }
 
     func accept() {
         guard let socket else { return }
-        while let fd = try? TCP.accept(socket) {
+        Acceptor.drain(socket, loop: loop, counters: counters, resume: { [self] in self.watch() }) { fd in
             guard let hs = try? NoiseHandshake(pattern: .XK, initiator: false, prologue: options.prologue,
-                                               staticKey: secrets.linkSecret.bytes) else { fd.close(); continue }
+                                               staticKey: secrets.linkSecret.bytes) else { fd.close(); return }
             let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: geometry.packetBytes + 16, maxQueued: 1 << 20,
                                handshakeTimeout: options.handshakeTimeoutNanos)
             inbound[fd] = c

@@ -70,6 +70,9 @@ extension Node {
         metric("links_up", "Established outgoing links.", "gauge", [("", linksUp)])
         metric("link_rejects_total", "Inbound links refused (unknown peer).", "counter", [("", s.linkRejects)])
         metric("clients_connected", "Connected clients.", "gauge", [("", clientService.clients.count)])
+        metric("clients_closed_total", "Client sessions refused at the cap, or closed for idleness.", "counter",
+               [("{reason=\"cap\"}", s.clientsRefused), ("{reason=\"idle\"}", s.clientsIdleClosed)])
+        metric("accept_pauses_total", "Listeners paused for 100 ms for lack of file descriptors.", "counter", [("", s.acceptPauses)])
         // The view (docs/OPERATING.md, "A living network").
         let now = Clock.wallSeconds(), map = directory.topology
         metric("view_descriptors", "Verified descriptors held (newest per node).", "gauge", [("", directory.view.count)])

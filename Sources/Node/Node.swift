@@ -38,6 +38,11 @@ public struct NodeOptions {
     /// Group-commit window of the mailbox store.
     public var groupCommitNanos: UInt64 = 5_000_000
     public var replayCapacity = 1 << 18
+    /// Client sessions at most (gateways); one more is closed at once and counted. Each costs about
+    /// 14 KiB idle (docs/OPERATING.md).
+    public var maxClients = 256
+    /// A client session without a request for this long is closed (it reconnects when it needs to).
+    public var clientIdleNanos: UInt64 = 300_000_000_000
     /// A connection that has not completed its handshake by then is closed (half-open, silent peers).
     public var handshakeTimeoutNanos: UInt64 = 5_000_000_000
     /// Relay loops (λM); nil = none.
@@ -194,7 +199,9 @@ public final class Node {
             throw .config("\(a) is where the node listens, not where others reach it: set node.advertise / node.advertise_client")
         }
         listener.start(linkSocket)
-        if let clientSocket { clientService.start(clientSocket) }
+        if let clientSocket {
+            clientService.start(clientSocket)
+        }
         directory.start(address: address, clientAddress: clientAddress)
         replay.load(into: processor.keyring)
         if replay.loaded > 0 { log("\(replay.loaded) replay tags from before the restart are refused again") }

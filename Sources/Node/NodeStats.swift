@@ -17,6 +17,8 @@ public struct NodeStats: Equatable {
     public var descriptorsTaken = 0, descriptorsRefused = [Int](repeating: 0, count: DescriptorRefusal.all.count)
     public var gossipRounds = 0, gossipRefused = 0, clockSkewedPeers = 0
     public var keysAdded = 0, keysDeleted = 0
+    /// Accept loops paused for lack of file descriptors; clients refused at the cap; idle clients closed.
+    public var acceptPauses = 0, clientsRefused = 0, clientsIdleClosed = 0
     public init() {}
 
     mutating func refused(_ reason: DescriptorRefusal) {

@@ -125,6 +125,48 @@ final class NodeProcess: @unchecked Sendable {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// Out of file descriptors (a testnet under `ulimit -n 96`, flooded with connections to its client
+    /// port): the node pauses accepting instead of spinning on a listener it cannot drain, and serves
+    /// clients again once connections go away.
+    @Test func runningOutOfDescriptorsDoesNotSpin() throws {
+        let dir = NSTemporaryDirectory() + "postern-emfile-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = Foundation.Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", "ulimit -n 96 && exec \"$0\" testnet --dir \"$1\" --layers 1 --gateways 1", CommandLineTests.postern, dir]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { p.terminate(); p.waitUntilExit() }
+        var seen = ""
+        while !seen.contains("Running until interrupted") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        let clients = try #require(seen.split(separator: "\n").first { $0.contains("clients ") }?.split(separator: " ").last.map(String.init))
+        let (host, port) = TCP.parse(clients)!
+        func cpuTicks() -> Int {
+            let stat = (try? String(contentsOfFile: "/proc/\(p.processIdentifier)/stat", encoding: .utf8)) ?? ""
+            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+            return fields.count > 13 ? (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0) : 0
+        }
+        var flood: [FileDescriptor] = []
+        for _ in 0..<160 { if let fd = try? TCP.connect(host, port) { flood.append(fd) } }
+        Thread.sleep(forTimeInterval: 0.5)
+        let before = cpuTicks()
+        Thread.sleep(forTimeInterval: 2)
+        let used = cpuTicks() - before   // clock ticks of 10 ms: spinning would be ~200
+        #expect(used < 60, "the node used \(used) ticks in 2 s while out of descriptors")
+        for fd in flood { fd.close() }
+        // It serves again.
+        let loop = try EventLoop()
+        let config = try ClientConfig(text: try String(contentsOfFile: dir + "/client.toml", encoding: .utf8), path: dir + "/client.toml")
+        let network = ClientNetwork(parameters: config.parameters, bootstrap: config.gateway)
+        #expect(network.refreshNow(loop: loop, seconds: 10) != nil, "the gateway does not answer after the flood")
+    }
+
     /// `node check` reports every problem `node run` would meet, one line each, and exits 1.
     @Test func nodeCheckNamesEachProblem() throws {
         let dir = NSTemporaryDirectory() + "postern-check-" + UUID().uuidString

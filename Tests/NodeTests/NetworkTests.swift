@@ -371,6 +371,29 @@ final class World {
         #expect(twice! == nil && once! != nil)
     }
 
+    /// Client sessions are capped and idle ones closed: nobody holds a gateway's descriptors forever.
+    @Test func clientSessionsAreCappedAndIdleOnesClosed() throws {
+        let w = try World { o in
+            o.maxClients = 3
+            o.clientIdleNanos = 1_000_000_000
+        }
+        let gateway = w.net.nodes[w.gatewayIndex(0)]
+        let address = try #require(w.net.info(w.gatewayIndex(0)).clientAddress)
+        let (host, port) = TCP.parse(address)!
+        // The sessions (alice's own, opened by the World) plus raw connections up to the cap; more are refused.
+        var raw: [FileDescriptor] = []
+        for _ in 0..<6 { raw.append(try TCP.connect(host, port)) }
+        #expect(w.net.run(seconds: 3) { gateway.stats.clientsRefused >= 3 })
+        #expect(gateway.stats.clientsConnected <= 3)
+        // Silent sessions are closed after the idle time; the gateway serves again afterwards.
+        #expect(w.net.run(seconds: 5) { gateway.stats.clientsConnected == 0 })
+        #expect(gateway.stats.clientsIdleClosed + gateway.stats.clientsRefused >= 6)
+        for fd in raw { fd.close() }
+        try w.fromAlice("after the cap")
+        #expect(w.run { w.bobGot == ["after the cap"] })
+        #expect(gateway.metricsText().contains("postern_clients_closed_total{reason=\"cap\"}"))
+    }
+
     @Test func replaysAreDroppedAtTheNode() throws {
         let w = try World()
         let t = w.net.topology

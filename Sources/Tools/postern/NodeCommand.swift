@@ -223,6 +223,8 @@ enum NodeCommand {
         options.certificate = certificate
         options.packetKeysPath = config.dataDirectory + "/packet.keys"
         options.maxQueuedPackets = config.maxQueuedPackets
+        options.maxClients = config.maxClients
+        options.clientIdleNanos = UInt64(config.clientIdleSeconds) * 1_000_000_000
         options.maxPendingPerLink = config.maxPendingPerLink
         options.replayCapacity = config.replayCapacity
         options.groupCommitNanos = UInt64(config.groupCommitMillis) * 1_000_000
