@@ -54,7 +54,7 @@ extension Node {
         metric("packets_dropped_total", "Packets dropped, by reason.", "counter", [
             ("{reason=\"wrong_size\"}", p.wrongSize), ("{reason=\"unknown_epoch\"}", p.unknownEpoch),
             ("{reason=\"bad_mac\"}", p.badMAC), ("{reason=\"replayed\"}", p.replayed),
-            ("{reason=\"replay_cache_full\"}", p.replayCacheFull), ("{reason=\"weak_key\"}", p.weakKey),
+            ("{reason=\"weak_key\"}", p.weakKey),
             ("{reason=\"bad_command\"}", p.badCommand), ("{reason=\"tagged_payload\"}", p.taggedPayload),
             ("{reason=\"queue_full\"}", s.droppedQueueFull), ("{reason=\"link_queue_full\"}", s.droppedLinkQueue),
             ("{reason=\"unknown_hop\"}", s.droppedUnknownHop), ("{reason=\"not_gateway\"}", s.droppedNotGateway),
@@ -92,6 +92,11 @@ extension Node {
                [("{event=\"added\"}", s.keysAdded), ("{event=\"deleted\"}", s.keysDeleted)])
         metric("packet_key_epochs", "Epochs whose packet key is held.", "gauge", [("", processor.keyring.keys.count)])
         metric("replay_tags_saved_total", "Replay tags written to the state store.", "counter", [("", replay.written)])
+        let filters = processor.keyring.keys.map { $0.replay }
+        metric("replay_filter_bytes", "Memory of the replay filters allocated (one per epoch key that received a packet).", "gauge",
+               [("", filters.reduce(0) { $0 + ($1.isAllocated ? $1.bytes : 0) })])
+        metric("replay_over_capacity", "Packets of an epoch beyond mixing.replay_capacity (false positives then rise).", "gauge",
+               [("", filters.reduce(0) { $0 + $1.overCapacity })])
         if let mailbox {
             metric("mailbox_messages", "Messages in the mailbox store.", "gauge", [("", Int(mailbox.messageCount))])
             metric("mailbox_bytes", "Message bytes in the mailbox store.", "gauge", [("", Int(mailbox.totalBytes))])

@@ -7,10 +7,9 @@ public enum PacketError: Error, Equatable, CustomStringConvertible {
     case unknownEpoch
     /// The header MAC did not verify: garbled, tagged, or not meant for this node.
     case badMAC
-    /// This packet (same per-hop secret) was processed before in this epoch.
+    /// This packet (same per-hop secret) was processed before in this epoch (or, rarely, a fresh packet
+    /// the epoch's replay filter takes for one: `ReplayCache`).
     case replayed
-    /// The epoch's replay cache is full; refusing is the only way never to accept a replay.
-    case replayCacheFull
     /// α was a low-order point.
     case weakKey
     /// The routing slot holds no valid command.
@@ -27,7 +26,6 @@ public enum PacketError: Error, Equatable, CustomStringConvertible {
         case .unknownEpoch: "packet is for an unknown or expired epoch"
         case .badMAC: "header MAC does not verify"
         case .replayed: "replayed packet"
-        case .replayCacheFull: "replay cache full for this epoch"
         case .weakKey: "packet key is a low-order point"
         case .badCommand: "invalid routing command"
         case .taggedPayload: "payload was modified in transit"
@@ -40,12 +38,12 @@ public enum PacketError: Error, Equatable, CustomStringConvertible {
 /// Counters of processed and refused packets, by reason (exported as metrics by the node).
 public struct PacketStats: Equatable {
     public var processed = 0
-    public var wrongSize = 0, unknownEpoch = 0, badMAC = 0, replayed = 0, replayCacheFull = 0
+    public var wrongSize = 0, unknownEpoch = 0, badMAC = 0, replayed = 0
     public var weakKey = 0, badCommand = 0, taggedPayload = 0
 
     public init() {}
 
-    public var refused: Int { wrongSize + unknownEpoch + badMAC + replayed + replayCacheFull + weakKey + badCommand + taggedPayload }
+    public var refused: Int { wrongSize + unknownEpoch + badMAC + replayed + weakKey + badCommand + taggedPayload }
 
     mutating func count(_ error: PacketError) {
         switch error {
@@ -53,7 +51,6 @@ public struct PacketStats: Equatable {
         case .unknownEpoch: unknownEpoch += 1
         case .badMAC: badMAC += 1
         case .replayed: replayed += 1
-        case .replayCacheFull: replayCacheFull += 1
         case .weakKey: weakKey += 1
         case .badCommand: badCommand += 1
         case .taggedPayload: taggedPayload += 1

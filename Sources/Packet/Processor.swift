@@ -83,7 +83,6 @@ public final class PacketProcessor {
         switch key.replay.insert(tag) {
         case .inserted: lastTag = (epoch, tag)
         case .seen: throw .replayed
-        case .full: throw .replayCacheFull
         }
 
         // 3. In the decrypted β ‖ 0^slot, the first slot is ours, the rest (shifted) is the next hop's β.
