@@ -199,9 +199,7 @@ public final class Node {
             throw .config("\(a) is where the node listens, not where others reach it: set node.advertise / node.advertise_client")
         }
         listener.start(linkSocket)
-        if let clientSocket {
-            clientService.start(clientSocket)
-        }
+        if let clientSocket { clientService.start(clientSocket) }
         directory.start(address: address, clientAddress: clientAddress)
         replay.load(into: processor.keyring)
         if replay.loaded > 0 { log("\(replay.loaded) replay tags from before the restart are refused again") }

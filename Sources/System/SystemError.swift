@@ -28,6 +28,8 @@ public struct SystemError: Error, Equatable, CustomStringConvertible {
     public static let EAGAIN: Int32 = 11
     public static let EINPROGRESS: Int32 = 115
     public static let ENOSPC: Int32 = 28
+    public static let ENFILE: Int32 = 23
+    public static let EMFILE: Int32 = 24
 }
 
 /// Converts a seam return value (>= 0 or -errno) into a value or a thrown `SystemError`.

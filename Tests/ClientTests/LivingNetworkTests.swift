@@ -139,6 +139,8 @@ final class NodeProcess: @unchecked Sendable {
         p.standardError = FileHandle.nullDevice
         try p.run()
         defer { p.terminate(); p.waitUntilExit() }
+        // Bounded in time: a testnet that never starts is stopped after 120 s (its output then ends).
+        DispatchQueue.global().asyncAfter(deadline: .now() + 120) { if p.isRunning { p.terminate() } }
         var seen = ""
         while !seen.contains("Running until interrupted") {
             let chunk = out.fileHandleForReading.availableData
