@@ -96,7 +96,7 @@ let package = Package(
                     resources: [.copy("Vectors")]),
         .testTarget(name: "PacketTests", dependencies: ["PosternPacket", "PosternCrypto", "PosternSystem"],
                     path: "Tests/PacketTests", resources: [.copy("Golden")]),
-        .testTarget(name: "MailboxTests", dependencies: ["PosternMailbox", "PosternStore", "PosternCrypto", "PosternSystem", "PosternCrashTest"],
+        .testTarget(name: "MailboxTests", dependencies: ["PosternMailbox", "PosternStore", "PosternCrypto", "PosternSystem", "PosternCrashTest", "CLMDB"],
                     path: "Tests/MailboxTests"),
         .testTarget(name: "LinkTests", dependencies: ["PosternLink", "PosternCrypto"], path: "Tests/LinkTests",
                     resources: [.copy("Vectors")]),

@@ -45,8 +45,9 @@ extension MailboxStore {
         else if found != MDB_NOTFOUND { try lmdb(found) }
         guard Int(count) < config.maxPerAddress else { throw .addressFull }
 
-        // Global byte cap: evict the oldest until the new message fits.
-        while totalBytes + UInt64(blob.count) > UInt64(config.byteCap), messageCount > 0 {
+        // Global storage cap: evict the oldest until the new message fits (before the map could fill).
+        let charge = cost(blob.count)
+        while totalBytes + charge > UInt64(config.byteCap), messageCount > 0 {
             try evictOldest(txn)
             address.store(to: k)
         }
@@ -81,7 +82,7 @@ extension MailboxStore {
         try lmdb(mdb_put(txn, byAge, &ageKey, &ageValue, UInt32(MDB_APPEND)))
 
         nextID += 1
-        totalBytes += UInt64(blob.count)
+        totalBytes += charge
         messageCount += 1
         return Receipt(id: id, expiresAt: expiresAt)
     }
@@ -164,7 +165,7 @@ extension MailboxStore {
                 try lmdb(put)
             }
         }
-        totalBytes -= min(totalBytes, UInt64(size))
+        totalBytes -= min(totalBytes, cost(size))
         messageCount -= min(messageCount, 1)
     }
 }

@@ -23,6 +23,7 @@ public final class MailboxStore {
     /// Deposits in the open batch, not yet durable.
     public var pendingDeposits: Int { store.pendingWrites }
 
+    /// Storage the messages take, as `MailboxConfig.storageCost` counts it (held under `config.byteCap`).
     public internal(set) var totalBytes: UInt64 = 0
     public internal(set) var messageCount: UInt64 = 0
     var nextID: UInt64 = 1
@@ -30,7 +31,11 @@ public final class MailboxStore {
     /// Key/value scratch, allocated once.
     let scratch = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 16)
 
-    static let formatVersion: UInt64 = 1
+    /// 2: the "bytes" total counts `storageCost`, not blob bytes (a version-1 store is recounted on open).
+    static let formatVersion: UInt64 = 2
+
+    /// LMDB's page size, for `cost`.
+    let pageSize: Int
 
     /// Opens (creating if needed) the store in `directory`. `clock` returns wall-clock seconds; tests
     /// inject their own.
@@ -39,6 +44,7 @@ public final class MailboxStore {
         self.config = config
         self.clock = clock
         do { store = try RecordStore(directory: directory, mapSize: config.mapSize) } catch { throw .store(error) }
+        pageSize = store.env.pageSize()
         // Every stored property is set now: if this throws, deinit releases the store.
         try openDatabases()
     }
@@ -53,19 +59,42 @@ public final class MailboxStore {
                 byAge = try env.open(txn, name: "age", create: true)
                 byExpiry = try env.open(txn, name: "expiry", create: true)
                 meta = try env.open(txn, name: "meta", create: true)
-                if let format = try metaValue(txn, "format") {
-                    guard format == Self.formatVersion else {
-                        throw StoreError.corrupt(path: directory, detail: "format version \(format)")
-                    }
-                } else {
-                    try setMeta(txn, "format", Self.formatVersion)
+                let format = try metaValue(txn, "format")
+                guard format == nil || format == 1 || format == Self.formatVersion else {
+                    throw StoreError.corrupt(path: directory, detail: "format version \(format!)")
                 }
                 nextID = try metaValue(txn, "next-id") ?? 1
                 totalBytes = try metaValue(txn, "bytes") ?? 0
                 messageCount = try metaValue(txn, "count") ?? 0
+                if format == 1 {
+                    totalBytes = try recount(txn)
+                    try setMeta(txn, "bytes", totalBytes)
+                }
+                if format != Self.formatVersion { try setMeta(txn, "format", Self.formatVersion) }
             }
         } catch { throw .store(error) }
     }
+
+    /// The storage of every message, summed from the age index (which holds each blob's size).
+    private func recount(_ txn: OpaquePointer) throws(StoreError) -> UInt64 {
+        var cursor: OpaquePointer?
+        try LMDBEnvironment.check(mdb_cursor_open(txn, byAge, &cursor))
+        defer { mdb_cursor_close(cursor) }
+        var total: UInt64 = 0
+        var key = MDB_val(), value = MDB_val()
+        var rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
+        while rc == 0 {
+            guard value.mv_size == 44 else { throw .corrupt(path: directory, detail: "age index entry of \(value.mv_size) bytes") }
+            total += cost(Int(UInt32(bigEndian: value.mv_data!.loadUnaligned(fromByteOffset: 40, as: UInt32.self))))
+            rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
+        }
+        if rc != MDB_NOTFOUND { try LMDBEnvironment.check(rc) }
+        return total
+    }
+
+    /// What a message of `blobBytes` counts against `config.byteCap`.
+    @inline(__always)
+    func cost(_ blobBytes: Int) -> UInt64 { MailboxConfig.storageCost(blobBytes: blobBytes, pageSize: pageSize) }
 
     /// Totals in memory may include aborted work: reload them from disk.
     func reloadTotals() {

@@ -6,9 +6,10 @@ import PosternSystem
 
 /// Stage "provider": final hops at this node. Drop-stream cover ends here unstored; this node's own relay
 /// loops come home here; everything else goes into the mailbox as a stored blob (`StoredKind`). Deposits
-/// share one commit per `groupCommitNanos` window; a delivery that carries an acknowledgement SURB is
-/// answered only once its deposit is durable (or at once, when the store refused it). Expired messages
-/// are removed once a second, in bounded steps.
+/// share one commit per `groupCommitNanos` window (or per `maxBatchDeposits`, whichever comes first); a
+/// deposit counts as delivered, and a delivery that carries an acknowledgement SURB is answered, only once
+/// the commit made it durable (a refused one is answered at once). Expired messages are removed in
+/// bounded steps: once a second, or every 10 ms while more are due.
 final class GatewayDeposits: Timed {
     let myID: Bytes32
     let geometry: Geometry
@@ -25,7 +26,14 @@ final class GatewayDeposits: Timed {
     /// Acknowledgement packets (built in pool slots, parked by index) waiting for the commit of the
     /// deposits they confirm.
     var pendingAcks: [(slot: Int32, next: Bytes32)] = []
+    /// Deposits (messages, replies) in the open batch: delivered once it commits, lost if it cannot.
+    var pendingMessages = 0, pendingReplies = 0
+    /// Deposits refused since the last log line, and the last reason (one line per commit window, not
+    /// one per packet).
+    var refusedUnlogged = 0, lastRefusal = ""
     var nextExpiry: UInt64 = 0
+    /// The blob of one deposit (kind ‖ SURB id ‖ payload at most), built here: no allocation per packet.
+    let blob: UnsafeMutableRawBufferPointer
 
     init(myID: Bytes32, geometry: Geometry, mailbox: MailboxStore?, groupCommitNanos: UInt64, pool: PacketPool,
          links: OutgoingLinks, counters: NodeCounters, log: @escaping (String) -> Void) {
@@ -37,8 +45,11 @@ final class GatewayDeposits: Timed {
         self.links = links
         self.counters = counters
         self.log = log
+        blob = .allocate(byteCount: 1 + 16 + geometry.payloadBytes, alignment: 16)
         pendingAcks.reserveCapacity(256)
     }
+
+    deinit { blob.deallocate() }
 
     /// A change (a deposit, a client's delete) waits for the next commit.
     func changed() {
@@ -52,33 +63,44 @@ final class GatewayDeposits: Timed {
         if let loops, loops.returned(address) { pool.release(slot); return }
         guard let mailbox else { counters.stats.droppedNotGateway += 1; pool.release(slot); return }
         let payload = pool.pointer(slot) + geometry.headerBytes
-        var blob: [UInt8]
+        let out = blob.baseAddress!
+        let count: Int
         var ack: UnsafeRawPointer?
         if let reply {
-            blob = [StoredKind.reply.code]
+            out.storeBytes(of: StoredKind.reply.code, as: UInt8.self)
             var words = reply.words
-            withUnsafeBytes(of: &words) { blob += $0 }
-            blob += UnsafeRawBufferPointer(start: payload, count: geometry.payloadBytes)
+            withUnsafeBytes(of: &words) { (out + 1).copyMemory(from: $0.baseAddress!, byteCount: 16) }
+            (out + 17).copyMemory(from: payload, byteCount: geometry.payloadBytes)
+            count = 17 + geometry.payloadBytes
         } else {
             guard let (data, surb) = Delivery.parse(payload + Geometry.zeroPrefixBytes, geometry: geometry) else {
                 counters.stats.droppedStore += 1
                 pool.release(slot)
                 return
             }
-            blob = [StoredKind.message.code] + data
+            out.storeBytes(of: StoredKind.message.code, as: UInt8.self)
+            if let base = data.baseAddress { (out + 1).copyMemory(from: base, byteCount: data.count) }
+            count = 1 + data.count
             ack = surb
         }
         do {
-            _ = try mailbox.deposit(address: address, blob: blob)
+            _ = try mailbox.deposit(address: address, blob: UnsafeRawBufferPointer(start: out, count: count))
             changed()
-            if reply == nil { counters.stats.delivered += 1 } else { counters.stats.repliesDelivered += 1 }
+            if reply == nil { pendingMessages += 1 } else { pendingReplies += 1 }
             if let ack { answer(ack, .stored, now: false) }
+            pool.release(slot)   // the SURB the answer was built from lives in this slot: released only now
+            if mailbox.pendingDeposits >= mailbox.config.maxBatchDeposits { commit() }
         } catch {
             counters.stats.droppedStore += 1
-            log("deposit refused: \(error.description)")
+            refusedUnlogged += 1
+            lastRefusal = error.description
             if let ack { answer(ack, .refused, now: true) }
+            pool.release(slot)
+            changed()
+            // A store failure (not a per-address or size refusal) aborted the open batch: settle it now,
+            // so that what it held is counted as lost and the next deposits start a batch of their own.
+            if case .store = error { commit() }
         }
-        pool.release(slot)   // the SURB the answer was built from lives in this slot: released only now
     }
 
     /// Builds the acknowledgement for the serialised SURB at `surb` into a fresh pool slot; it leaves
@@ -104,31 +126,43 @@ final class GatewayDeposits: Timed {
     func fire(now: UInt64) {
         if let windowStart, now &- windowStart >= groupCommitNanos { commit() }
         if let mailbox, now >= nextExpiry {
-            nextExpiry = now &+ 1_000_000_000
-            if let removed = try? mailbox.expire(), removed > 0 { changed() }
+            let removed = (try? mailbox.expire()) ?? 0
+            if removed > 0 { changed() }
+            // More due than one step removes: come back soon, so expiry keeps up with deposits.
+            nextExpiry = now &+ (removed >= mailbox.config.expiryWorkPerTick ? 10_000_000 : 1_000_000_000)
         }
     }
 
-    /// Commits the window; the acknowledgements it held leave only if the commit succeeded.
+    /// Commits the window: its deposits count as delivered and the acknowledgements it held leave, or
+    /// (the commit failed) the deposits count as lost and the acknowledgements are dropped.
     func commit() {
         windowStart = nil
         do {
             try mailbox?.flush()
+            counters.stats.delivered += pendingMessages
+            counters.stats.repliesDelivered += pendingReplies
             for ack in pendingAcks { links.send(PacketSlot(ack.slot), toNode: ack.next) }
         } catch {
             // Nothing was confirmed: the senders time out and send again.
-            log("mailbox commit failed: \(error.description)")
+            log("warning: mailbox commit failed, \(pendingMessages + pendingReplies) deposits lost: \(error.description)")
+            counters.stats.depositsLost += pendingMessages + pendingReplies
             for ack in pendingAcks { pool.release(PacketSlot(ack.slot)) }
             counters.stats.acksDropped += pendingAcks.count
             counters.stats.acksSent -= pendingAcks.count
         }
+        pendingMessages = 0
+        pendingReplies = 0
         pendingAcks.removeAll(keepingCapacity: true)
+        if refusedUnlogged > 0 {
+            log("warning: \(refusedUnlogged) deposit\(refusedUnlogged == 1 ? "" : "s") refused, the last: \(lastRefusal)")
+            refusedUnlogged = 0
+        }
     }
 
     /// Commits what is pending and closes the store (releasing its lock); acknowledgements not yet sent
     /// are dropped.
     func stop() {
-        try? mailbox?.flush()
+        if mailbox != nil { commit() }
         for ack in pendingAcks { pool.release(PacketSlot(ack.slot)) }
         pendingAcks.removeAll()
         windowStart = nil

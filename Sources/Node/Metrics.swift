@@ -58,7 +58,7 @@ extension Node {
             ("{reason=\"bad_command\"}", p.badCommand), ("{reason=\"tagged_payload\"}", p.taggedPayload),
             ("{reason=\"queue_full\"}", s.droppedQueueFull), ("{reason=\"link_queue_full\"}", s.droppedLinkQueue),
             ("{reason=\"unknown_hop\"}", s.droppedUnknownHop), ("{reason=\"not_gateway\"}", s.droppedNotGateway),
-            ("{reason=\"store\"}", s.droppedStore), ("{reason=\"bad_frame\"}", s.droppedBadFrame),
+            ("{reason=\"store\"}", s.droppedStore), ("{reason=\"store_lost\"}", s.depositsLost), ("{reason=\"bad_frame\"}", s.droppedBadFrame),
             ("{reason=\"delay_too_long\"}", s.droppedDelay),
         ])
         metric("delivery_acks_total", "Delivery acknowledgements answered through senders' SURBs.", "counter",

@@ -23,7 +23,8 @@ public struct NodeConfig: Equatable {
     public var maxPendingPerLink = 512
     public var replayCapacity = 1 << 18
     public var groupCommitMillis = 5
-    public var mapSizeMB = 256
+    /// nil: derived from the byte cap (`MailboxConfig.mapSize(forByteCap:)`, 256 for 192).
+    public var mapSizeMB: Int?
     public var byteCapMB = 192
     public var ttlDays = 7
     public var maxPerAddress = 64
@@ -71,8 +72,11 @@ public struct NodeConfig: Equatable {
         maxQueuedPackets = try f.integer("mixing.max_queued_packets", default: maxQueuedPackets, range: 16...1_000_000)
         maxPendingPerLink = try f.integer("mixing.max_pending_per_link", default: maxPendingPerLink, range: 1...100_000)
         replayCapacity = try f.integer("mixing.replay_capacity", default: replayCapacity, range: 1024...(1 << 26))
-        mapSizeMB = try f.integer("mailbox.map_size_mb", default: mapSizeMB, range: 4...(1 << 20))
         byteCapMB = try f.integer("mailbox.byte_cap_mb", default: byteCapMB, range: 1...(1 << 20))
+        if f.entries["mailbox.map_size_mb"] != nil {
+            let least = (MailboxConfig.mapSize(forByteCap: byteCapMB << 20) + (1 << 20) - 1) >> 20
+            mapSizeMB = try f.integer("mailbox.map_size_mb", default: least, range: least...(1 << 21))
+        }
         ttlDays = try f.integer("mailbox.ttl_days", default: ttlDays, range: 1...30)
         maxPerAddress = try f.integer("mailbox.max_per_address", default: maxPerAddress, range: 1...10_000)
         groupCommitMillis = try f.integer("mailbox.group_commit_ms", default: groupCommitMillis, range: 0...1000)
@@ -93,9 +97,6 @@ public struct NodeConfig: Equatable {
         }
         guard ["debug", "info", "warning", "error"].contains(logLevel) else {
             throw ConfigError(line: f.entries["log.level"]?.line ?? 0, message: "'log.level' must be debug, info, warning or error")
-        }
-        if byteCapMB >= mapSizeMB {
-            throw ConfigError(line: f.entries["mailbox.byte_cap_mb"]?.line ?? 0, message: "'mailbox.byte_cap_mb' must be below 'mailbox.map_size_mb'")
         }
         if role != "mix" && clientListen.isEmpty {
             throw ConfigError(line: f.entries["node.role"]?.line ?? 0, message: "a gateway needs 'node.client_listen' (where clients connect)")
@@ -123,8 +124,8 @@ public struct NodeConfig: Equatable {
 
     public var mailboxConfig: MailboxConfig {
         var m = MailboxConfig()
-        m.mapSize = mapSizeMB << 20
         m.byteCap = byteCapMB << 20
+        if let mapSizeMB { m.mapSize = mapSizeMB << 20 }
         m.defaultTTLSeconds = Int64(ttlDays) * 86_400
         m.maxPerAddress = maxPerAddress
         return m

@@ -5,6 +5,9 @@ public struct NodeStats: Equatable {
     public var packetsIn = 0, packetsOut = 0, delivered = 0, repliesDelivered = 0
     public var droppedQueueFull = 0, droppedLinkQueue = 0, droppedUnknownHop = 0, droppedNotGateway = 0
     public var droppedStore = 0, droppedBadFrame = 0, droppedDelay = 0
+    /// Deposits the store took into a batch that then could not be committed (a full map or disk): never
+    /// counted as delivered, never acknowledged as stored.
+    public var depositsLost = 0
     public var linksUp = 0, clientsConnected = 0, linkRejects = 0
     public var queueDepth = 0
     /// Cover traffic: drop-stream packets discarded at this final hop; own relay loops.

@@ -56,6 +56,13 @@ package final class LMDBEnvironment {
         return dbi
     }
 
+    /// The page size LMDB uses (the OS page size: 4 KiB on most boards, 16 KiB on a Pi 5 kernel).
+    package func pageSize() -> Int {
+        var stat = MDB_stat()
+        mdb_env_stat(env, &stat)
+        return Int(stat.ms_psize)
+    }
+
     /// Bytes in use: (last used page + 1) × page size.
     package func usedBytes() -> Int {
         var info = MDB_envinfo()

@@ -1,3 +1,4 @@
+import CLMDB
 import Foundation
 import PosternCrypto
 import PosternMailbox
@@ -38,7 +39,8 @@ func blob(_ n: Int, _ fill: UInt8) -> [UInt8] { [UInt8](repeating: fill, count: 
         #expect(try store.delete(address: a, id: r1.id) == true)
         try store.flush()
         #expect(try store.fetch(address: a).map(\.id) == [r2.id])
-        #expect(store.messageCount == 2 && store.totalBytes == 50)
+        // Storage as charged on 4 KiB pages: 2 × (8 + 40 + 8 + n + 2) + 384 for a blob of n bytes.
+        #expect(store.messageCount == 2 && store.totalBytes == 540 + 560)
     }
 
     @Test func ttlExpiryWithBoundedWork() throws {
@@ -84,12 +86,12 @@ func blob(_ n: Int, _ fill: UInt8) -> [UInt8] { [UInt8](repeating: fill, count: 
     @Test func globalCapEvictsOldestFirst() throws {
         let box = Sandbox()
         var config = MailboxConfig()
-        config.byteCap = 1000
+        config.byteCap = 3400   // three 300-byte messages at 1 100 each
         let store = try box.open(config)
         let addresses = (0..<6).map { _ in Bytes32.random() }
         for (i, a) in addresses.enumerated() { _ = try store.deposit(address: a, blob: blob(300, UInt8(i))) }
         try store.flush()
-        #expect(store.totalBytes <= 1000 && store.messageCount == 3)
+        #expect(store.totalBytes == 3300 && store.messageCount == 3)
         #expect(try addresses.map { try store.fetch(address: $0).count } == [0, 0, 0, 1, 1, 1])
     }
 
@@ -156,7 +158,75 @@ func blob(_ n: Int, _ fill: UInt8) -> [UInt8] { [UInt8](repeating: fill, count: 
         }
         let store = try box.open()
         #expect(try store.fetch(address: a).map(\.blob) == [blob(7, 7)])
-        #expect(store.messageCount == 1 && store.totalBytes == 7)
+        #expect(store.messageCount == 1 && store.totalBytes == 514)
+    }
+
+    /// The byte cap counts what LMDB really spends on a message (pages and index entries), so a mailbox
+    /// full of small or page-sized messages evicts the oldest before its map fills. It used to count blob
+    /// bytes only: with the map at 4/3 of the cap (the old defaults' ratio), 400-byte messages filled the
+    /// map at 59% of the cap and every later deposit was refused.
+    @Test func aFullMailboxEvictsBeforeTheMapFills() throws {
+        for (name, sizes) in [("400 B", [400]), ("reply-sized", [2065]), ("1900 B", [1900]),
+                              ("mixed", [16, 400, 1000, 2065, 4000, 8192])] {
+            let box = Sandbox()
+            var config = MailboxConfig()
+            config.byteCap = 8 << 20
+            config.mapSize = config.byteCap + config.byteCap / 4 + (7 << 20)   // tighter than the default
+            let store = try box.open(config)
+            var charged: UInt64 = 0, i = 0
+            while charged < 3 * UInt64(config.byteCap) {
+                let size = sizes[i % sizes.count]
+                do {
+                    _ = try store.deposit(address: .random(), blob: blob(size, UInt8(i & 0xff)))
+                } catch {
+                    Issue.record("\(name): deposit \(i) refused: \(error)")
+                    break
+                }
+                charged += MailboxConfig.storageCost(blobBytes: size)
+                i += 1
+                if store.pendingDeposits >= config.maxBatchDeposits { try store.flush() }
+            }
+            try store.flush()
+            #expect(store.totalBytes <= UInt64(config.byteCap), "\(name)")
+            #expect(store.usedBytes < config.mapSize, "\(name): \(store.usedBytes) of \(config.mapSize)")
+            // The cap was used, not just respected: at least 3/4 of it holds messages.
+            #expect(store.totalBytes > UInt64(config.byteCap) * 3 / 4, "\(name)")
+        }
+    }
+
+    /// A store written by the version that counted blob bytes is recounted on open.
+    @Test func aVersionOneStoreIsRecountedOnOpen() throws {
+        let box = Sandbox()
+        do {
+            let store = try box.open()
+            _ = try store.deposit(address: .random(), blob: blob(7, 7))
+            _ = try store.deposit(address: .random(), blob: blob(300, 3))
+            try store.flush()
+        }
+        // Rewrite it as version 1 would have left it: format 1, "bytes" = 307.
+        var env: OpaquePointer?
+        #expect(mdb_env_create(&env) == 0)
+        mdb_env_set_maxdbs(env, 32)
+        #expect(mdb_env_open(env, box.path, 0, 0o600) == 0)
+        var txn: OpaquePointer?
+        #expect(mdb_txn_begin(env, nil, 0, &txn) == 0)
+        var dbi: MDB_dbi = 0
+        #expect(mdb_dbi_open(txn, "meta", 0, &dbi) == 0)
+        for (name, value) in [("format", UInt64(1)), ("bytes", UInt64(307))] {
+            var v = value.bigEndian
+            let rc = name.utf8CString.withUnsafeBufferPointer { n in
+                withUnsafeMutableBytes(of: &v) { vb in
+                    var key = MDB_val(mv_size: n.count - 1, mv_data: UnsafeMutableRawPointer(mutating: n.baseAddress!))
+                    var value = MDB_val(mv_size: 8, mv_data: vb.baseAddress)
+                    return mdb_put(txn, dbi, &key, &value, 0)
+                }
+            }
+            #expect(rc == 0)
+        }
+        #expect(mdb_txn_commit(txn) == 0)
+        mdb_env_close(env)
+        let store = try box.open()
+        #expect(store.messageCount == 2 && store.totalBytes == 514 + 1100)
     }
 
     @Test func secondOpenIsRefused() throws {
