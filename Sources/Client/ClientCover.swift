@@ -28,11 +28,12 @@ public final class ClientCover {
     var watched: [Bytes32: (isLoop: Bool, sentAt: Double)] = [:]
     var running = false, polling = false
 
-    public init(courier: Courier, client: GatewayClient, config: CoverConfig, loop: EventLoop) {
+    /// `spent`: what earlier runs sent today (from the profile), counted against today's budget.
+    public init(courier: Courier, client: GatewayClient, config: CoverConfig, loop: EventLoop, spent: CoverSpend? = nil) {
         self.courier = courier
         self.client = client
         self.loop = loop
-        scheduler = CoverScheduler(config: config, start: Self.wall())
+        scheduler = CoverScheduler(config: config, start: Self.wall(), spent: spent)
         loops = LoopMonitor(timeout: config.loopTimeoutSeconds)
     }
 

@@ -1,3 +1,4 @@
+import PosternCover
 import PosternCrypto
 import PosternRatchet
 import PosternSystem
@@ -105,6 +106,15 @@ extension Profile {
     }
 
     public func save(network: ClientNetwork) throws(ProfileError) { try put("network", network.encoded) }
+
+    /// What the cover schedule sent today (record "cover-spent", 16 bytes: `CoverSpend.encoded`), so that
+    /// restarting `inbox --watch` does not restart the day's byte budget. nil when none is kept.
+    public func coverSpent() throws(ProfileError) -> CoverSpend? {
+        guard let bytes = try get("cover-spent") else { return nil }
+        return try Self.corrupt(CoverSpend(encoded: bytes), "cover-spent")
+    }
+
+    public func save(coverSpent: CoverSpend) throws(ProfileError) { try put("cover-spent", coverSpent.encoded) }
 
     /// Two people meeting, as `postern contact new` / `contact add` do it by hand: I show a code made for
     /// `otherName`, the other adds it as `myName` and shows a code back (made on the spot), which I add.

@@ -1,6 +1,30 @@
 import PosternCrypto
 import PosternSystem
 
+/// What a day's schedule has sent so far: kept by the caller (a client keeps it in its profile) and handed
+/// to the next scheduler, so a restart does not start the day's budget again.
+public struct CoverSpend: Equatable, Sendable {
+    /// Days since 1970-01-01 (UTC).
+    public var day: Int64
+    public var bytes: Int64
+    public init(day: Int64, bytes: Int64) { self.day = day; self.bytes = bytes }
+
+    /// 16 bytes: day ‖ bytes, both big-endian.
+    public var encoded: [UInt8] {
+        var out: [UInt8] = []
+        for v in [day, bytes] { for i in (0..<8).reversed() { out.append(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
+        return out
+    }
+
+    public init?(encoded b: [UInt8]) {
+        guard b.count == 16 else { return nil }
+        var day: Int64 = 0, bytes: Int64 = 0
+        for i in 0..<8 { day = day << 8 | Int64(b[i]); bytes = bytes << 8 | Int64(b[8 + i]) }
+        guard bytes >= 0 else { return nil }
+        self.init(day: day, bytes: bytes)
+    }
+}
+
 /// Which stream an event belongs to.
 public enum CoverStream: Equatable, Sendable {
     case payload, loop, drop, relayLoop
@@ -29,18 +53,24 @@ public final class CoverScheduler {
     /// (time, level) at every level change, for tests and metrics.
     public private(set) var levelChanges: [(time: Int64, level: Int)] = []
 
-    public init(config: CoverConfig, start: Double, random: @escaping () -> UInt64 = { Random.uint64Source() },
+    /// `spent`: what an earlier schedule sent (counted only if it is of the day `start` falls in).
+    public init(config: CoverConfig, start: Double, spent: CoverSpend? = nil,
+                random: @escaping () -> UInt64 = { Random.uint64Source() },
                 power: @escaping () -> PowerState = { Battery.read() }) {
         precondition(config.totalRate > 0 && config.epochSeconds > 0 && 86_400 % config.epochSeconds == 0)
         self.config = config
         self.random = random
         self.power = power
+        if let spent, spent.day == Int64(start) / 86_400 { day = spent.day; bytesToday = spent.bytes }
         enterEpoch(at: start)
         nextTime = start
         schedule()
     }
 
     public var level: Double { CoverConfig.levels[levelIndex] }
+
+    /// The day's spend so far, to hand to the next scheduler.
+    public var spent: CoverSpend { CoverSpend(day: day, bytes: bytesToday) }
 
     func rate(_ s: CoverStream) -> Double {
         switch s {

@@ -1,5 +1,6 @@
 import Foundation
 import PosternClient
+import PosternCover
 import PosternLocalNetwork
 import PosternNetwork
 import Testing
@@ -233,6 +234,39 @@ import Testing
         #expect(loopsBack > 0, "\(report)")
         #expect(!FileManager.default.fileExists(atPath: lab.dir + "/rosalind/cover.pid"))
         #expect(try lab.run("maurice", ["inbox"]).out.contains("rosalind: hidden among dummies"))
+
+        // The day's cover spend is kept in the profile and counted again by the next run: restarting the
+        // watch does not restart the budget (it overspent a 20 MiB budget by 89–137%).
+        func packets(_ report: String) -> Int {
+            // "cover: R messages and D dummies in payload slots, L loops (B back, X lost), P drops"
+            let line = report.split(separator: "\n").first { $0.hasPrefix("cover: ") } ?? ""
+            let n = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+            return n.count == 6 ? n[0] + n[1] + n[2] + n[5] : -1
+        }
+        func spent() throws -> CoverSpend? {
+            let p = try Profile.open(directory: lab.dir + "/rosalind", passphrase: Array("first passphrase".utf8), waitSeconds: 5)
+            defer { p.close() }
+            return try p.coverSpent()
+        }
+        let first = try #require(try spent()), firstPackets = packets(report)
+        #expect(firstPackets > 0 && first.bytes > 0 && first.bytes % Int64(firstPackets) == 0, "\(first) \(report)")
+        #expect(abs(first.day - Int64(Date().timeIntervalSince1970) / 86_400) <= 1)   // a run across midnight UTC
+        let again = Process()
+        again.executableURL = watch.executableURL
+        again.arguments = watch.arguments
+        let againErrors = Pipe()
+        again.standardOutput = FileHandle.nullDevice
+        again.standardError = againErrors
+        try again.run()
+        Thread.sleep(forTimeInterval: 1.5)
+        again.interrupt()
+        let secondReport = String(decoding: againErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        again.waitUntilExit()
+        let second = try #require(try spent())
+        if second.day == first.day {   // (a new UTC day in between starts from 0)
+            #expect(second.bytes == first.bytes + Int64(packets(secondReport)) * (first.bytes / Int64(firstPackets)),
+                    "\(first) then \(second); \(secondReport)")
+        }
     }
 
     /// The passphrase prompt on a real terminal (a pty from util-linux `script`): asked twice for a new

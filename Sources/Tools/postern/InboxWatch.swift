@@ -13,6 +13,8 @@ extension MessageCommand {
     static func watch(_ ctx: ClientContext, config: ClientConfig, profile: Profile, first session: Session,
                       loop: EventLoop, json: Bool, reachable: Bool) -> Int32 {
         let gateway = session.client.gateway, network = session.network, onDelivered = session.onDelivered
+        // What earlier runs sent today counts against today's cover budget (a bad record: start from 0).
+        let spentBefore = config.cover == nil ? nil : ((try? profile.coverSpent()) ?? nil)
         session.close()
         profile.close()
         let link = GatewayClient(loop: loop, gateway: gateway)
@@ -20,7 +22,7 @@ extension MessageCommand {
         var cover: ClientCover?
         if let coverConfig = config.cover {
             let c = ClientCover(courier: Courier(network: network, ownGateway: gateway.id, meanDelayMicros: Double(config.meanDelayMillis) * 1000),
-                                client: link, config: coverConfig, loop: loop)
+                                client: link, config: coverConfig, loop: loop, spent: spentBefore)
             // A payload slot takes the next due message, if the profile is free right now; else a dummy.
             c.sendReal = {
                 guard (try? profile.reopen(waitSeconds: 0)) != nil else { return false }
@@ -43,6 +45,13 @@ extension MessageCommand {
                            + (cover != nil ? ", with cover traffic (messages leave in payload slots)" : "") + " (Ctrl-C to stop)")
         }
         var reachable = reachable
+        // The cover spend is saved at most once a minute (and at exit): a crash forgets a minute's worth.
+        var savedSpend = spentBefore, savedAt = Clock.monotonicNanoseconds()
+        func saveSpend(force: Bool) {
+            guard let spent = cover?.scheduler.spent, spent != savedSpend,
+                  force || Clock.monotonicNanoseconds() - savedAt >= 60_000_000_000 || spent.day != savedSpend?.day else { return }
+            if (try? profile.save(coverSpent: spent)) != nil { savedSpend = spent; savedAt = Clock.monotonicNanoseconds() }
+        }
         while !ClientContext.interrupted {
             _ = ClientContext.run(loop, seconds: Double(config.pollSeconds)) { false }
             guard !ClientContext.interrupted else { break }
@@ -59,6 +68,7 @@ extension MessageCommand {
                 continue
             }
             cycle.resendAfterSeconds = Int64(config.resendAfterSeconds)
+            saveSpend(force: false)
             // Once per epoch the view is refreshed over the same connection (new packet keys, nodes
             // joining and leaving), and kept in the profile.
             if network.isStale {
@@ -85,6 +95,10 @@ extension MessageCommand {
         }
         if let c = cover {
             c.stop()
+            if (try? profile.reopen(waitSeconds: 2)) != nil {
+                saveSpend(force: true)
+                profile.close()
+            }
             let s = c.sent
             Terminal.error("cover: \(s.real) messages and \(s.dummies) dummies in payload slots, \(s.loops) loops "
                            + "(\(c.loops.returned) back, \(c.loops.lost) lost), \(s.drops) drops")
