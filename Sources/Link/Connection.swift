@@ -42,12 +42,22 @@ public final class Connection {
     public var onMessage: ((Connection, UnsafeRawBufferPointer) -> Void)?
     public var onClose: ((Connection, String) -> Void)?
 
-    var input: UnsafeMutableRawPointer
+    /// Received bytes not yet framed. Allocated at the first read with room for one small frame
+    /// (`initialInput`), grown to one largest frame only when a frame needs it, freed at close: an idle
+    /// or half-open connection holds a few KiB, not 64. Frames are decrypted in place.
+    var input: UnsafeMutableRawPointer?
     var inputCount = 0
-    let inputCapacity: Int
-    var plain: UnsafeMutableRawPointer
+    var inputCapacity = 0
+    static let initialInput = 4096
     var output: [UInt8] = []
     var outputStart = 0
+    /// A drained output queue keeps at most this much capacity (a burst of replies does not stay
+    /// allocated for the life of the connection).
+    static let keptOutputCapacity = 1 << 16
+    /// What the handshake timer holds: the connection until it is established or closed, then nothing,
+    /// so a closed connection is freed at once rather than when the timer fires.
+    final class TimerHold { var connection: Connection? }
+    let timerHold = TimerHold()
 
     public init(fd: FileDescriptor, loop: EventLoop, handshake: NoiseHandshake, maxFrame: Int = 65_535, maxQueued: Int = 1 << 20,
                 connecting: Bool = false, handshakeTimeout: UInt64 = 5_000_000_000) {
@@ -56,18 +66,30 @@ public final class Connection {
         state = connecting ? .connecting(handshake) : .handshaking(handshake)
         self.maxFrame = min(maxFrame, 65_535)
         self.maxQueued = maxQueued
-        inputCapacity = self.maxFrame + 2
-        input = .allocate(byteCount: inputCapacity, alignment: 16)
-        plain = .allocate(byteCount: self.maxFrame, alignment: 16)
-        output.reserveCapacity(4 * (self.maxFrame + 2))
-        loop.after(handshakeTimeout) { [self] in
-            if !self.isEstablished && !self.isClosed { self.close("handshake timed out") }
+        timerHold.connection = self
+        let hold = timerHold
+        loop.after(handshakeTimeout) {
+            if let c = hold.connection, !c.isEstablished, !c.isClosed { c.close("handshake timed out") }
+            hold.connection = nil
         }
     }
 
-    deinit {
-        input.deallocate()
-        plain.deallocate()
+    deinit { input?.deallocate() }
+
+    /// Bytes this connection holds in its buffers (input and output capacity), for tests and metrics.
+    public var bufferBytes: Int { inputCapacity + output.capacity }
+
+    /// Makes room for `bytes` of input (at most one largest frame and its length).
+    func reserveInput(_ bytes: Int) {
+        guard bytes > inputCapacity else { return }
+        let capacity = min(max(bytes, Self.initialInput), maxFrame + 2)
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        if let input {
+            grown.copyMemory(from: input, byteCount: inputCount)
+            input.deallocate()
+        }
+        input = grown
+        inputCapacity = capacity
     }
 
     var isConnecting: Bool { if case .connecting = state { true } else { false } }
@@ -92,9 +114,17 @@ public final class Connection {
             state = .handshaking(hs)
             advanceHandshake()
         }
+        if readingPaused && events & (EventLoop.hangup | EventLoop.error) != 0 { close("peer hung up"); return }
         if events & EventLoop.readable != 0 || events & EventLoop.hangup != 0 { readAvailable() }
         if isClosed { return }
         if events & EventLoop.writable != 0 { flush() }
+        if readingPaused, !isClosed, queuedBytes <= pauseReadingAbove ?? Int.max {
+            // The peer read its replies: take up its waiting frames again.
+            readingPaused = false
+            framesThisTurn = 0
+            processFrames()
+            if !isClosed { loop.modify(fd, events: interest) }
+        }
     }
 
     /// Frames handled per readiness event (plus what the read that reached it already brought in: at most
@@ -104,9 +134,23 @@ public final class Connection {
     public var framesPerTurn = 128
     var framesThisTurn = 0
 
+    /// Back-pressure: with more than this many bytes queued for the peer, its further frames wait (in
+    /// its socket and ours) until it has read its replies. So a peer that sends requests and never reads
+    /// the answers holds at most this plus one reply of output. nil: no limit but `maxQueued`.
+    public var pauseReadingAbove: Int?
+    var readingPaused = false
+
+    /// Paused, the connection waits for writability only (even with nothing queued: the next event then
+    /// resumes it, whoever drained the queue).
+    var interest: UInt32 {
+        readingPaused ? EventLoop.writable : EventLoop.readable | (outputStart < output.count ? EventLoop.writable : 0)
+    }
+
     func readAvailable() {
         framesThisTurn = 0
-        while !isClosed && framesThisTurn < framesPerTurn {
+        if input == nil { reserveInput(min(Self.initialInput, maxFrame + 2)) }
+        while !isClosed && !readingPaused && framesThisTurn < framesPerTurn {
+            guard let input, inputCount < inputCapacity else { return }
             let n: Int?
             do { n = try TCP.read(fd, input + inputCount, inputCapacity - inputCount) } catch {
                 close(error.description)
@@ -120,23 +164,33 @@ public final class Connection {
     }
 
     func processFrames() {
-        while !isClosed && inputCount >= 2 {
-            let length = Int(input.load(fromByteOffset: 0, as: UInt8.self)) << 8 | Int(input.load(fromByteOffset: 1, as: UInt8.self))
+        while !isClosed, inputCount >= 2, let buffer = input {
+            if let limit = pauseReadingAbove, queuedBytes > limit {
+                readingPaused = true
+                loop.modify(fd, events: interest)
+                return
+            }
+            let length = Int(buffer.load(fromByteOffset: 0, as: UInt8.self)) << 8 | Int(buffer.load(fromByteOffset: 1, as: UInt8.self))
             if length > maxFrame { close("oversize frame (\(length) bytes)"); return }
-            guard inputCount >= 2 + length else { return }
-            frame(UnsafeRawBufferPointer(start: input + 2, count: length))
+            guard inputCount >= 2 + length else {
+                reserveInput(2 + length)   // a frame larger than the buffer: room for it, once
+                return
+            }
+            frame(UnsafeMutableRawBufferPointer(start: buffer + 2, count: length))
+            if isClosed { return }   // (the buffer is gone)
             framesThisTurn += 1
             let consumed = 2 + length
-            if inputCount > consumed { input.copyMemory(from: input + consumed, byteCount: inputCount - consumed) }
+            if inputCount > consumed { buffer.copyMemory(from: buffer + consumed, byteCount: inputCount - consumed) }
             inputCount -= consumed
         }
     }
 
-    func frame(_ bytes: UnsafeRawBufferPointer) {
+    /// One frame, decrypted in place once the handshake is done.
+    func frame(_ bytes: UnsafeMutableRawBufferPointer) {
         switch state {
         case .handshaking(let hs):
             do {
-                _ = try hs.readMessage(Array(bytes))
+                _ = try hs.readMessage(Array(UnsafeRawBufferPointer(bytes)))
             } catch {
                 close(error.description)
                 return
@@ -146,13 +200,13 @@ public final class Connection {
             guard bytes.count >= 16 else { close("short frame"); return }
             do {
                 try transport.receive.decrypt(ad: UnsafeRawBufferPointer(start: nil, count: 0), ciphertext: bytes.baseAddress!,
-                                              count: bytes.count, output: plain)
+                                              count: bytes.count, output: bytes.baseAddress!)
             } catch {
                 close("frame failed authentication")
                 return
             }
             state = .established(transport)
-            onMessage?(self, UnsafeRawBufferPointer(start: plain, count: bytes.count - 16))
+            onMessage?(self, UnsafeRawBufferPointer(start: bytes.baseAddress, count: bytes.count - 16))
         case .connecting, .closed:
             close("frame before handshake")
         }
@@ -169,6 +223,7 @@ public final class Connection {
         }
         if hs.isComplete {
             do { state = .established(try hs.split()) } catch { close(error.description); return }
+            timerHold.connection = nil
             onEstablished?(self)
         }
         flush()
@@ -223,16 +278,13 @@ public final class Connection {
             outputStart += written
         }
         if outputStart == output.count {
-            output.removeAll(keepingCapacity: true)
+            output.removeAll(keepingCapacity: output.capacity <= Self.keptOutputCapacity)
             outputStart = 0
-            loop.modify(fd, events: EventLoop.readable)
-        } else {
-            if outputStart > 1 << 16 {
-                output.removeFirst(outputStart)
-                outputStart = 0
-            }
-            loop.modify(fd, events: EventLoop.readable | EventLoop.writable)
+        } else if outputStart > 1 << 16 {
+            output.removeFirst(outputStart)
+            outputStart = 0
         }
+        loop.modify(fd, events: interest)
     }
 
     public func close(_ reason: String) {
@@ -245,6 +297,13 @@ public final class Connection {
         transport?.receive.wipe()
         loop.unwatch(fd)
         fd.close()
+        timerHold.connection = nil
+        input?.deallocate()
+        input = nil
+        inputCount = 0
+        inputCapacity = 0
+        output = []
+        outputStart = 0
         let callback = onClose
         onClose = nil
         onMessage = nil

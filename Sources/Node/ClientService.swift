@@ -59,14 +59,17 @@ final class ClientService {
             }
             guard let hs = try? NoiseHandshake(pattern: .NK, initiator: false, prologue: options.clientPrologue,
                                                staticKey: secrets.linkSecret.bytes) else { fd.close(); return }
-            let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: 4 << 20,
+            // A reply is at most one frame (64 KiB); with 64 KiB waiting the client's requests wait too.
+            let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: Self.pauseAbove + 65_535 + 2,
                                handshakeTimeout: options.handshakeTimeoutNanos)
+            c.pauseReadingAbove = Self.pauseAbove
             clients[fd] = c
             lastActive[fd] = EventLoop.now()
             counters.stats.clientsConnected = clients.count
             c.onMessage = { [self] c, frame in
                 self.lastActive[c.fd] = EventLoop.now()
                 self.handle(c, frame)
+                self.boundOutput()
             }
             c.onClose = { [self] c, _ in
                 self.clients[c.fd] = nil
@@ -76,6 +79,25 @@ final class ClientService {
             c.start()
             armSweep()
         }
+    }
+
+    /// Replies waiting for one client before its further requests wait too.
+    static let pauseAbove = 1 << 16
+
+    /// Keeps the replies waiting for all clients within `maxClientOutputBytes`: over it, the client with
+    /// the most waiting is closed (honest clients read theirs; many that do not are what fills it).
+    func boundOutput() {
+        var total = 0, largest: Connection?
+        for c in clients.values {
+            total += c.queuedBytes
+            if c.queuedBytes > largest?.queuedBytes ?? 0 { largest = c }
+        }
+        if total > options.maxClientOutputBytes, let largest {
+            counters.stats.clientsOutputClosed += 1
+            total -= largest.queuedBytes
+            largest.close("too many replies waiting")
+        }
+        counters.stats.clientOutputBytes = total
     }
 
     func armSweep() {

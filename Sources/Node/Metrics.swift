@@ -71,7 +71,9 @@ extension Node {
         metric("link_rejects_total", "Inbound links refused (unknown peer).", "counter", [("", s.linkRejects)])
         metric("clients_connected", "Connected clients.", "gauge", [("", clientService.clients.count)])
         metric("clients_closed_total", "Client sessions refused at the cap, or closed for idleness.", "counter",
-               [("{reason=\"cap\"}", s.clientsRefused), ("{reason=\"idle\"}", s.clientsIdleClosed)])
+               [("{reason=\"cap\"}", s.clientsRefused), ("{reason=\"idle\"}", s.clientsIdleClosed),
+                ("{reason=\"output\"}", s.clientsOutputClosed)])
+        metric("client_output_bytes", "Replies queued for clients, not yet read by them.", "gauge", [("", s.clientOutputBytes)])
         metric("accept_pauses_total", "Listeners paused for 100 ms for lack of file descriptors.", "counter", [("", s.acceptPauses)])
         // The view (docs/OPERATING.md, "A living network").
         let now = Clock.wallSeconds(), map = directory.topology

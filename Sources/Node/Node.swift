@@ -39,10 +39,13 @@ public struct NodeOptions {
     public var groupCommitNanos: UInt64 = 5_000_000
     public var replayCapacity = 1 << 18
     /// Client sessions at most (gateways); one more is closed at once and counted. Each costs about
-    /// 14 KiB idle (docs/OPERATING.md).
+    /// 5 KiB idle (docs/OPERATING.md).
     public var maxClients = 256
     /// A client session without a request for this long is closed (it reconnects when it needs to).
     public var clientIdleNanos: UInt64 = 300_000_000_000
+    /// Replies queued for all clients together, at most; beyond it the client with the most waiting (one
+    /// that does not read its replies) is closed. Each client is also paused at 64 KiB waiting.
+    public var maxClientOutputBytes = 8 << 20
     /// A connection that has not completed its handshake by then is closed (half-open, silent peers).
     public var handshakeTimeoutNanos: UInt64 = 5_000_000_000
     /// Relay loops (λM); nil = none.

@@ -14,6 +14,7 @@ public struct NodeConfig: Equatable {
     public var advertiseClient = ""
     public var maxClients = 256
     public var clientIdleSeconds = 300
+    public var maxClientOutputMB = 8
     /// Bootstrap peers, "host:port#link key", comma-separated.
     public var bootstrap = ""
     /// This node's membership certificate file (certified networks).
@@ -36,7 +37,7 @@ public struct NodeConfig: Equatable {
 
     public static let keys = [
         "node.keys", "node.data_dir", "node.role", "node.listen", "node.advertise", "node.client_listen", "node.advertise_client",
-        "node.max_clients", "node.client_idle_seconds",
+        "node.max_clients", "node.client_idle_seconds", "node.max_client_output_mb",
         "network.bootstrap", "network.certificate", "network.epoch_seconds", "network.layers", "network.max_hops",
         "network.payload_bytes", "network.network_key",
         "mixing.max_queued_packets", "mixing.max_pending_per_link", "mixing.replay_capacity",
@@ -62,6 +63,7 @@ public struct NodeConfig: Equatable {
         advertiseClient = try f.string("node.advertise_client", default: advertiseClient)
         maxClients = try f.integer("node.max_clients", default: maxClients, range: 1...100_000)
         clientIdleSeconds = try f.integer("node.client_idle_seconds", default: clientIdleSeconds, range: 5...86_400)
+        maxClientOutputMB = try f.integer("node.max_client_output_mb", default: maxClientOutputMB, range: 1...4096)
         bootstrap = try f.string("network.bootstrap", default: bootstrap)
         for entry in bootstrapEntries where Peer(entry) == nil {
             throw ConfigError(line: f.entries["network.bootstrap"]?.line ?? 0,

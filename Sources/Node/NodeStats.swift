@@ -22,6 +22,9 @@ public struct NodeStats: Equatable {
     public var keysAdded = 0, keysDeleted = 0
     /// Accept loops paused for lack of file descriptors; clients refused at the cap; idle clients closed.
     public var acceptPauses = 0, clientsRefused = 0, clientsIdleClosed = 0
+    /// Clients closed because the replies waiting for all clients passed `maxClientOutputBytes` and
+    /// theirs were the most; the replies waiting now.
+    public var clientsOutputClosed = 0, clientOutputBytes = 0
     public init() {}
 
     mutating func refused(_ reason: DescriptorRefusal) {

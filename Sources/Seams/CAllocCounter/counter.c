@@ -1,5 +1,6 @@
 #include "calloccounter.h"
 #include <errno.h>
+#include <malloc.h>
 #include <stddef.h>
 
 extern void *__libc_malloc(size_t);
@@ -24,6 +25,11 @@ int32_t palloc_is_active(void) {
     void *volatile q = malloc(8);
     free(q);
     return palloc_count() > before ? 1 : 0;
+}
+
+uint64_t palloc_heap_bytes(void) {
+    struct mallinfo2 m = mallinfo2();
+    return (uint64_t)(m.uordblks + m.hblkhd);
 }
 
 void *malloc(size_t size) { bump(); return __libc_malloc(size); }

@@ -225,6 +225,7 @@ enum NodeCommand {
         options.maxQueuedPackets = config.maxQueuedPackets
         options.maxClients = config.maxClients
         options.clientIdleNanos = UInt64(config.clientIdleSeconds) * 1_000_000_000
+        options.maxClientOutputBytes = config.maxClientOutputMB << 20
         options.maxPendingPerLink = config.maxPendingPerLink
         options.replayCapacity = config.replayCapacity
         options.groupCommitNanos = UInt64(config.groupCommitMillis) * 1_000_000

@@ -11,6 +11,9 @@
 
 /// Number of allocation calls (not frees) since the process started.
 uint64_t palloc_count(void);
+/// Bytes the process has allocated and not freed (glibc's mallinfo2: in-use heap chunks plus mmapped
+/// blocks), whoever allocated them. Unlike RSS, it falls when memory is freed.
+uint64_t palloc_heap_bytes(void);
 /// 1: this binary's allocator is interposed and the count is meaningful.
 int32_t palloc_is_active(void);
 
