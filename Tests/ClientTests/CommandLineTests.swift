@@ -150,7 +150,18 @@ import Testing
         #expect(try lab.run("maurice", ["send", "rosalind", "are you watching?"]).status == 0)
         let alongside = try lab.run("rosalind", ["send", "maurice", "yes, and writing"])
         #expect(alongside.status == 0, "\(alongside.err)")
-        Thread.sleep(forTimeInterval: 2.5)   // two watch cycles (poll_seconds = 1 in the testnet's config)
+        Thread.sleep(forTimeInterval: 0.5)
+        // Between its polls (once a second here) a watch sleeps: it used to wake every 20 ms to look at
+        // its own flags (50 voluntary context switches a second on top of the polls).
+        func switches() -> Int {
+            let status = (try? String(contentsOfFile: "/proc/\(watch.processIdentifier)/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("voluntary_ctxt_switches:") } ?? ""
+            return Int(line.split(separator: "\t").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "") ?? -1
+        }
+        let switchesBefore = switches()
+        Thread.sleep(forTimeInterval: 2)   // two watch cycles (poll_seconds = 1 in the testnet's config)
+        let woke = switches() - switchesBefore
+        #expect(switchesBefore >= 0 && woke < 50, "\(woke) wakeups in 2 s")
         watch.interrupt()
         let followed = String(decoding: watched.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         watch.waitUntilExit()

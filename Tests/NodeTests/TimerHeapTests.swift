@@ -67,6 +67,20 @@ final class Ticker: Timed {
         #expect(loop.turns <= 3 * ticker.fired + 10, "\(loop.turns) turns for \(ticker.fired) firings")
     }
 
+    /// Waiting for a condition wakes the loop only when something happens: it is checked after every
+    /// turn, not polled (the CLI polled it every 20 ms: an idle `inbox --watch` woke 50 times a second).
+    @Test func waitingForAConditionDoesNotPoll() throws {
+        let loop = try EventLoop()
+        let start = EventLoop.now()
+        loop.run(until: start &+ 1_200_000_000) { false }
+        #expect(loop.turns <= 3, "\(loop.turns) turns in 1.2 s")
+        var done = false
+        loop.after(50_000_000) { done = true }
+        let before = EventLoop.now()
+        loop.run(until: before &+ 5_000_000_000) { done }
+        #expect(done && EventLoop.now() - before < 2_000_000_000)
+    }
+
     /// With nothing to do the loop sleeps until its deadline (or a second).
     @Test func anIdleLoopSleeps() throws {
         let loop = try EventLoop()

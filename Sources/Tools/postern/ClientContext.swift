@@ -137,10 +137,8 @@ struct ClientContext {
     static func run(_ loop: EventLoop, seconds: Double, until condition: () -> Bool) -> Bool {
         _ = psys_install_stop_signals()
         let end = EventLoop.now() &+ UInt64(seconds * 1e9)
-        while EventLoop.now() < end && psys_stop_signal() == 0 {
-            if condition() { return true }
-            loop.run(until: min(end, EventLoop.now() &+ 20_000_000))
-        }
+        // SIGINT/SIGTERM end epoll_wait early (EINTR), so the flag is seen at once.
+        loop.run(until: end) { psys_stop_signal() != 0 || condition() }
         return condition()
     }
 
