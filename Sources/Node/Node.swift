@@ -173,6 +173,8 @@ public final class Node {
     public var linksUp: Int { links.up }
     /// Pool slots holding a packet right now (mix queue, link queues, acknowledgements waiting for a commit).
     public var packetsHeld: Int { pool.inUse }
+    /// Packet buffers allocated so far (in chunks of 64, as the packets held at once rise).
+    public var packetSlotsAllocated: Int { pool.allocated }
     /// This epoch's map as this node sees it, and everything it knows.
     public var topology: Topology { directory.topology }
     public var view: NetworkView { directory.view }

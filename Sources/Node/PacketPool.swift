@@ -20,32 +20,57 @@ struct PacketSlot: ~Copyable {
     deinit { assertionFailure("packet slot \(index) dropped without being released") }
 }
 
-/// Fixed-size packet buffers allocated once: the mixing queue holds packets here while they wait, so a
-/// relay allocates nothing per packet and its memory use is bounded by `capacity × packetBytes`.
+/// Fixed-size packet buffers: the mixing queue holds packets here while they wait, so a relay allocates
+/// nothing per packet and its memory use is bounded by `capacity × packetBytes`. The buffers come in
+/// chunks of `chunkSlots`, allocated when the slots in hand run out and kept from then on: an idle node
+/// holds one chunk (170 KiB), not the whole capacity (10.8 MiB by default), and a busy one what its
+/// busiest moment needed. Allocation happens only while the high-water mark rises, never in steady state.
 final class PacketPool {
+    static let chunkSlots = 64
     let packetBytes: Int
     let capacity: Int
-    let storage: UnsafeMutableRawPointer
-    var free: [Int32]
+    /// The chunks allocated so far; slot i lives in chunk i / chunkSlots.
+    var chunks: [UnsafeMutableRawPointer] = []
+    var free: [Int32] = []
     #if DEBUG
     /// Which slots are in `free` (debug builds check every release against it).
-    var isFree: [Bool]
+    var isFree: [Bool] = []
     #endif
 
     init(packetBytes: Int, capacity: Int) {
         self.packetBytes = packetBytes
         self.capacity = capacity
-        storage = .allocate(byteCount: packetBytes * capacity, alignment: 64)
-        free = (0..<Int32(capacity)).reversed().map { $0 }
+        chunks.reserveCapacity((capacity + Self.chunkSlots - 1) / Self.chunkSlots)
+        free.reserveCapacity(capacity)
         #if DEBUG
-        isFree = [Bool](repeating: true, count: capacity)
+        isFree.reserveCapacity(capacity)
         #endif
+        grow()
     }
 
-    deinit { storage.deallocate() }
+    deinit { for c in chunks { c.deallocate() } }
+
+    /// Slots allocated so far (the high-water mark, rounded up to a chunk).
+    var allocated: Int { min(capacity, chunks.count * Self.chunkSlots) }
+
+    /// One more chunk (fewer slots if the capacity ends inside it); false at capacity.
+    @discardableResult
+    func grow() -> Bool {
+        let first = allocated
+        guard first < capacity else { return false }
+        let count = min(Self.chunkSlots, capacity - first)
+        chunks.append(.allocate(byteCount: packetBytes * Self.chunkSlots, alignment: 64))
+        // Lowest index last, so slots are handed out in order.
+        for i in (first..<(first + count)).reversed() { free.append(Int32(i)) }
+        #if DEBUG
+        isFree.append(contentsOf: repeatElement(true, count: count))
+        #endif
+        return true
+    }
 
     /// A free slot, or nil when every slot holds a packet.
     func take() -> PacketSlot? {
+        if free.isEmpty { grow() }
         guard let index = free.popLast() else { return nil }
         #if DEBUG
         isFree[Int(index)] = false
@@ -62,9 +87,13 @@ final class PacketPool {
         free.append(index)
     }
 
-    func pointer(_ slot: borrowing PacketSlot) -> UnsafeMutableRawPointer { storage + Int(slot.index) * packetBytes }
+    @inline(__always)
+    func pointer(_ slot: borrowing PacketSlot) -> UnsafeMutableRawPointer {
+        let i = Int(slot.index)
+        return chunks[i / Self.chunkSlots] + (i % Self.chunkSlots) * packetBytes
+    }
     func buffer(_ slot: borrowing PacketSlot) -> UnsafeMutableRawBufferPointer {
         UnsafeMutableRawBufferPointer(start: pointer(slot), count: packetBytes)
     }
-    var inUse: Int { capacity - free.count }
+    var inUse: Int { allocated - free.count }
 }

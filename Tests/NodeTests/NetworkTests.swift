@@ -388,6 +388,22 @@ final class World {
 
     /// A hop delay over 60 s is dropped and counted (a packet asking for an hour would hold a pool slot
     /// that long); a FETCH naming one address twice is refused (it would return its messages twice).
+    /// Packet buffers are allocated as packets are held, 64 at a time, not all 4 096 (10.8 MiB) at start.
+    @Test func packetBuffersAreAllocatedAsNeeded() throws {
+        let w = try World()
+        let t = w.net.topology
+        let entry = w.net.info(w.gatewayIndex(0))
+        let gateway = w.net.nodes[w.gatewayIndex(0)]
+        #expect(gateway.packetSlotsAllocated == 64)
+        let route = [entry] + (1...3).map { t.mixes(layer: $0)[0] } + [w.net.info(w.gatewayIndex(1))]
+        var hops = route.map { RouteHop(node: $0.id, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 1000) }
+        hops[0].delayMicros = 30_000_000   // held at the entry gateway for 30 s
+        let builder = PacketBuilder(geometry: t.geometry)
+        for _ in 0..<150 { w.alice.client.submit(try builder.build(route: hops, to: .mailbox(.random()), message: [0, 1, 7])) { _, _ in } }
+        #expect(w.net.run(seconds: 10) { gateway.packetsHeld == 150 })
+        #expect(gateway.packetSlotsAllocated == 192, "\(gateway.packetSlotsAllocated) slots for 150 packets")
+    }
+
     @Test func hostileRequestsAreRefused() throws {
         let w = try World()
         let t = w.net.topology

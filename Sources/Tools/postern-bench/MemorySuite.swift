@@ -1,0 +1,108 @@
+import CAllocCounter
+import PosternClient
+import PosternCrypto
+import PosternLocalNetwork
+import PosternNetwork
+import PosternNode
+import PosternPacket
+import PosternSystem
+
+/// Suite `memory`: what a node costs in memory, idle and at load. Four real nodes (a gateway and three
+/// mixes, one process) are started after a baseline is taken; every line is the growth over the
+/// baseline divided by the four nodes.
+///
+/// - `heap-idle-node`, `heap-load-node`: bytes the process has allocated and not freed (glibc's
+///   `mallinfo2`, in-use chunks plus mmapped blocks): the nodes' own memory, whoever allocated it, not
+///   code, stacks or the mailbox's memory-mapped file. Under qemu this is the emulated program's own
+///   allocator, so qemu's translation cache and its own heap are not in it: this is how the aarch64
+///   numbers are taken. An upper bound: a large block counts whole even where no page was touched.
+/// - `rss-idle-node`, `rss-load-node`: growth of the process's resident set (VmRSS). Meaningful on a
+///   board or the host; under qemu it includes qemu's own growth (translated code), so it is reported
+///   but not the aarch64 figure.
+/// - load: packets offered at 5 000 a second through the gateway's client port, gateway → mix1 → mix2
+///   → mix3, 20 ms of mixing delay at each hop, for up to 3 s (fewer where building them is slow); the
+///   line's unit says the rate the nodes actually forwarded. Peak over the run, sampled every turn.
+/// - `rss-process`: the whole process after the load, runtime and all (MiB).
+///
+/// Goals (issue #16): idle ≤ 4 MiB per node on aarch64, ≤ 16 MiB at 5 k packets/s.
+func memorySuite() -> Suite {
+    Suite(name: "memory") {
+        let heap0 = Int(palloc_heap_bytes()), rss0 = residentBytes()
+        let base = (Process.environment("TMPDIR") ?? "/tmp") + "/postern-memory-\(Process.id)"
+        guard let net = try? LocalNetwork(layers: 3, gateways: 1, dataDirectory: base), (try? net.start()) != nil else { return [] }
+        benchCleanups.append {
+            net.stop()
+            try? Files.removeTree(base)
+        }
+        let nodes = Double(net.nodes.count)
+        let mib = 1024.0 * 1024.0
+        let t = net.topology
+        let gateway = t.gateways[0]
+        let route = [gateway] + (1...3).map { t.mixes(layer: $0)[0] }
+        let hops = route.map { RouteHop(node: $0.id, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 20_000) }
+        let lastMix = net.nodes.first { $0.id == route[3].id }!
+        let client = GatewayClient(loop: net.loop, gateway: gateway)
+        // One packet through, so the links exist: an idle node is one that is connected, not a fresh one.
+        let builder = PacketBuilder(geometry: t.geometry)
+        if let p = try? builder.build(route: hops, to: .mailbox(.random()), message: [0, 1, 7]) { client.submit(p) { _, _ in } }
+        _ = net.run(seconds: 10) { lastMix.stats.droppedNotGateway >= 1 }
+        _ = net.run(seconds: 1) { false }
+
+        var idleHeap = 0, idleRSS = 0
+        let heapIdle = BenchLine.value("heap-idle-node") {
+            idleHeap = Int(palloc_heap_bytes()) - heap0
+            idleRSS = residentBytes() - rss0
+            return (Double(idleHeap) / nodes / mib, "MiB")
+        }
+        let rssIdle = BenchLine.value("rss-idle-node") { (Double(idleRSS) / nodes / mib, "MiB") }
+
+        var peakHeap = 0, peakRSS = 0, forwardedPerSecond = 0.0
+        let heapLoad = BenchLine.value("heap-load-node") {
+            var packets: [[UInt8]] = []
+            let buildStart = EventLoop.now()
+            while packets.count < 15_000 && EventLoop.now() - buildStart < 3_000_000_000 {
+                guard let p = try? builder.build(route: hops, to: .mailbox(.random()), message: [0, 1, 7]) else { break }
+                packets.append(p)
+            }
+            let before = lastMix.stats.droppedNotGateway
+            let start = EventLoop.now()
+            var next = 0
+            func sample() {
+                peakHeap = max(peakHeap, Int(palloc_heap_bytes()) - heap0)
+                peakRSS = max(peakRSS, residentBytes() - rss0)
+            }
+            while next < packets.count {
+                let due = min(packets.count, Int(Double(EventLoop.now() - start) / 1e9 * 5000))
+                while next < due {
+                    client.submit(packets[next]) { _, _ in }
+                    next += 1
+                }
+                net.loop.run(until: EventLoop.now() &+ 1_000_000)
+                sample()
+            }
+            let offered = EventLoop.now() - start
+            _ = net.run(seconds: 2) {
+                sample()
+                return lastMix.stats.droppedNotGateway - before >= packets.count
+            }
+            forwardedPerSecond = Double(lastMix.stats.droppedNotGateway - before) / (Double(offered) / 1e9)
+            return (Double(peakHeap) / nodes / mib, "MiB at \(Int(forwardedPerSecond)) packets/s")
+        }
+        let rssLoad = BenchLine.value("rss-load-node") {
+            (Double(peakRSS) / nodes / mib, "MiB at \(Int(forwardedPerSecond)) packets/s")
+        }
+        let process = BenchLine.value("rss-process") { (Double(residentBytes()) / mib, "MiB") }
+        return [heapIdle, rssIdle, heapLoad, rssLoad, process]
+    }
+}
+
+/// The process's resident set (VmRSS in /proc/self/status), in bytes; 0 where it cannot be read.
+func residentBytes() -> Int {
+    guard let bytes = try? Files.read("/proc/self/status", limit: 1 << 16) else { return 0 }
+    let text = String(decoding: bytes, as: UTF8.self)
+    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        let digits = line.filter { $0 >= "0" && $0 <= "9" }
+        return (Int(String(digits)) ?? 0) * 1024
+    }
+    return 0
+}
