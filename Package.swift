@@ -6,6 +6,21 @@
 // through Sources/Seams/CSystem. Test targets are host-only and may use anything.
 import PackageDescription
 
+/// cross/build sets POSTERN_CROSS: the fuzzing targets are host-only tools and are left out of ARM builds.
+let hostOnly = Context.environment["POSTERN_CROSS"] == nil
+
+/// Fuzzing (host only, docs/FUZZING.md): every parser that takes bytes from the network, the disk or a
+/// person, as targets (PosternFuzz) and a driver (postern-fuzz) that cross/fuzz builds with libFuzzer.
+let fuzzTargets: [Target] = [
+    .target(name: "CFuzzer", path: "Sources/Seams/CFuzzer"),
+    .target(name: "PosternFuzz",
+            dependencies: ["PosternChat", "PosternClient", "PosternCover", "PosternNode", "PosternNetwork", "PosternLink",
+                           "PosternRatchet", "PosternPacket", "PosternCrypto", "PosternSystem"],
+            path: "Sources/Tools/PosternFuzz"),
+    .executableTarget(name: "PosternFuzzCLI", dependencies: ["PosternFuzz", "CFuzzer", "PosternCrypto", "PosternSystem"],
+                      path: "Sources/Tools/postern-fuzz"),
+]
+
 /// Data flows one way through the tree: C seams → System → Crypto → … → Tools.
 let package = Package(
     name: "Postern",
@@ -13,7 +28,7 @@ let package = Package(
         .executable(name: "postern", targets: ["PosternCLI"]),
         .executable(name: "postern-bench", targets: ["PosternBench"]),
         .executable(name: "postern-crashtest", targets: ["PosternCrashTest"]),
-    ],
+    ] + (hostOnly ? [.executable(name: "postern-fuzz", targets: ["PosternFuzzCLI"])] : []),
     targets: [
         // C seams: the only places C is reached from Swift.
         .systemLibrary(name: "CSodium", path: "Sources/Seams/CSodium", pkgConfig: "libsodium",
@@ -91,6 +106,7 @@ let package = Package(
         .executableTarget(name: "PosternCrashTest", dependencies: ["PosternMailbox", "PosternStore", "PosternCrypto", "PosternSystem"],
                           path: "Sources/Tools/postern-crashtest"),
 
+    ] + (hostOnly ? fuzzTargets : []) + [
         // Host-only tests.
         .testTarget(name: "CryptoTests", dependencies: ["PosternCrypto", "PosternSystem"], path: "Tests/CryptoTests",
                     resources: [.copy("Vectors")]),
@@ -114,6 +130,6 @@ let package = Package(
                                    "PosternNode", "PosternRatchet", "PosternCrypto", "PosternSystem"],
                     path: "Tests/ClientTests"),
         .testTarget(name: "RatchetTests", dependencies: ["PosternRatchet", "PosternCrypto"], path: "Tests/RatchetTests"),
-    ],
+    ] + (hostOnly ? [.testTarget(name: "FuzzTests", dependencies: ["PosternFuzz", "PosternNetwork", "PosternPacket"], path: "Tests/FuzzTests")] : []),
     swiftLanguageModes: [.v6]
 )

@@ -86,10 +86,8 @@ public final class GatewayClient {
     }
 
     func response(_ frame: [UInt8]) {
-        guard frame.count >= 6 else { return }
-        let id = frame[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        guard let callback = waiting.removeValue(forKey: id) else { return }
-        callback(Array(frame[6...]), ClientStatus(code: frame[5]))
+        guard let (id, status, body) = ClientResponse.parse(frame), let callback = waiting.removeValue(forKey: id) else { return }
+        callback(Array(body), status)
     }
 
     /// Hands a packet (first hop: this gateway) to the mixnet.
@@ -103,20 +101,8 @@ public final class GatewayClient {
         var body = [UInt8(addresses.count)]
         for a in addresses { body += a.bytes }
         request(.fetch, body) { body, status in
-            guard status == .ok, body.count >= 2 else { done(nil); return }
-            var out: [Fetched] = []
-            var i = 2
-            let count = Int(body[0]) << 8 | Int(body[1])
-            for _ in 0..<count {
-                guard body.count >= i + 11 else { done(nil); return }
-                let index = Int(body[i])
-                let id = body[(i + 1)..<(i + 9)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-                let length = Int(body[i + 9]) << 8 | Int(body[i + 10])
-                guard index < addresses.count, body.count >= i + 11 + length else { done(nil); return }
-                out.append(Fetched(address: addresses[index], id: id, blob: Array(body[(i + 11)..<(i + 11 + length)])))
-                i += 11 + length
-            }
-            done(out)
+            guard status == .ok, let entries = ClientResponse.fetched(body[...], addressCount: addresses.count) else { done(nil); return }
+            done(entries.map { Fetched(address: addresses[$0.index], id: $0.id, blob: $0.blob) })
         }
     }
 
@@ -140,18 +126,8 @@ public final class GatewayClient {
     public func view(offset: Int, _ done: @escaping ((total: Int, descriptors: [[UInt8]])?) -> Void) {
         let o = UInt32(clamping: offset)
         request(.view, [UInt8(o >> 24), UInt8(o >> 16 & 0xff), UInt8(o >> 8 & 0xff), UInt8(o & 0xff)]) { body, status in
-            guard status == .ok, body.count >= 6 else { done(nil); return }
-            let total = Int(body[0]) << 24 | Int(body[1]) << 16 | Int(body[2]) << 8 | Int(body[3])
-            let n = Int(body[4]) << 8 | Int(body[5])
-            var list: [[UInt8]] = [], i = 6
-            for _ in 0..<n {
-                guard body.count >= i + 2 else { done(nil); return }
-                let length = Int(body[i]) << 8 | Int(body[i + 1])
-                guard body.count >= i + 2 + length else { done(nil); return }
-                list.append(Array(body[(i + 2)..<(i + 2 + length)]))
-                i += 2 + length
-            }
-            done((total, list))
+            guard status == .ok, let page = ClientResponse.viewPage(body[...]) else { done(nil); return }
+            done(page)
         }
     }
 

@@ -1,3 +1,5 @@
+import PosternCover
+import PosternNetwork
 import PosternCrypto
 import PosternRatchet
 
@@ -197,5 +199,30 @@ enum ListRecord {
             out.append(item)
         }
         return r.atEnd ? out : nil
+    }
+}
+
+/// Every record a profile reads, decoded as the profile decodes it: for the fuzzer, which checks that
+/// any bytes under any name are refused or decoded, never a crash, and that what decodes re-encodes to
+/// bytes that decode to the same thing.
+public enum ProfileRecord {
+    /// The names (`state/NAME` stands for every contact's ratchet state).
+    public static let names = ["settings", "contacts", "pending", "outbox", "inbox", "network", "cover-spent", "state/NAME"]
+
+    /// What record `name` holding `bytes` re-encodes to once decoded; nil when the profile would call it corrupt.
+    public static func reencoded(_ name: String, _ bytes: [UInt8]) -> [UInt8]? {
+        switch name {
+        case "settings": return ProfileSettings(bytes)?.encoded
+        case "contacts": return ListRecord.decode(bytes, Contact.decode).map { ListRecord.encode($0) { $0.encode(&$1) } }
+        case "pending": return ListRecord.decode(bytes, PendingBundle.decode).map { ListRecord.encode($0) { $0.encode(&$1) } }
+        case "outbox": return ListRecord.decode(bytes, OutboxEntry.decode).map { ListRecord.encode($0) { $0.encode(&$1) } }
+        case "inbox": return ListRecord.decode(bytes, InboxEntry.decode).map { ListRecord.encode($0) { $0.encode(&$1) } }
+        case "network":
+            guard let (epoch, descriptors) = ClientNetwork.decode(bytes) else { return nil }
+            let e = epoch ?? 0
+            return [1, UInt8(e >> 24), UInt8(e >> 16 & 0xff), UInt8(e >> 8 & 0xff), UInt8(e & 0xff)] + NodeDescriptor.encodeList(descriptors)
+        case "cover-spent": return CoverSpend(encoded: bytes)?.encoded
+        default: return (try? Conversation(serialized: bytes))?.serialized()
+        }
     }
 }

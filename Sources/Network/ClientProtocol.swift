@@ -1,3 +1,5 @@
+import PosternCrypto
+
 /// What nodes and clients both speak: the link and client-session prologues, and the gateway's client
 /// protocol inside a Noise NK session.
 public enum Prologue {
@@ -95,5 +97,101 @@ public enum StoredKind: Equatable {
     public init?(blob: [UInt8]) {
         guard let first = blob.first else { return nil }
         self.init(code: first)
+    }
+}
+
+/// A client request as a gateway reads it (layout on `ClientOp`). `parse` is the only place the gateway
+/// looks at a request's bytes.
+public enum ClientRequest {
+    /// One packet for the mixnet (exactly the geometry's packet size; borrowed from the frame).
+    case submit(packet: UnsafeRawBufferPointer)
+    /// Up to 32 distinct addresses.
+    case fetch(addresses: [Bytes32])
+    case delete(address: Bytes32, id: UInt64)
+    /// The gateway's descriptors from this index on.
+    case view(offset: UInt32)
+
+    /// What a frame asks for. nil: not a request at all (shorter than op and id, or an unknown op); the
+    /// gateway closes the session. `request` nil: a known op whose body is wrong (answered `bad request`):
+    /// a packet of the wrong size, a FETCH whose count is over 32, does not match its length or names an
+    /// address twice (the same one 32 times would send its messages back 32 times: a 57× amplification),
+    /// a DELETE or VIEW body of the wrong length.
+    public static func parse(_ frame: UnsafeRawBufferPointer, packetBytes: Int) -> (op: ClientOp, id: UInt32, request: ClientRequest?)? {
+        guard frame.count >= 5, let op = ClientOp(code: frame[0]) else { return nil }
+        let id = UInt32(frame[1]) << 24 | UInt32(frame[2]) << 16 | UInt32(frame[3]) << 8 | UInt32(frame[4])
+        let body = UnsafeRawBufferPointer(rebasing: frame[5...])
+        switch op {
+        case .submit:
+            return (op, id, body.count == packetBytes ? .submit(packet: body) : nil)
+        case .fetch:
+            guard body.count >= 1, body[0] <= 32, body.count == 1 + 32 * Int(body[0]) else { return (op, id, nil) }
+            var addresses: [Bytes32] = []
+            addresses.reserveCapacity(Int(body[0]))
+            for i in 0..<Int(body[0]) {
+                let a = Bytes32(body.baseAddress! + 1 + 32 * i)
+                if addresses.contains(a) { return (op, id, nil) }
+                addresses.append(a)
+            }
+            return (op, id, .fetch(addresses: addresses))
+        case .delete:
+            guard body.count == 40 else { return (op, id, nil) }
+            return (op, id, .delete(address: Bytes32(body.baseAddress!), id: body[32..<40].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
+        case .view:
+            guard body.count == 4 else { return (op, id, nil) }
+            return (op, id, .view(offset: body.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }))
+        }
+    }
+
+    /// The request's frame (what a client sends): the inverse of `parse`.
+    public func encoded(id: UInt32) -> [UInt8] {
+        var w = WireWriter(capacity: 64)
+        switch self {
+        case .submit(let packet):
+            w.u8(ClientOp.submit.code); w.u32(id); w.bytes += packet
+        case .fetch(let addresses):
+            w.u8(ClientOp.fetch.code); w.u32(id); w.u8(UInt8(addresses.count))
+            for a in addresses { w.raw(a.bytes) }
+        case .delete(let address, let messageID):
+            w.u8(ClientOp.delete.code); w.u32(id); w.raw(address.bytes); w.u64(messageID)
+        case .view(let offset):
+            w.u8(ClientOp.view.code); w.u32(id); w.u32(offset)
+        }
+        return w.bytes
+    }
+}
+
+/// A gateway's answer as a client reads it (layout on `ClientOp`): the only place a client looks at a
+/// response's bytes. Every length is checked against what is there; anything that does not add up is nil.
+public enum ClientResponse {
+    /// Request id, status and body of a response frame; nil when shorter than its 6-byte head or not a response.
+    public static func parse(_ frame: [UInt8]) -> (id: UInt32, status: ClientStatus, body: ArraySlice<UInt8>)? {
+        guard frame.count >= 6, frame[0] & 0x80 != 0 else { return nil }
+        let id = frame[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        return (id, ClientStatus(code: frame[5]), frame[6...])
+    }
+
+    /// FETCH's body: (index of the requested address, message id, blob) for each message; nil if any
+    /// entry is cut short, names an index at or past `addressCount`, or bytes follow the last one.
+    public static func fetched(_ body: ArraySlice<UInt8>, addressCount: Int) -> [(index: Int, id: UInt64, blob: [UInt8])]? {
+        var r = WireReader(Array(body))
+        guard let count = r.u16() else { return nil }
+        var out: [(index: Int, id: UInt64, blob: [UInt8])] = []
+        for _ in 0..<count {
+            guard let index = r.u8(), Int(index) < addressCount, let id = r.u64(), let blob = r.long() else { return nil }
+            out.append((Int(index), id, blob))
+        }
+        return r.remaining == 0 ? out : nil
+    }
+
+    /// VIEW's body: (total, descriptors in this page); nil if cut short or bytes follow the last one.
+    public static func viewPage(_ body: ArraySlice<UInt8>) -> (total: Int, descriptors: [[UInt8]])? {
+        var r = WireReader(Array(body))
+        guard let total = r.u32(), let n = r.u16() else { return nil }
+        var list: [[UInt8]] = []
+        for _ in 0..<n {
+            guard let d = r.long() else { return nil }
+            list.append(d)
+        }
+        return r.remaining == 0 ? (Int(total), list) : nil
     }
 }

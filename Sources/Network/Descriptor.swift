@@ -253,7 +253,9 @@ public struct NodeDescriptor: Equatable, Sendable {
         guard networkID == network.id else { throw .wrongNetwork }
         guard published <= now + Self.maxSkewSeconds else { throw .publishedInTheFuture }
         guard validUntil >= now else { throw .expired }
-        guard validUntil - published <= Self.maxLifetimeSeconds else { throw .tooLongLived }
+        // (Subtracting from validUntil, which is at least now, cannot overflow; validUntil - published
+        // could: a signed descriptor published at -2^63 used to trap every node that verified it.)
+        guard published >= validUntil - Self.maxLifetimeSeconds else { throw .tooLongLived }
         if case .certified(let key) = network.admission {
             guard let certificate else { throw .uncertified }
             guard certificate.admits(identity, networkKey: key, now: now) else { throw .badCertificate }

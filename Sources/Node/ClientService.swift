@@ -129,40 +129,27 @@ final class ClientService {
     }
 
     func handle(_ c: Connection, _ frame: UnsafeRawBufferPointer) {
-        guard frame.count >= 5, let op = ClientOp(code: frame[0]) else {
+        guard let (op, id, request) = ClientRequest.parse(frame, packetBytes: geometry.packetBytes) else {
             c.close("malformed client request")
             return
         }
-        let requestID = Array(frame[1..<5])
-        let body = UnsafeRawBufferPointer(rebasing: frame[5...])
         func respond(_ status: ClientStatus, _ payload: [UInt8] = []) {
-            _ = c.send([0x80 | op.code] + requestID + [status.code] + payload)
+            _ = c.send([0x80 | op.code, UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff), status.code] + payload)
         }
-        switch op {
-        case .submit:
-            guard body.count == geometry.packetBytes else { respond(.badRequest); return }
-            if let error = unwrapper.handle(body) {
+        guard let request else { respond(.badRequest); return }
+        switch request {
+        case .submit(let packet):
+            if let error = unwrapper.handle(packet) {
                 respond(.refused, Array(error.description.utf8))
             } else {
                 respond(.ok)
             }
-        case .fetch:
-            guard let mailbox = deposits.mailbox, body.count >= 1, body.count == 1 + 32 * Int(body[0]), body[0] <= 32 else {
-                respond(.badRequest)
-                return
-            }
-            // Each address once: the same one 32 times would return its messages 32 times (57× the
-            // request's size back: an amplification).
-            var named = Set<Bytes32>()
-            for i in 0..<Int(body[0]) where !named.insert(Bytes32(body.baseAddress! + 1 + 32 * i)).inserted {
-                respond(.badRequest)
-                return
-            }
+        case .fetch(let addresses):
+            guard let mailbox = deposits.mailbox else { respond(.badRequest); return }
             var entries: [UInt8] = []
             var count = 0
             let budget = 60_000
-            for i in 0..<Int(body[0]) {
-                let address = Bytes32(body.baseAddress! + 1 + 32 * i)
+            for (i, address) in addresses.enumerated() {
                 guard let messages = try? mailbox.fetch(address: address, limit: 64) else { respond(.storeError); return }
                 for m in messages where entries.count + 11 + m.blob.count <= budget {
                     entries.append(UInt8(i))
@@ -173,9 +160,8 @@ final class ClientService {
                 }
             }
             respond(.ok, [UInt8(count >> 8), UInt8(count & 0xff)] + entries)
-        case .view:
-            guard body.count == 4 else { respond(.badRequest); return }
-            let offset = Int(body[0]) << 24 | Int(body[1]) << 16 | Int(body[2]) << 8 | Int(body[3])
+        case .view(let from):
+            let offset = Int(from)
             let now = Clock.wallSeconds()
             let all = directory.view.descriptors.values.filter { $0.validUntil >= now }
                 .sorted { $0.id.bytes.lexicographicallyPrecedes($1.id.bytes) }
@@ -191,12 +177,10 @@ final class ClientService {
             out[4] = UInt8(n >> 8)
             out[5] = UInt8(n & 0xff)
             respond(.ok, out)
-        case .delete:
-            guard let mailbox = deposits.mailbox, body.count == 40 else { respond(.badRequest); return }
-            let address = Bytes32(body.baseAddress!)
-            let id = body[32..<40].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        case .delete(let address, let messageID):
+            guard let mailbox = deposits.mailbox else { respond(.badRequest); return }
             do {
-                let found = try mailbox.delete(address: address, id: id)
+                let found = try mailbox.delete(address: address, id: messageID)
                 deposits.changed()
                 respond(found ? .ok : .refused)
             } catch {

@@ -142,7 +142,7 @@ final class Directory: Timed {
         viewDirty = true
         // Warned at every republication (once an epoch) from 14 days before: the node drops out of a
         // certified network when its certificate expires.
-        if let c = options.certificate, c.validUntil - now < 14 * 86_400 {
+        if let c = options.certificate, c.validUntil < now + 14 * 86_400 {
             log("warning: the membership certificate expires on \(Format.utc(c.validUntil)) UTC; ask the network key's holder for a new one")
         }
     }

@@ -81,7 +81,7 @@ extension Node {
         metric("view_mixes", "Mixes per layer in this epoch's map.", "gauge",
                (1...max(1, parameters.layers)).map { ("{layer=\"\($0)\"}", map.mixes(layer: $0).count) })
         metric("view_gateways", "Gateways in this epoch's map.", "gauge", [("", map.gateways.count)])
-        let ages = directory.view.descriptors.values.map { Int(now - $0.published) }
+        let ages = directory.view.descriptors.values.map { Int(now.subtractingReportingOverflow($0.published).partialValue) }
         metric("view_descriptor_age_seconds", "Age of the oldest and newest descriptor held.", "gauge",
                [("{which=\"oldest\"}", ages.max() ?? 0), ("{which=\"newest\"}", ages.min() ?? 0)])
         metric("descriptors_taken_total", "Descriptors taken (new, or newer than the one held).", "counter", [("", s.descriptorsTaken)])

@@ -13,6 +13,20 @@ public enum RoutingCommand: Equatable, Sendable {
     static let forwardCode: UInt8 = 1
     static let deliverCode: UInt8 = 2
     static let deliverReplyCode: UInt8 = 3
+
+    /// The command in a decrypted routing slot (`Geometry.slotBytes`, layout on `RoutingSlot`); nil for an
+    /// unknown code or non-zero reserved bytes. A packet's creator chooses these bytes and MACs them, so a
+    /// relay reads them as hostile input.
+    public init?(slot: UnsafeRawBufferPointer) {
+        guard slot.count >= Geometry.slotBytes, let command = RoutingSlot.command(at: slot.baseAddress!) else { return nil }
+        self = command
+    }
+
+    /// The slot bytes that carry this command (next epoch, α and γ zero): the inverse of `init(slot:)`.
+    public func encodeSlot(into slot: UnsafeMutableRawBufferPointer) {
+        precondition(slot.count >= Geometry.slotBytes)
+        RoutingSlot(command: self).encode(into: slot.baseAddress!)
+    }
 }
 
 /// 16 bytes naming a SURB to its creator.

@@ -56,4 +56,13 @@ public enum TCP {
     }
 
     public static func close(_ fd: FileDescriptor) { fd.close() }
+
+    /// Two connected non-blocking local stream sockets: what a TCP connection looks like to the code
+    /// that reads and writes it, without a port (the fuzzer feeds a `Connection` through one).
+    public static func pair() throws(SystemError) -> (FileDescriptor, FileDescriptor) {
+        var fds: (Int32, Int32) = (-1, -1)
+        let r = withUnsafeMutableBytes(of: &fds) { psys_stream_pair($0.baseAddress!.assumingMemoryBound(to: Int32.self)) }
+        _ = try check(r, "socketpair")
+        return (FileDescriptor(fds.0), FileDescriptor(fds.1))
+    }
 }

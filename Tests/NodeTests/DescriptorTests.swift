@@ -67,6 +67,10 @@ struct TestNode {
         #expect(refusal(node.descriptor(network, published: now + 301)) == .publishedInTheFuture)
         #expect(refusal(node.descriptor(network, published: now + 299)) == nil)
         #expect(refusal(node.descriptor(network, published: now, validUntil: now + 8 * 86_400)) == .tooLongLived)
+        // Found by fuzzing (cross/fuzz descriptor): a signed descriptor published at -2^63 made
+        // validUntil - published overflow, and every node that verified it trapped.
+        #expect(refusal(node.descriptor(network, published: .min, validUntil: now + 60)) == .tooLongLived)
+        #expect(refusal(node.descriptor(network, published: now, validUntil: .max)) == .tooLongLived)
         #expect(refusal(node.descriptor(network), NetworkParameters(epochSeconds: 11, layers: 3)) == .wrongNetwork)
         #expect(refusal(node.descriptor(network), NetworkParameters(epochSeconds: 10, layers: 2)) == .wrongNetwork)
     }

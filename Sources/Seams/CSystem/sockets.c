@@ -160,3 +160,11 @@ int64_t psys_socket_send(int32_t fd, const void *buffer, size_t count) {
     do { n = send(fd, buffer, count, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
     return n < 0 ? -errno : n;
 }
+
+int32_t psys_stream_pair(int32_t fds[2]) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) return -errno;
+    fds[0] = sv[0];
+    fds[1] = sv[1];
+    return 0;
+}

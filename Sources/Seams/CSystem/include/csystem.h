@@ -97,6 +97,8 @@ int32_t psys_socket_error(int32_t fd);
 /// send(2) with MSG_NOSIGNAL: a peer that has gone away is -EPIPE, never SIGPIPE, whatever the process's
 /// signal disposition (libraries and tests do not install the daemon's handlers).
 int64_t psys_socket_send(int32_t fd, const void *buffer, size_t count);
+/// A connected pair of non-blocking local stream sockets (fds[0], fds[1]); 0 or -errno.
+int32_t psys_stream_pair(int32_t fds[2]);
 /// Accepts one connection as a non-blocking fd; -EAGAIN when none is pending.
 int32_t psys_tcp_accept(int32_t listen_fd);
 /// The port a socket is bound to (for listeners on port 0).
