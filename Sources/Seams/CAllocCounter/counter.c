@@ -1,7 +1,11 @@
 #include "calloccounter.h"
 #include <errno.h>
 #include <malloc.h>
+#include <fcntl.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -46,4 +50,56 @@ int posix_memalign(void **out, size_t alignment, size_t size) {
     if (p == NULL) return ENOMEM;
     *out = p;
     return 0;
+}
+
+uint64_t palloc_resident_anon_bytes(void) {
+    static char maps[1 << 18];
+    static unsigned char vec[1 << 16];
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    size_t used = 0;
+    for (;;) {
+        ssize_t n = read(fd, maps + used, sizeof maps - 1 - used);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        used += (size_t)n;
+        if (used == sizeof maps - 1) break;
+    }
+    close(fd);
+    maps[used] = 0;
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t total = 0;
+    for (char *line = maps; *line; ) {
+        char *end = line;
+        while (*end && *end != '\n') end++;
+        char saved = *end;
+        *end = 0;
+        // start-end perms offset dev inode [path]
+        char *p = line;
+        unsigned long start = strtoul(p, &p, 16);
+        unsigned long stop = (*p == '-') ? strtoul(p + 1, &p, 16) : 0;
+        while (*p == ' ') p++;
+        char perms[5] = {0};
+        for (int i = 0; i < 4 && *p && *p != ' '; i++) perms[i] = *p++;
+        while (*p == ' ') p++;
+        strtoul(p, &p, 16);                        // offset
+        while (*p == ' ') p++;
+        while (*p && *p != ' ') p++;               // dev
+        unsigned long inode = strtoul(p, &p, 10);
+        while (*p == ' ') p++;
+        int anonymous = inode == 0 && (*p == 0 || p[0] == '[');
+        if (anonymous && perms[0] == 'r' && perms[1] == 'w' && perms[3] == 'p' && stop > start) {
+            for (unsigned long a = start; a < stop; ) {
+                unsigned long pages = (stop - a) / (unsigned long)page;
+                if (pages > sizeof vec) pages = sizeof vec;
+                if (mincore((void *)a, pages * (unsigned long)page, vec) == 0) {
+                    for (unsigned long i = 0; i < pages; i++) total += vec[i] & 1;
+                }
+                a += pages * (unsigned long)page;
+            }
+        }
+        *end = saved;
+        line = saved ? end + 1 : end;
+    }
+    return total * (uint64_t)page;
 }
