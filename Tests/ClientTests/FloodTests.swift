@@ -6,9 +6,9 @@ import PosternSystem
 import Testing
 
 /// A network of real node processes on 127.0.0.2 … 127.0.0.6 (three mixes, two gateways) flooded through
-/// a gateway's client port, which anyone can reach: every node stays inside the memory the shipped unit
+/// a gateway's client port, which anyone can reach, after 320 idle sessions were opened against its cap: every node stays inside the memory the shipped unit
 /// allows it (board/postern.service: MemoryMax=64M), answers its metrics endpoint and other clients while
-/// the flood lasts, and delivers an honest message once it is over. Bounded: 4 s of flood, at most
+/// the flood lasts, and delivers an honest message once it is over. Bounded: 4 to 15 s of flood, at most
 /// 40 000 submissions.
 @Suite(.serialized) struct FloodTests {
     init() { signal(SIGPIPE, SIG_IGN) }
@@ -40,7 +40,9 @@ import Testing
             #expect(status == 0, "\(out)")
             return String(out.split(separator: "\n").first { $0.hasPrefix("link-key ") }!.dropFirst(9))
         }
-        let epochSeconds = 16   // gossip every 2 s: the view converges in seconds, and no key expires during the flood
+        // Gossip every 3.75 s: the view converges in seconds; every packet is built in the first epoch after
+        // the refresh and stays valid through the next (the test takes under a minute).
+        let epochSeconds = 30
         try nodes[0].start(role: roles[0], bootstrap: "", epochSeconds: epochSeconds)
         let firstPort = try #require(nodes[0].wait(for: "listening on port ([0-9]+)"))
         let bootstrap = "\(nodes[0].host):\(firstPort)#\(try linkKey(nodes[0]))"
@@ -73,6 +75,23 @@ import Testing
         let pids = nodes.map { $0.process!.processIdentifier }
         let before = pids.map { Self.memory($0).now }
 
+        // First 320 idle sessions (anyone can open them): the entry keeps node.max_clients = 256 and
+        // refuses the rest; 100 then leave, making room for the flood. The rest stay through it.
+        var idle = (0..<320).map { _ in GatewayClient(loop: loop, gateway: entry) }
+        defer { for c in idle { c.close() } }
+        for c in idle { c.connect() }
+        let capEnd = Date().addingTimeInterval(20)
+        while Date() < capEnd && (nodes[3].metric("postern_clients_closed_total{reason=\"cap\"}") ?? 0) < 64 {
+            loop.run(until: EventLoop.now() &+ 50_000_000)
+        }
+        #expect(nodes[3].metric("postern_clients_connected") == 256)
+        #expect(nodes[3].metric("postern_clients_closed_total{reason=\"cap\"}") == 64)
+        for c in idle.prefix(100) { c.close() }
+        idle.removeFirst(100)
+        let connectedEnd = Date().addingTimeInterval(10)
+        while Date() < connectedEnd && (nodes[3].metric("postern_clients_connected") ?? 0) > 156 { loop.run(until: EventLoop.now() &+ 50_000_000) }
+        let withIdleSessions = Self.memory(pids[3]).now
+
         // The flood: four sessions keep 512 submissions each in flight for 4 s; the packets are sent
         // again once all have gone (a gateway refuses those as replays, cheaply, which is flood too).
         let attackers = (0..<4).map { _ in GatewayClient(loop: loop, gateway: entry) }
@@ -81,11 +100,13 @@ import Testing
         var submitted = 0, answered = 0, next = 0
         var peakAnon = [Int](repeating: 0, count: pids.count)
         var slowestScrape = 0.0, slowestHonest = 0.0, honestAnswered = 0, honestAsked = 0, heldAtEntry = 0
+        let probes = try (0..<8).map { _ in try fast.packet([1], to: .random(), at: exit.id, acknowledge: false).packet }
         let honestAddress = Bytes32.random()
         let honestMessage = try fast.packet(Array("honest".utf8), to: honestAddress, at: exit.id, acknowledge: false)
         let start = Date()
-        var lastProbe = start
-        while Date().timeIntervalSince(start) < 4 && submitted < 40_000 {
+        var lastProbe = start, lastSample = start
+        // (At least three probes, however slow a loaded machine makes the first batch; at most 15 s.)
+        while (Date().timeIntervalSince(start) < 4 || honestAsked < 3) && Date().timeIntervalSince(start) < 15 && submitted < 40_000 {
             for (i, a) in attackers.enumerated() where inFlight[i] < 512 {
                 for _ in 0..<(512 - inFlight[i]) {
                     inFlight[i] += 1
@@ -94,11 +115,10 @@ import Testing
                     next += 1
                 }
             }
-            loop.run(until: EventLoop.now() &+ 5_000_000)
-            for (i, pid) in pids.enumerated() { peakAnon[i] = max(peakAnon[i], Self.memory(pid).anon) }
             if Date().timeIntervalSince(lastProbe) > 1 {
                 lastProbe = Date()
-                // Another client and the operator's metrics are answered while the flood goes on.
+                // Right after the flood was topped up: another client and the operator's metrics are
+                // answered while it goes on.
                 for n in [nodes[3], nodes[0]] {
                     let t0 = Date()
                     #expect(n.metric("postern_packets_in_total") != nil, "\(n.name) did not answer its metrics during the flood")
@@ -109,33 +129,39 @@ import Testing
                 honestAsked += 1
                 var status: ClientStatus?
                 let t0 = Date()
-                honest.submit(try fast.packet([1], to: .random(), at: exit.id, acknowledge: false).packet) { s, _ in status = s }
+                honest.submit(probes[(honestAsked - 1) % probes.count]) { s, _ in status = s }
                 loop.run(until: EventLoop.now() &+ 5_000_000_000, stopWhen: { status != nil })
                 honest.close()
                 if status != nil { honestAnswered += 1 }
                 slowestHonest = max(slowestHonest, Date().timeIntervalSince(t0))
+            }
+            loop.run(until: EventLoop.now() &+ 5_000_000)
+            if Date().timeIntervalSince(lastSample) > 0.05 {
+                lastSample = Date()
+                for (i, pid) in pids.enumerated() { peakAnon[i] = max(peakAnon[i], Self.memory(pid).anon) }
             }
         }
         let floodSeconds = Date().timeIntervalSince(start)
         for a in attackers { a.close() }
         loop.run(until: EventLoop.now() &+ 200_000_000)
 
-        let report = nodes.indices.map { i in
+        let report = "entry with 256 idle sessions: \(withIdleSessions >> 20) MiB; " + nodes.indices.map { i in
             "\(nodes[i].name) (\(roles[i])): peak RSS \(Self.memory(pids[i]).peak >> 20) MiB (\(before[i] >> 20) before), peak anonymous \(peakAnon[i] >> 20) MiB"
         }.joined(separator: "; ")
         let inAtEntry = nodes[3].metric("postern_packets_in_total") ?? 0
         let message = "\(submitted) submitted, \(answered) answered in \(String(format: "%.1f", floodSeconds)) s, \(inAtEntry) packets in at the entry; "
-            + "up to \(heldAtEntry) packets held at the entry; slowest metrics scrape \(String(format: "%.2f", slowestScrape)) s, slowest honest submit \(String(format: "%.2f", slowestHonest)) s; " + report
+            + "up to \(heldAtEntry) packets held at the entry; \(honestAnswered) of \(honestAsked) other clients answered; slowest metrics scrape \(String(format: "%.2f", slowestScrape)) s, slowest honest submit \(String(format: "%.2f", slowestHonest)) s; " + report
         print("flood: " + message)
         #expect(submitted > 2000, "the flood was too weak to test anything: \(message)")
         for (i, pid) in pids.enumerated() {
             #expect(Self.memory(pid).peak <= 64 << 20, "\(nodes[i].name) went past MemoryMax=64M: \(message)")
             #expect(peakAnon[i] <= 48 << 20, "\(nodes[i].name) went past MemoryHigh=48M in anonymous memory: \(message)")
         }
-        #expect(slowestScrape < 1, "metrics took \(slowestScrape) s during the flood")
-        // (A turn of the entry's event loop handles up to 128 frames per session: with the debug build's
-        // ~0.5 ms a packet, four flooding sessions make a turn ~0.25 s, and a new client needs a few turns.)
-        #expect(honestAsked >= 2 && honestAnswered == honestAsked && slowestHonest < 3, "another client waited \(slowestHonest) s: \(message)")
+        #expect(slowestScrape < 5, "metrics took \(slowestScrape) s during the flood")
+        // (Generous bounds: on a loaded 2-core machine a debug-built node takes ~0.5 ms a packet, and the
+        // flood is 2 048 submissions deep when each probe starts. That a turn of the loop takes a bounded
+        // batch per connection is TimerHeapTests.aFloodIsReadInBoundedTurns.)
+        #expect(honestAsked >= 3 && honestAnswered == honestAsked && slowestHonest < 10, "another client waited \(slowestHonest) s: \(message)")
 
         // Once the flood is over, an honest message crosses the network and is stored at the exit.
         let receiver = GatewayClient(loop: loop, gateway: exit)
