@@ -126,7 +126,7 @@ let package = Package(
                     dependencies: ["PosternCover", "PosternClient", "PosternLocalNetwork", "PosternNode", "PosternNetwork", "PosternRatchet",
                                    "PosternCrypto", "PosternSystem"],
                     path: "Tests/CoverTests"),
-        .testTarget(name: "ClientTests", dependencies: ["PosternCLI", "PosternClient", "PosternCover", "PosternLocalNetwork", "PosternNetwork", "PosternStore", "PosternMailbox",
+        .testTarget(name: "ClientTests", dependencies: ["PosternCLI", "PosternChat", "PosternClient", "PosternCover", "PosternLocalNetwork", "PosternNetwork", "PosternStore", "PosternMailbox",
                                    "PosternNode", "PosternRatchet", "PosternCrypto", "PosternSystem"],
                     path: "Tests/ClientTests"),
         .testTarget(name: "RatchetTests", dependencies: ["PosternRatchet", "PosternCrypto"], path: "Tests/RatchetTests"),

@@ -38,7 +38,9 @@ public struct ExtendedKey: Equatable {
 
     /// Derives along a path such as `m/43'/60'/1581'/0'/0` (`'` or `h` marks hardened).
     public func derive(_ path: String) throws(SeedError) -> ExtendedKey {
-        var parts = path.split(separator: "/")
+        // "m", then "/" and an index (decimal digits, "'" or "h" for hardened) per level: no empty level
+        // ("m//1", "m/0/"), nothing before "m" ("/m/1"), no sign ("m/+5").
+        var parts = path.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.first == "m" else { throw .badPath(path) }
         parts.removeFirst()
         var key = self
@@ -46,7 +48,8 @@ public struct ExtendedKey: Equatable {
             var text = Substring(part)
             var index: UInt32 = 0
             if text.hasSuffix("'") || text.hasSuffix("h") { index = Self.hardened; text = text.dropLast() }
-            guard let n = UInt32(text), n < Self.hardened else { throw .badPath(path) }
+            guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = UInt32(text), n < Self.hardened
+            else { throw .badPath(path) }
             key = try key.child(index | n)
         }
         return key

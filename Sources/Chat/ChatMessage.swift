@@ -10,7 +10,9 @@ import PosternCrypto
 /// author = the key recovered from it; message id = keccak256(65-byte uncompressed author key ‖ the
 /// serialised ApplicationMetadataMessage).
 public struct ChatMessage: Equatable {
+    /// Lamport clock, at least `timestamp` (status-go orders a chat's messages by it).
     public var clock: UInt64
+    /// When it was written, in Unix milliseconds (as status-go defines it).
     public var timestamp: UInt64
     public var text: String
     public var chatID: String

@@ -53,6 +53,9 @@ enum ProtoReader {
                 let b = bytes[i]
                 i += 1
                 guard shift < 64 else { throw .malformed("varint too long") }
+                // The tenth byte holds bit 63 only: anything more overflows 64 bits (Go's protowire
+                // refuses it the same way; this used to keep the low bits and drop the rest).
+                guard shift < 63 || b <= 1 else { throw .malformed("varint overflows 64 bits") }
                 value |= UInt64(b & 0x7f) << shift
                 if b & 0x80 == 0 { return value }
                 shift += 7

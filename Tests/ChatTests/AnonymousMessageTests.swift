@@ -133,6 +133,21 @@ struct Devices {
         #expect(throws: ProtobufError.self) { try ChatMessage(decoding: [0x1a, 0x01, 0xff]) }       // bad UTF-8
     }
 
+    /// A ten-byte varint carries bit 63 in its last byte and nothing else: 0x01 is 2^64 - 1 with nine
+    /// 0xff before it, anything above overflows 64 bits and is refused, as Go's protowire (status-go's
+    /// decoder) refuses it. The value used to be truncated: 2^64 + 5 read as 5.
+    @Test func varintsPast64BitsAreRefused() throws {
+        let max = try ChatMessage(decoding: [0x08] + [UInt8](repeating: 0xff, count: 9) + [0x01])
+        #expect(max.clock == .max)
+        for last: UInt8 in [0x02, 0x7f] {
+            #expect(throws: ProtobufError.malformed("varint overflows 64 bits")) {
+                try ChatMessage(decoding: [0x08] + [UInt8](repeating: 0xff, count: 9) + [last])
+            }
+        }
+        // 2^64 + 5: 0x85, eight 0x80, 0x02.
+        #expect(throws: ProtobufError.self) { try ChatMessage(decoding: [0x08, 0x85] + [UInt8](repeating: 0x80, count: 8) + [0x02]) }
+    }
+
     @Test func eciesRoundTrip() {
         let secret = ChatIdentity.randomSecret(), other = ChatIdentity.randomSecret()
         let sealed = ECIES.encrypt(to: Secp256k1.publicKey(secret)!, Array("note".utf8))!

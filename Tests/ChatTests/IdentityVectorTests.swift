@@ -58,6 +58,17 @@ enum Vectors {
         #expect(throws: SeedError.badPath("x/1")) { try ExtendedKey(seed: [UInt8](repeating: 1, count: 16)).derive("x/1") }
     }
 
+    /// A path is "m" and then "/" and a decimal index per level ("'" or "h" for hardened); empty levels,
+    /// anything before "m", signs and spaces are refused (each used to be accepted: "m//1" as m/1).
+    @Test func malformedDerivationPathsAreRefused() throws {
+        let master = try ExtendedKey(seed: [UInt8](repeating: 1, count: 16))
+        for path in ["m//1", "m/0/", "/m/1", "m/+5", "m/-1", "m/ 1", "m/1''", "m/'", "m/0x1", "M/1", ""] {
+            #expect(throws: SeedError.badPath(path)) { try master.derive(path) }
+        }
+        #expect(try master.derive("m").secret == master.secret)
+        #expect(try master.derive("m/0'/1h/2").secret == master.derive("m/0h/1'/2").secret)
+    }
+
     @Test func secp256k1RecoverableSignatures() throws {
         let cases = try Vectors.load("secp256k1")
         #expect(cases.count == 6)

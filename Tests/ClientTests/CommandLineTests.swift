@@ -1,6 +1,8 @@
 import Foundation
+import PosternChat
 import PosternClient
 import PosternCover
+import PosternCrypto
 import PosternLocalNetwork
 import PosternNetwork
 import Testing
@@ -282,6 +284,24 @@ import Testing
 
     /// The passphrase prompt on a real terminal (a pty from util-linux `script`): asked twice for a new
     /// profile, never echoed, and a wrong one refused in one line.
+    /// `chat post` dates a post as status-go does: timestamp in Unix milliseconds, Lamport clock at least
+    /// that (it used to write Unix seconds, which a Status client shows as January 1970).
+    @Test func chatPostsCarryStatusMilliseconds() throws {
+        let dir = NSTemporaryDirectory() + "postern-chat-ms-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try LivingNetworkTests.run(["chat", "identity", "new", "--identity", dir + "/me.id"]).0 == 0)
+        let before = UInt64(Date().timeIntervalSince1970 * 1000)
+        let (status, out) = try LivingNetworkTests.run(["chat", "post", "--chat", "lobby", "--text", "when?", "--identity", dir + "/me.id",
+                                                        "--out", dir + "/post.hex"])
+        let after = UInt64(Date().timeIntervalSince1970 * 1000)
+        #expect(status == 0, "\(out)")
+        let hex = try String(contentsOfFile: dir + "/post.hex", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let message = try ChatMessage(decoding: WrappedMessage(decoding: try #require(Hex.decode(hex))).payload)
+        #expect(message.timestamp >= before && message.timestamp <= after, "\(message.timestamp) not in [\(before), \(after)]")
+        #expect(message.clock >= message.timestamp)
+    }
+
     @Test func passphrasePromptWithoutEcho() throws {
         let script = "/usr/bin/script"
         try #require(FileManager.default.isExecutableFile(atPath: script), "util-linux 'script' provides the terminal")

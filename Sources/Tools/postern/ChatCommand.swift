@@ -108,7 +108,8 @@ enum ChatCommand {
             mode = m
         }
         guard let identity = load(o["--identity"] ?? defaultIdentity) else { return 1 }
-        let now = UInt64(Clock.wallSeconds())
+        // Status: timestamp in Unix milliseconds, the Lamport clock at least the timestamp.
+        let now = UInt64(Clock.wallNanoseconds() / 1_000_000)
         let post: (bytes: [UInt8], id: [UInt8], syncNote: [UInt8]?)
         do { post = try identity.post(text, chatID: chat, clock: now, timestamp: now, mode: mode) } catch { return fail(error.description) }
         if let config = o["--config"] ?? ClientContext.globals["--config"] { return ChatNetwork.post(post, chat: chat, identity: identity, config: config) }

@@ -196,7 +196,8 @@ enum Demo {
         let posts: [(String, PostMode)] = [("derived-key post", .derived), ("signed-random-key post", .signedRandom),
                                            ("keyless post", .keyless), ("named post", .named)]
         for (i, (text, mode)) in posts.enumerated() {
-            guard let post = try? laptop.post(text, chatID: chat, clock: UInt64(i + 1), timestamp: UInt64(Clock.wallSeconds()), mode: mode)
+            let ms = UInt64(Clock.wallNanoseconds() / 1_000_000)   // Status: Unix ms, Lamport clock ≥ it
+            guard let post = try? laptop.post(text, chatID: chat, clock: ms + UInt64(i), timestamp: ms, mode: mode)
             else { return false }
             sent += 1
             alice.post(post.bytes, chat: chat, bucket: bucket) { if $0 { acked += 1 } }
