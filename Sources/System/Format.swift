@@ -67,6 +67,15 @@ public enum Format {
         return "\(year)-\(two(month))-\(two(day)) \(two(secondOfDay / 3600)):\(two(secondOfDay % 3600 / 60))"
     }
 
+    /// RFC 3339 in UTC to the second: "2026-12-03T08:31:05Z".
+    public static func rfc3339(_ seconds: Int64) -> String {
+        let day = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let s = seconds - day * 86_400
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let date = utc(day * 86_400).prefix(10)
+        return "\(date)T\(two(s / 3600)):\(two(s % 3600 / 60)):\(two(s % 60))Z"
+    }
+
     /// `text` as a JSON string literal (quotes, backslashes and control characters escaped).
     public static func json(_ text: String) -> String {
         var out = "\""

@@ -1,7 +1,8 @@
 import CSystem
 
 /// Logging to stderr. Under journald (JOURNAL_STREAM set by systemd) each line carries a syslog priority
-/// prefix (`<3>` error … `<7>` debug) so the journal records its level; elsewhere a word says it.
+/// prefix (`<3>` error … `<7>` debug) so the journal records its level (and its own timestamp);
+/// elsewhere a line starts with the time (RFC 3339, UTC) and a word says the level.
 public enum Log {
     public enum Level: Int { case error = 3, warning = 4, info = 6, debug = 7 }
     nonisolated(unsafe) public static var threshold: Level = .info
@@ -24,7 +25,7 @@ public enum Log {
             Terminal.error("<\(level.rawValue)>" + message)
         } else {
             let word = level == .error ? "error: " : level == .warning ? "warning: " : level == .debug ? "debug: " : ""
-            Terminal.error(word + message)
+            Terminal.error(Format.rfc3339(Clock.wallSeconds()) + " " + word + message)
         }
     }
 

@@ -21,6 +21,7 @@ final class NodeProcess: @unchecked Sendable {
     }
 
     var log: String { lock.withLock { text } }
+    func append(_ chunk: Data) { lock.withLock { text += String(decoding: chunk, as: UTF8.self) } }
 
     /// Writes the config (ports 0: the node reports what it bound) and runs the node.
     func start(role: String, bootstrap: String, epochSeconds: Int) throws {
@@ -199,6 +200,53 @@ final class NodeProcess: @unchecked Sendable {
         """.write(toFile: dir + "/postern.toml", atomically: true, encoding: .utf8)
         let (fixed, fixedOut) = try Self.run(["node", "check", "--config", dir + "/postern.toml"])
         #expect(fixed == 0 && fixedOut.contains("node check: nothing wrong"), "\(fixedOut)")
+    }
+
+    /// A node's log as journald and as a terminal see it: under journald (JOURNAL_STREAM set) every line
+    /// starts with its syslog priority, warnings with <4>, so `journalctl -p warning` shows them;
+    /// elsewhere with the time (RFC 3339, UTC) and, for warnings, the word. The warning here: a
+    /// version-1 key file is upgraded at start.
+    @Test func nodeLogLinesCarryPriorityOrTime() throws {
+        let dir = NSTemporaryDirectory() + "postern-log-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try """
+        [node]
+        keys = "\(dir)/node.keys"
+        data_dir = "\(dir)"
+        role = "mix"
+        listen = "127.0.0.12:0"
+        """.write(toFile: dir + "/postern.toml", atomically: true, encoding: .utf8)
+        func run(journald: Bool) throws -> [String] {
+            try "postern-node-keys 1\nlink \(String(repeating: "5a", count: 32))\n".write(toFile: dir + "/node.keys", atomically: true, encoding: .utf8)
+            let p = Foundation.Process()
+            p.executableURL = URL(fileURLWithPath: CommandLineTests.postern)
+            p.arguments = ["node", "run", "--config", dir + "/postern.toml"]
+            var env = ProcessInfo.processInfo.environment
+            env["JOURNAL_STREAM"] = journald ? "8:12345" : nil
+            p.environment = env
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            let log = NodeProcess(name: "log", dir: dir, host: "127.0.0.12")   // (only its log buffer)
+            err.fileHandleForReading.readabilityHandler = { h in log.append(h.availableData) }
+            try p.run()
+            let end = Date().addingTimeInterval(20)
+            while Date() < end && !log.log.contains("listening on port") { Thread.sleep(forTimeInterval: 0.05) }
+            p.terminate()
+            p.waitUntilExit()
+            err.fileHandleForReading.readabilityHandler = nil
+            return log.log.split(separator: "\n").map(String.init)
+        }
+        let journal = try run(journald: true)
+        #expect(journal.contains { $0.hasPrefix("<4>") && $0.contains("upgraded") }, "\(journal)")
+        #expect(journal.contains { $0.hasPrefix("<6>") && $0.contains("listening on port") }, "\(journal)")
+        #expect(journal.allSatisfy { $0.range(of: "^<[3-7]>", options: .regularExpression) != nil }, "\(journal)")
+        let terminal = try run(journald: false)
+        let stamp = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z "
+        #expect(terminal.contains { $0.range(of: stamp + "warning: .*upgraded", options: .regularExpression) != nil }, "\(terminal)")
+        #expect(terminal.contains { $0.range(of: stamp + ".*listening on port", options: .regularExpression) != nil }, "\(terminal)")
+        #expect(terminal.allSatisfy { $0.range(of: stamp, options: .regularExpression) != nil }, "\(terminal)")
     }
 
     @Test func aNetworkOfProcessesLivesThroughEpochs() throws {
