@@ -10,11 +10,11 @@ import Testing
 /// allows it (board/postern.service: MemoryMax=64M), answers its metrics endpoint and other clients while
 /// the flood lasts, and delivers an honest message once it is over. Bounded: 4 to 15 s of flood, at most
 /// 40 000 submissions.
-@Suite(.serialized) struct FloodTests {
-    init() { signal(SIGPIPE, SIG_IGN) }
-
+/// (In LivingNetworkTests, whose tests run one at a time: two networks of processes at once would load
+/// a 2-core machine enough to make both slow.)
+extension LivingNetworkTests {
     /// Peak and current resident memory of a process, from /proc (kB → bytes).
-    static func memory(_ pid: Int32) -> (peak: Int, now: Int, anon: Int) {
+    static func processMemory(_ pid: Int32) -> (peak: Int, now: Int, anon: Int) {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         func field(_ name: String) -> Int {
             guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
@@ -73,7 +73,7 @@ import Testing
             packets.append(try slow.packet([UInt8](repeating: 7, count: 200), to: .random(), at: exit.id, acknowledge: false).packet)
         }
         let pids = nodes.map { $0.process!.processIdentifier }
-        let before = pids.map { Self.memory($0).now }
+        let before = pids.map { Self.processMemory($0).now }
 
         // First 320 idle sessions (anyone can open them): the entry keeps node.max_clients = 256 and
         // refuses the rest; 100 then leave, making room for the flood. The rest stay through it.
@@ -90,7 +90,7 @@ import Testing
         idle.removeFirst(100)
         let connectedEnd = Date().addingTimeInterval(10)
         while Date() < connectedEnd && (nodes[3].metric("postern_clients_connected") ?? 0) > 156 { loop.run(until: EventLoop.now() &+ 50_000_000) }
-        let withIdleSessions = Self.memory(pids[3]).now
+        let withIdleSessions = Self.processMemory(pids[3]).now
 
         // The flood: four sessions keep 512 submissions each in flight for 4 s; the packets are sent
         // again once all have gone (a gateway refuses those as replays, cheaply, which is flood too).
@@ -138,7 +138,7 @@ import Testing
             loop.run(until: EventLoop.now() &+ 5_000_000)
             if Date().timeIntervalSince(lastSample) > 0.05 {
                 lastSample = Date()
-                for (i, pid) in pids.enumerated() { peakAnon[i] = max(peakAnon[i], Self.memory(pid).anon) }
+                for (i, pid) in pids.enumerated() { peakAnon[i] = max(peakAnon[i], Self.processMemory(pid).anon) }
             }
         }
         let floodSeconds = Date().timeIntervalSince(start)
@@ -146,7 +146,7 @@ import Testing
         loop.run(until: EventLoop.now() &+ 200_000_000)
 
         let report = "entry with 256 idle sessions: \(withIdleSessions >> 20) MiB; " + nodes.indices.map { i in
-            "\(nodes[i].name) (\(roles[i])): peak RSS \(Self.memory(pids[i]).peak >> 20) MiB (\(before[i] >> 20) before), peak anonymous \(peakAnon[i] >> 20) MiB"
+            "\(nodes[i].name) (\(roles[i])): peak RSS \(Self.processMemory(pids[i]).peak >> 20) MiB (\(before[i] >> 20) before), peak anonymous \(peakAnon[i] >> 20) MiB"
         }.joined(separator: "; ")
         let inAtEntry = nodes[3].metric("postern_packets_in_total") ?? 0
         let message = "\(submitted) submitted, \(answered) answered in \(String(format: "%.1f", floodSeconds)) s, \(inAtEntry) packets in at the entry; "
@@ -154,7 +154,7 @@ import Testing
         print("flood: " + message)
         #expect(submitted > 2000, "the flood was too weak to test anything: \(message)")
         for (i, pid) in pids.enumerated() {
-            #expect(Self.memory(pid).peak <= 64 << 20, "\(nodes[i].name) went past MemoryMax=64M: \(message)")
+            #expect(Self.processMemory(pid).peak <= 64 << 20, "\(nodes[i].name) went past MemoryMax=64M: \(message)")
             #expect(peakAnon[i] <= 48 << 20, "\(nodes[i].name) went past MemoryHigh=48M in anonymous memory: \(message)")
         }
         #expect(slowestScrape < 5, "metrics took \(slowestScrape) s during the flood")

@@ -371,7 +371,10 @@ final class NodeProcess: @unchecked Sendable {
         #expect((nodes[5].metric("postern_packets_in_total") ?? 0) > 0, "the late node carried nothing")
         #expect((nodes[2].metric("postern_packets_in_total") ?? 0) > 0, "the moved node carried nothing at its new address")
         // Two epochs after the stopped node left, no message needed a retry: it is out of the routes.
-        #expect(!deliveredAfterStop.isEmpty && deliveredAfterStop.allSatisfy { $0 == 0 }, "\(deliveredAfterStop)")
+        // (One slow acknowledgement is tolerated: on a loaded 2-core machine a send's --wait 4 can run out
+        // with the route intact, as CI saw once with [75, 0, 0, 0, 0]. A route through the stopped mix
+        // fails about every other message, so two or more 75s still say it was not left out.)
+        #expect(deliveredAfterStop.count >= 2 && deliveredAfterStop.filter { $0 != 0 }.count <= 1, "\(deliveredAfterStop)")
         _ = movedAt
 
         // A replayed packet is refused by a gateway even across its restart (SIGTERM).
