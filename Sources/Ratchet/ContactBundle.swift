@@ -28,15 +28,16 @@ public struct ContactBundle: Equatable {
         return Self.prefix + Base32.encode(body + Self.checksum(body))
     }
 
-    /// Parses the text form; surrounding whitespace is ignored, case does not matter.
+    /// Parses the text form. Whitespace anywhere is ignored (a bundle wrapped across lines by a mail or
+    /// chat program), so is case, and the `postern:` prefix may be left out (pasted without it).
     public init(text: String) throws(RatchetError) {
-        var trimmed = Substring(text)
-        while let f = trimmed.first, f == " " || f == "\n" || f == "\r" || f == "\t" { trimmed.removeFirst() }
-        while let l = trimmed.last, l == " " || l == "\n" || l == "\r" || l == "\t" { trimmed.removeLast() }
-        let lower = String(trimmed).lowercased()
-        guard lower.hasPrefix(Self.prefix), let bytes = Base32.decode(String(lower.dropFirst(Self.prefix.count))) else {
-            throw .malformed
-        }
+        var compact = ""   // (by scalar: "\r\n" is one Character, equal to neither "\r" nor "\n")
+        for c in text.lowercased().unicodeScalars where !(c == " " || c == "\n" || c == "\r" || c == "\t") { compact.unicodeScalars.append(c) }
+        let prefixed = compact.hasPrefix(Self.prefix)
+        let body = prefixed ? String(compact.dropFirst(Self.prefix.count)) : compact
+        guard !body.isEmpty, let bytes = Base32.decode(body) else { throw .malformed }
+        // Without the prefix only a whole version-1 bundle counts as one (any word is valid base32).
+        guard prefixed || (bytes.count == 69 && bytes[0] == Self.version) else { throw .malformed }
         guard let version = bytes.first else { throw .malformed }
         guard version == Self.version else { throw .unsupportedVersion(version) }
         guard bytes.count == 69 else { throw .malformed }

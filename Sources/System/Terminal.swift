@@ -15,6 +15,9 @@ public enum Terminal {
         if buffer.count >= 4096 || (stdoutIsTTY == 1 && text.utf8.last == 10) { flush() }
     }
 
+    /// Whether standard input is a terminal (a person typing), not a pipe or a file.
+    public static var inputIsTerminal: Bool { psys_isatty(0) == 1 }
+
     public static func line(_ text: String) { out(text + "\n") }
 
     public static func error(_ text: String) {

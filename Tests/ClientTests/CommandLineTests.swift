@@ -92,8 +92,16 @@ import Testing
         let lab = try Lab()
         try lab.startNetwork()
         #expect(FileManager.default.fileExists(atPath: lab.dir + "/net/client.toml"))
-        #expect(try lab.run("rosalind", ["profile", "new", "--gateway", "1"]).status == 0)
+        let created = try lab.run("rosalind", ["profile", "new", "--gateway", "1"])
+        #expect(created.status == 0 && !created.err.contains("weak"), "\(created.err)")
+        // The hint repeats the options this profile needs (it used to leave out --profile).
+        #expect(created.out.contains("next: 'postern --profile \(lab.dir)/rosalind --config \(lab.dir)/net/client.toml "
+                                  + "--passphrase-file \(lab.dir)/rosalind.pass contact new NAME'"), "\(created.out)")
         #expect(try lab.run("maurice", ["profile", "new", "--gateway", "2"]).status == 0)
+        // A short passphrase is taken, with a warning that says why (it used to be taken silently).
+        try "abc\n".write(toFile: lab.dir + "/weak.pass", atomically: true, encoding: .utf8)
+        let weak = try lab.run("weak", ["profile", "new", "--gateway", "1"], passphraseFile: lab.dir + "/weak.pass")
+        #expect(weak.status == 0 && weak.err.contains("warning: a passphrase of 3 characters is weak"), "\(weak.err)")
 
         // Rosalind shows a code for Maurice (also as an image); Maurice adds it from stdin and shows his.
         let shown = try lab.run("rosalind", ["contact", "new", "maurice", "--pbm", lab.dir + "/code.pbm"])
@@ -307,7 +315,7 @@ import Testing
         try #require(FileManager.default.isExecutableFile(atPath: script), "util-linux 'script' provides the terminal")
         let dir = NSTemporaryDirectory() + "postern-tty-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        func onTerminal(_ args: String, answers: [String]) throws -> (Int32, String) {
+        func onTerminal(_ args: String, answers: [String], paste: String? = nil) throws -> (Int32, String) {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: script)
             p.arguments = ["-qec", "\(Self.postern) --profile \(dir) \(args)", "/dev/null"]
@@ -320,12 +328,16 @@ import Testing
             p.standardOutput = output
             p.standardError = output
             try p.run()
-            var seen = "", answered = 0
+            var seen = "", answered = 0, pasted = false
             // Answer each prompt once it is shown (type-ahead is discarded when echo goes off).
             while true {
                 let chunk = output.fileHandleForReading.availableData
                 if chunk.isEmpty { break }
                 seen += String(decoding: chunk, as: UTF8.self)
+                if let paste, !pasted, seen.contains("press Ctrl-D") {
+                    pasted = true
+                    try? input.fileHandleForWriting.write(contentsOf: Data((paste + "\n\u{4}").utf8))
+                }
                 let prompts = seen.components(separatedBy: "assphrase").count - 1
                 while answered < min(prompts, answers.count) {
                     Thread.sleep(forTimeInterval: 0.1)
@@ -349,5 +361,8 @@ import Testing
         #expect(shown == 0 && shownText.contains("retention   30 days") && !shownText.contains("tty secret"))
         let (wrong, wrongText) = try onTerminal("profile show", answers: ["not it"])
         #expect(wrong == 1 && wrongText.contains("postern: wrong passphrase (nothing was changed)") && !wrongText.contains("not it"))
+        // 'contact add NAME' without a code says what it waits for on a terminal (it used to wait in silence).
+        let (added, addedText) = try onTerminal("contact add dave", answers: [], paste: "not a code")
+        #expect(added == 1 && addedText.contains("paste dave's contact code, then press Ctrl-D") && addedText.contains("not a contact bundle"), "\(addedText)")
     }
 }

@@ -18,6 +18,22 @@ import Testing
         }
     }
 
+    /// A bundle wrapped across lines by a mail or chat program, or pasted without its `postern:` prefix,
+    /// is the same bundle (both used to be refused as malformed); a bare word is still not a bundle.
+    @Test func wrappedOrPrefixlessBundlesAreAccepted() throws {
+        let secret = ContactSecret(gateway: .random())
+        let text = secret.bundle.text
+        let chars = Array(text)
+        let wrapped = stride(from: 0, to: chars.count, by: 40).map { String(chars[$0..<min($0 + 40, chars.count)]) }.joined(separator: "\r\n  ")
+        #expect(try ContactBundle(text: wrapped) == secret.bundle)
+        #expect(try ContactBundle(text: String(text.dropFirst(8))) == secret.bundle)
+        #expect(try ContactBundle(text: "postern: " + String(text.dropFirst(8)).uppercased()) == secret.bundle)
+        #expect(throws: RatchetError.malformed) { try ContactBundle(text: "hello") }
+        var damaged = Array(text.dropFirst(8))
+        damaged[20] = damaged[20] == "a" ? "b" : "a"
+        #expect(throws: RatchetError.badChecksum) { try ContactBundle(text: String(damaged)) }
+    }
+
     @Test func badBundles() throws {
         #expect(throws: RatchetError.malformed) { try ContactBundle(text: "hello") }
         #expect(throws: RatchetError.malformed) { try ContactBundle(text: "postern:!!") }

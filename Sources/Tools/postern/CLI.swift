@@ -3,6 +3,17 @@ import PosternSystem
 /// Shared command-line plumbing for the `postern` subcommands: one-line failures, `--flag value`
 /// options, and subcommand dispatch.
 enum CLI {
+    /// `text` as one shell word: as it is when it is only letters, digits and `/._-+:@=,`; else in single quotes.
+    static func quoted(_ text: String) -> String {
+        let safe = !text.isEmpty && text.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || "/._-+:@=,".utf8.contains(c)
+        }
+        if safe { return text }
+        var out = "'"
+        for c in text { if c == "'" { out += "'\\''" } else { out.append(c) } }
+        return out + "'"
+    }
+
     static func fail(_ message: String) -> Int32 {
         Terminal.error("postern: " + message)
         return 1

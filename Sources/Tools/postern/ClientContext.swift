@@ -19,9 +19,12 @@ struct ClientContext {
     let profileDirectory: String
     let configPath: String
     let passphraseFile: String?
+    /// The global options this command was given (`--profile DIR` …), to repeat in a suggested next command.
+    let givenOptions: String
 
     init(_ o: [String: String]) {
         func pick(_ flag: String) -> String? { o[flag] ?? Self.globals[flag] }
+        givenOptions = Self.optionNames.compactMap { f in pick(f).map { f + " " + CLI.quoted($0) } }.map { $0 + " " }.joined()
         let home = Process.environment("HOME") ?? "."
         profileDirectory = pick("--profile") ?? Process.environment("POSTERN_PROFILE")
             ?? ((Process.environment("XDG_DATA_HOME") ?? home + "/.local/share") + "/postern/profile")
@@ -50,7 +53,18 @@ struct ClientContext {
             }
         }
         guard !secret.isEmpty else { return .failure(ClientSetupError("the passphrase is empty")) }
+        if confirm, let why = Self.weakness(secret) { Terminal.error("warning: " + why) }
         return .success(secret)
+    }
+
+    /// Why a new passphrase is weak, or nil: fewer than 12 characters and fewer than four words. Anyone
+    /// who copies the profile's files can guess offline, Argon2id only slows each guess down.
+    static func weakness(_ secret: [UInt8]) -> String? {
+        let characters = String(decoding: secret, as: UTF8.self).count
+        let words = secret.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x2d }).count
+        guard characters < 12 && words < 4 else { return nil }
+        return "a passphrase of \(characters) character\(characters == 1 ? "" : "s") is weak: whoever copies the profile's files "
+            + "can try guesses offline (Argon2id only slows each one down); 12 characters or four words make that impractical"
     }
 
     /// Opens the profile (deriving its key takes a moment: Argon2id); nil after printing why not.

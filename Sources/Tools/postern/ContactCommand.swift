@@ -70,7 +70,7 @@ enum ContactCommand {
         Terminal.clearProgress()
         Terminal.line("created profile \(ctx.profileDirectory)")
         Terminal.line("your mailbox is at gateway \(gateway.id.hex.prefix(16))… (\(gateway.clientAddress ?? "?"))")
-        Terminal.line("next: 'postern contact new NAME' shows a contact code for someone you meet")
+        Terminal.line("next: 'postern \(ctx.givenOptions)contact new NAME' shows a contact code for someone you meet")
         return 0
     }
 
@@ -145,6 +145,9 @@ enum ContactCommand {
             text = words[1]
         } else {
             let path = o["--file"] ?? "/dev/stdin"
+            if path == "/dev/stdin" && Terminal.inputIsTerminal {
+                Terminal.error("paste \(name)'s contact code, then press Ctrl-D (or give it after the name, or --file FILE)")
+            }
             do { text = String(decoding: try Files.read(path, limit: 64 << 10), as: UTF8.self) } catch {
                 return CLI.fail("cannot read the bundle from \(path): \(error.description)")
             }
