@@ -63,6 +63,10 @@ public struct ConfigFile {
         if text == "true" { return .boolean(true) }
         if text == "false" { return .boolean(false) }
         if let i = Int(text.replacingUnderscores) { return .integer(i) }
+        let digits = text.replacingUnderscores.drop { $0 == "-" || $0 == "+" }
+        if !digits.isEmpty && digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            throw ConfigError(line: line, message: "\(text) is too large for an integer (at most \(Int.max))")
+        }
         throw ConfigError(line: line, message: "value must be a \"string\", an integer or true/false")
     }
 

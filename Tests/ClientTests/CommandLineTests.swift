@@ -292,6 +292,22 @@ import Testing
 
     /// The passphrase prompt on a real terminal (a pty from util-linux `script`): asked twice for a new
     /// profile, never echoed, and a wrong one refused in one line.
+    /// One exit-status convention (docs/CLIENT.md): a wrong command line is 2, with one line saying what
+    /// (these three exited 1, or named an option a command).
+    @Test func usageErrorsExitTwo() throws {
+        let cases: [([String], String)] = [
+            (["send", "bob", "--wait", "abc", "hi"], "postern: --wait needs a whole number of seconds"),
+            (["profile", "set", "--retention-days", "-3"], "postern: --retention-days must be 0…36500"),
+            (["--bogus", "inbox"], "postern: unknown option '--bogus'"),
+            (["chat", "post", "--chat", "c", "--text", "t", "--anonymous", "loud"], "postern: --anonymous must be derived, signed or keyless"),
+        ]
+        for (args, message) in cases {
+            let (status, out) = try LivingNetworkTests.run(["--profile", "/nonexistent/postern-profile"] + args)
+            #expect(status == 2, "\(args): \(out)")
+            #expect(out.hasPrefix(message), "\(args): \(out)")
+        }
+    }
+
     /// `chat post` dates a post as status-go does: timestamp in Unix milliseconds, Lamport clock at least
     /// that (it used to write Unix seconds, which a Status client shows as January 1970).
     @Test func chatPostsCarryStatusMilliseconds() throws {

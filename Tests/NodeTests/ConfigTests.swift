@@ -42,6 +42,8 @@ import Testing
             ("[network]\nlayers = 4\nmax_hops = 5\n", 2, "must not exceed"),
             ("[node]\nrole = \"gateway\"\n", 2, "client_listen"),
             ("[network]\nbootstrap = \"127.0.0.1:7000\"\n", 2, "host:port#"),
+            // An integer too large says so (it used to say the value must be a string, an integer or true/false).
+            ("[mixing]\nmax_queued_packets = 99999999999999999999\n", 2, "99999999999999999999 is too large for an integer"),
         ]
         for (text, line, fragment) in cases {
             do {

@@ -14,9 +14,20 @@ enum CLI {
         return out + "'"
     }
 
+    /// Exit statuses, one convention for every command (docs/CLIENT.md): 0 done; 1 failed; 2 the command
+    /// line was wrong (nothing was done); 75 temporary (the network is unreachable: what was asked is
+    /// kept and retried, or can be asked again).
+    static let usageStatus: Int32 = 2, temporaryStatus: Int32 = 75
+
     static func fail(_ message: String) -> Int32 {
         Terminal.error("postern: " + message)
         return 1
+    }
+
+    /// A wrong command line: one line saying what, exit status 2.
+    static func usageError(_ message: String) -> Int32 {
+        Terminal.error("postern: " + message)
+        return usageStatus
     }
 
     /// Parses `--flag value` pairs (and bare `flags`); anything else prints `usage` and gives nil.

@@ -29,7 +29,7 @@ enum ChatCommand {
         guard args.first == "derive",
               let o = CLI.options(Array(args.dropFirst()), ["--seed", "--path"], flags: ["--private"], usage: usage),
               let seedHex = o["--seed"], let path = o["--path"] else { Terminal.error(usage); return 2 }
-        guard let seed = Hex.decode(seedHex), seed.count >= 16, seed.count <= 64 else { return fail("--seed must be 16–64 bytes of hex") }
+        guard let seed = Hex.decode(seedHex), seed.count >= 16, seed.count <= 64 else { return CLI.usageError("--seed must be 16–64 bytes of hex") }
         do {
             let key = try ExtendedKey(seed: seed).derive(path)
             Terminal.line(Hex.encode(o["--private"] != nil ? key.secret : key.publicKey))
@@ -104,7 +104,7 @@ enum ChatCommand {
               let chat = o["--chat"], let text = o["--text"] else { Terminal.error(usage); return 2 }
         var mode = PostMode.named
         if let name = o["--anonymous"] {
-            guard let m = PostMode(name: name) else { return fail("--anonymous must be derived, signed or keyless") }
+            guard let m = PostMode(name: name) else { return CLI.usageError("--anonymous must be derived, signed or keyless") }
             mode = m
         }
         guard let identity = load(o["--identity"] ?? defaultIdentity) else { return 1 }

@@ -95,7 +95,7 @@ enum ContactCommand {
     static func setProfile(_ args: [String]) -> Int32 {
         guard let (o, words) = CLI.parse(args, ["--retention-days"], usage: profileUsage), words.isEmpty,
               let text = o["--retention-days"] else { Terminal.error(profileUsage); return 2 }
-        guard let days = Int(text), days >= 0, days <= 36_500 else { return CLI.fail("--retention-days must be 0…36500") }
+        guard let days = Int(text), days >= 0, days <= 36_500 else { return CLI.usageError("--retention-days must be 0…36500") }
         let ctx = ClientContext(o)
         guard let p = ctx.openProfile() else { return 1 }
         do {

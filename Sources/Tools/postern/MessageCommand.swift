@@ -38,7 +38,7 @@ enum MessageCommand {
     static func send(_ args: [String]) -> Int32 {
         guard let (o, words) = CLI.parse(args, ["--file", "--wait"], usage: sendUsage), !words.isEmpty,
               (words.count >= 2) != (o["--file"] != nil) else { Terminal.error(sendUsage); return 2 }
-        guard let waitSeconds = Int(o["--wait"] ?? "30"), waitSeconds >= 0 else { return CLI.fail("--wait needs a whole number of seconds") }
+        guard let waitSeconds = Int(o["--wait"] ?? "30"), waitSeconds >= 0 else { return CLI.usageError("--wait needs a whole number of seconds") }
         let wait = Double(waitSeconds)
         let name = words[0]
         var text: [UInt8]

@@ -302,8 +302,8 @@ enum NodeCommand {
     static func certify(_ rest: [String]) -> Int32 {
         guard let o = options(rest, ["--key", "--identity", "--days", "--out"]), let keyPath = o["--key"],
               let identityText = o["--identity"], let out = o["--out"] else { Terminal.error(usage); return 2 }
-        guard let identity = Bytes32(hex: identityText) else { return fail("--identity must be the node's identity key (64 hex, 'postern node info')") }
-        guard let days = Int(o["--days"] ?? "365"), (1...3650).contains(days) else { return fail("--days must be 1…3650") }
+        guard let identity = Bytes32(hex: identityText) else { return CLI.usageError("--identity must be the node's identity key (64 hex, 'postern node info')") }
+        guard let days = Int(o["--days"] ?? "365"), (1...3650).contains(days) else { return CLI.usageError("--days must be 1…3650") }
         guard let seedText = try? Files.read(keyPath, limit: 4096), let seed = Hex.decode(String(decoding: seedText, as: UTF8.self).trimmedLine),
               seed.count == 32 else { return fail("\(keyPath): not a network key file ('postern network keygen')") }
         let until = Clock.wallSeconds() + Int64(days) * 86_400

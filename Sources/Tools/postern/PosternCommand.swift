@@ -85,7 +85,8 @@ enum PosternCommand {
         case "testnet":
             status = TestnetCommand.run(args)
         default:
-            Terminal.error("postern: unknown command '\(command)' (try 'postern --help')")
+            let what = command.hasPrefix("-") ? "option" : "command"
+            Terminal.error("postern: unknown \(what) '\(command)' (try 'postern --help')")
             status = 2
         }
         Process.exit(status)

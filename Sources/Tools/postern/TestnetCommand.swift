@@ -18,7 +18,7 @@ enum TestnetCommand {
               let gateways = Int(o["--gateways"] ?? "2"), (1...8).contains(gateways),
               let delay = Int(o["--delay-ms"] ?? "20"), (0...10_000).contains(delay),
               let epochSeconds = UInt32(o["--epoch-seconds"] ?? "3600"), (2...86_400).contains(epochSeconds) else {
-            return CLI.fail("--layers 1…4, --gateways 1…8, --delay-ms 0…10000, --epoch-seconds 2…86400")
+            return CLI.usageError("--layers 1…4, --gateways 1…8, --delay-ms 0…10000, --epoch-seconds 2…86400")
         }
         let directory = dir.hasPrefix("/") ? dir : (Process.environment("PWD") ?? ".") + "/" + dir
         do { try Files.makeDirectories(directory) } catch { return CLI.fail("\(directory): \(error.description)") }
