@@ -292,6 +292,24 @@ import Testing
 
     /// The passphrase prompt on a real terminal (a pty from util-linux `script`): asked twice for a new
     /// profile, never echoed, and a wrong one refused in one line.
+    /// Every command and subcommand answers --help (and `help CMD`) with its own usage on standard output,
+    /// exit 0 (they printed "unknown or incomplete option '--help'" and exited 2, or the wrong usage).
+    @Test func everyCommandAnswersHelp() throws {
+        let cases: [([String], String)] = [
+            (["send", "--help"], "postern [--profile DIR] [--config FILE] send"), (["inbox", "-h"], "inbox"), (["outbox", "--help"], "outbox"),
+            (["profile", "--help"], "profile new"), (["profile", "set", "--help"], "profile set"), (["contact", "add", "--help"], "contact add"),
+            (["node", "--help"], "node run"), (["node", "run", "--help"], "node run"), (["help", "node"], "node run"),
+            (["network", "--help"], "network keygen"), (["chat", "post", "--help"], "chat post"), (["keys", "--help"], "keys derive"),
+            (["selftest", "--help"], "postern selftest"), (["demo", "--help"], "postern demo"), (["testnet", "--help"], "postern testnet"),
+            (["help", "send"], "send"), (["--help"], "for people:"),
+        ]
+        for (args, fragment) in cases {
+            let (status, out) = try LivingNetworkTests.run(args)
+            #expect(status == 0, "\(args): \(out)")
+            #expect(out.contains("usage: ") && out.contains(fragment) && !out.contains("unknown"), "\(args): \(out)")
+        }
+    }
+
     /// One exit-status convention (docs/CLIENT.md): a wrong command line is 2, with one line saying what
     /// (these three exited 1, or named an option a command).
     @Test func usageErrorsExitTwo() throws {

@@ -30,8 +30,16 @@ enum CLI {
         return usageStatus
     }
 
+    /// `--help` or `-h` anywhere among a command's arguments: its usage on standard output, exit 0.
+    static func helpRequested(_ args: [String], _ usage: String) {
+        guard args.contains("--help") || args.contains("-h") else { return }
+        Terminal.line(usage)
+        Process.exit(0)
+    }
+
     /// Parses `--flag value` pairs (and bare `flags`); anything else prints `usage` and gives nil.
     static func options(_ args: [String], _ allowed: [String], flags: [String] = [], usage: String) -> [String: String]? {
+        helpRequested(args, usage)
         var out: [String: String] = [:]
         var rest = args[...]
         while let a = rest.popFirst() {
@@ -48,6 +56,7 @@ enum CLI {
     /// For the client commands: options (the client globals plus `allowed`, each with a value; bare
     /// `flags`) and positional words, in any order; an unknown option prints `usage` and gives nil.
     static func parse(_ args: [String], _ allowed: [String], flags: [String] = [], usage: String) -> ([String: String], [String])? {
+        helpRequested(args, usage)
         var options: [String: String] = [:], words: [String] = []
         var rest = args[...]
         while let a = rest.popFirst() {
@@ -66,6 +75,10 @@ enum CLI {
     static func dispatch(_ args: [String], group: String, usage: String,
                          _ table: [(name: String, run: ([String]) -> Int32)]) -> Int32 {
         guard let sub = args.first else { Terminal.error(usage); return 2 }
+        if sub == "--help" || sub == "-h" || sub == "help" {
+            Terminal.line(usage)
+            return 0
+        }
         guard let entry = table.first(where: { $0.name == sub }) else {
             Terminal.error("postern \(group): unknown command '\(sub)'\n\(usage)")
             return 2

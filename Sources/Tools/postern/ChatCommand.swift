@@ -25,7 +25,16 @@ enum ChatCommand {
         return base + "/postern/chat-identity"
     }
 
+    static let keysUsage = """
+    usage: postern keys derive --seed HEX --path PATH [--private]
+    Derives a BIP32 key from a seed (16–64 bytes of hex) along PATH ("m", then "/N" per level, N' or Nh
+    hardened) and prints its compressed public key, or with --private its secret key, in hex.
+    example: postern keys derive --seed 000102030405060708090a0b0c0d0e0f --path "m/43'/60'/1581'/0'/0"
+    """
+
     static func keys(_ args: [String]) -> Int32 {
+        CLI.helpRequested(args, keysUsage)
+        let usage = keysUsage
         guard args.first == "derive",
               let o = CLI.options(Array(args.dropFirst()), ["--seed", "--path"], flags: ["--private"], usage: usage),
               let seedHex = o["--seed"], let path = o["--path"] else { Terminal.error(usage); return 2 }

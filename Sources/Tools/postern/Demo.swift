@@ -20,6 +20,9 @@ enum Demo {
         while let flag = rest.popFirst() {
             switch flag {
             case "--verbose": verbose = true
+            case "--help", "-h":
+                Terminal.line(usage)
+                return 0
             case "--messages", "--delay-ms", "--timeout":
                 guard let text = rest.popFirst(), let value = Int(text), value > 0 else {
                     Terminal.error("postern demo: \(flag) needs a positive whole number")

@@ -33,25 +33,29 @@ enum PosternCommand {
     Postern is a mix-network relay and personal mailbox for small ARM Linux boards.
     """
 
-    static func main() {
-        var args = Array(Process.arguments.dropFirst())
+    static func main() { Process.exit(run(Array(Process.arguments.dropFirst()))) }
+
+    static func run(_ arguments: [String]) -> Int32 {
+        var args = arguments
         // Client options given before the command.
         while let first = args.first, ClientContext.optionNames.contains(first) {
             guard args.count >= 2 else {
                 Terminal.error("postern: \(first) needs a value")
-                Process.exit(2)
+                return 2
             }
             ClientContext.globals[first] = args[1]
             args.removeFirst(2)
         }
         guard let command = args.first else {
             Terminal.error(usage)
-            Process.exit(2)
+            return 2
         }
         args.removeFirst()
         let status: Int32
         switch command {
         case "--help", "-h", "help":
+            // 'postern help CMD [SUB]' is 'postern CMD [SUB] --help'.
+            if command == "help", let topic = args.first { return run([topic] + args.dropFirst() + ["--help"]) }
             Terminal.line(usage)
             status = 0
         case "--version", "version":
@@ -89,6 +93,6 @@ enum PosternCommand {
             Terminal.error("postern: unknown \(what) '\(command)' (try 'postern --help')")
             status = 2
         }
-        Process.exit(status)
+        return status
     }
 }

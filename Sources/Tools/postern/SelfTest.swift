@@ -8,7 +8,15 @@ import PosternSystem
 enum SelfTest {
     typealias Check = (name: String, run: () -> String?)  // nil = pass, otherwise what went wrong
 
+    static let usage = """
+    usage: postern selftest
+    Checks this machine's cryptography against published test vectors (X25519, ChaCha20, Poly1305,
+    BLAKE2b, HKDF, Noise, BIP32/39, secp256k1, Keccak), the SIMD ChaCha20 against libsodium, and a packet,
+    ratchet, link and chat round trip. Prints one line per check; exit 0 when all pass, 1 otherwise.
+    """
+
     static func run(_ args: [String]) -> Int32 {
+        CLI.helpRequested(args, usage)
         if let extra = args.first {
             Terminal.error("postern selftest: unexpected argument '\(extra)'")
             return 2
