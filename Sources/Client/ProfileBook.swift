@@ -21,11 +21,11 @@ extension Profile {
 
     public func save(_ settings: ProfileSettings) throws(ProfileError) { try put("settings", settings.encoded) }
 
-    /// A fresh id for an outbox or inbox entry (returned with the settings that record it).
-    func takeID() throws(ProfileError) -> (UInt64, ProfileSettings) {
+    /// A fresh id for an outbox or an inbox entry (returned with the settings that record it).
+    func takeID(inbox: Bool) throws(ProfileError) -> (UInt64, ProfileSettings) {
         var s = try settings()
-        let id = s.nextID
-        s.nextID += 1
+        let id = inbox ? s.nextInboxID : s.nextOutboxID
+        if inbox { s.nextInboxID += 1 } else { s.nextOutboxID += 1 }
         return (id, s)
     }
 
@@ -160,7 +160,7 @@ extension Profile {
     /// together, before anything leaves.
     public func queue(_ text: [UInt8], to name: String, conversation: Conversation, now: Int64) throws(ProfileError) -> OutboxEntry {
         let message = conversation.send(MessageContent.encode(text, sentAt: now))
-        let (id, settings) = try takeID()
+        let (id, settings) = try takeID(inbox: false)
         let entry = OutboxEntry(id: id, contact: name, text: text, createdAt: now, address: message.address, ciphertext: message.ciphertext)
         try write([("state/" + name, conversation.serialized()),
                    ("outbox", ListRecord.encode(try outbox() + [entry]) { $0.encode(&$1) }),
@@ -181,7 +181,7 @@ extension Profile {
     /// Stores a received message with the ratchet state that decrypted it, in one transaction.
     public func received(_ plaintext: [UInt8], from name: String, conversation: Conversation, now: Int64) throws(ProfileError) -> InboxEntry {
         let (text, sentAt) = MessageContent.decode(plaintext)
-        let (id, settings) = try takeID()
+        let (id, settings) = try takeID(inbox: true)
         let entry = InboxEntry(id: id, contact: name, text: text, sentAt: sentAt, receivedAt: now, seen: false)
         try write([("state/" + name, conversation.serialized()),
                    ("inbox", ListRecord.encode(try inbox() + [entry]) { $0.encode(&$1) }),

@@ -14,31 +14,40 @@ public struct ProfileSettings: Equatable {
     /// are deleted once shown, outgoing ones are retried for a day).
     public var retentionDays: Int
     public var createdAt: Int64
-    public var nextID: UInt64
+    /// The next id of an outgoing and of a received message: two counters, so each list numbers its
+    /// own entries 1, 2, 3 … (one shared counter made the second message sent "#3" after one arrived).
+    public var nextOutboxID: UInt64
+    public var nextInboxID: UInt64
 
     public static let defaultRetentionDays = 30
 
-    public init(gateway: Bytes32, retentionDays: Int = defaultRetentionDays, createdAt: Int64, nextID: UInt64 = 1) {
+    public init(gateway: Bytes32, retentionDays: Int = defaultRetentionDays, createdAt: Int64, nextOutboxID: UInt64 = 1, nextInboxID: UInt64 = 1) {
         self.gateway = gateway
         self.retentionDays = retentionDays
         self.createdAt = createdAt
-        self.nextID = nextID
+        self.nextOutboxID = nextOutboxID
+        self.nextInboxID = nextInboxID
     }
 
+    /// Version 2: gateway ‖ retention days (u32) ‖ created (i64) ‖ next outbox id (u64) ‖ next inbox id (u64).
+    /// Version 1 had one shared counter; both lists continue after it.
     var encoded: [UInt8] {
-        var w = RecordWriter(version: 1)
+        var w = RecordWriter(version: 2)
         w.data(gateway.bytes)
         w.u32(UInt32(retentionDays))
         w.u64(UInt64(bitPattern: createdAt))
-        w.u64(nextID)
+        w.u64(nextOutboxID)
+        w.u64(nextInboxID)
         return w.bytes
     }
 
     init?(_ bytes: [UInt8]) {
         var r = RecordReader(bytes)
-        guard r.version == 1, let g = r.data(), let gateway = Bytes32(g), let days = r.u32(), let created = r.u64(),
-              let next = r.u64(), r.atEnd else { return nil }
-        self.init(gateway: gateway, retentionDays: Int(days), createdAt: Int64(bitPattern: created), nextID: next)
+        guard r.version == 1 || r.version == 2, let g = r.data(), let gateway = Bytes32(g), let days = r.u32(), let created = r.u64(),
+              let next = r.u64() else { return nil }
+        let nextInbox = r.version == 2 ? r.u64() : next
+        guard let nextInbox, r.atEnd else { return nil }
+        self.init(gateway: gateway, retentionDays: Int(days), createdAt: Int64(bitPattern: created), nextOutboxID: next, nextInboxID: nextInbox)
     }
 }
 

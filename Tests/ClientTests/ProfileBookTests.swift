@@ -74,9 +74,33 @@ import Testing
         #expect(try me.outbox().map(\.contact) == ["bo"] && (try me.inbox()).isEmpty)
         #expect(try me.get("state/ada") == nil)
         #expect(try !me.removeContact("ada"))
-        // Ids are never reused.
-        let ids = try me.outbox().map(\.id) + [got.id]
-        #expect(Set(ids).count == ids.count)
+        // Ids are never reused within a list.
+        let ids = try me.outbox().map(\.id)
+        #expect(Set(ids).count == ids.count && got.id == 1)
+    }
+
+    /// Sent and received messages are numbered each on their own, 1, 2, 3 … (one shared counter made the
+    /// second message sent "#3" once one had arrived); a version-1 settings record (one counter) goes on
+    /// after it in both lists, so no id is reused.
+    @Test func sentAndReceivedAreNumberedApart() throws {
+        let s = Scratch()
+        let me = try s.profile("me")
+        let ada = ContactSecret(gateway: .random())
+        _ = try me.addContact("ada", ada.bundle, now: 1)
+        let first = try me.queue(Array("one".utf8), to: "ada", conversation: try me.conversation("ada"), now: 2)
+        let adaSide = try Conversation(ours: ada, theirs: try me.contacts()[0].mine)
+        let reply = adaSide.send(MessageContent.encode(Array("hi".utf8), sentAt: 3))
+        let c = try me.conversation("ada")
+        let got = try me.received(try c.receive(reply), from: "ada", conversation: c, now: 4)
+        let second = try me.queue(Array("two".utf8), to: "ada", conversation: try me.conversation("ada"), now: 5)
+        #expect([first.id, second.id] == [1, 2] && got.id == 1)
+
+        // Version 1 (little-endian fields): gateway ‖ days (30) ‖ created (9) ‖ one next id (7).
+        var v1: [UInt8] = [1, 32, 0, 0, 0] + Bytes32.random().bytes + [30, 0, 0, 0] + [9] + [UInt8](repeating: 0, count: 7)
+        v1 += [7, 0, 0, 0, 0, 0, 0, 0]
+        try me.put("settings", v1)
+        let settings = try me.settings()
+        #expect(settings.nextOutboxID == 7 && settings.nextInboxID == 7 && settings.createdAt == 9 && settings.retentionDays == 30)
     }
 
     @Test func queuedStepAndMessageAreOneTransaction() throws {
