@@ -60,8 +60,13 @@ public final class Profile {
     init(directory: String, store: RecordStore, master: [UInt8]) {
         self.directory = directory
         storage = store
-        nameKey = try! HKDF.derive(salt: Array("postern/profile/v1".utf8), ikm: master, info: Array("names".utf8), count: 32)
-        valueKey = try! HKDF.derive(salt: Array("postern/profile/v1".utf8), ikm: master, info: Array("values".utf8), count: 32)
+        (nameKey, valueKey) = Self.keys(master)
+    }
+
+    /// The name key and the value key from Argon2id's output.
+    static func keys(_ master: [UInt8]) -> (names: [UInt8], values: [UInt8]) {
+        (try! HKDF.derive(salt: Array("postern/profile/v1".utf8), ikm: master, info: Array("names".utf8), count: 32),
+         try! HKDF.derive(salt: Array("postern/profile/v1".utf8), ikm: master, info: Array("values".utf8), count: 32))
     }
 
     deinit {
@@ -120,11 +125,21 @@ public final class Profile {
     /// Opens an existing profile; a wrong passphrase fails before anything is written. Another process
     /// using it is waited for up to `waitSeconds`.
     public static func open(directory: String, passphrase: [UInt8], waitSeconds: Double = 0) throws(ProfileError) -> Profile {
-        let saltPath = directory + "/profile.salt"
+        let saltPath = directory + "/profile.salt", newSaltPath = saltPath + ".new"
         guard let salt = try? Files.read(saltPath), salt.count == Argon2id.saltBytes else { throw .notAProfile(directory) }
-        let master = try master(passphrase, salt)
-        let profile = Profile(directory: directory, store: try openStore(directory, waitSeconds: waitSeconds), master: master)
+        let profile = Profile(directory: directory, store: try openStore(directory, waitSeconds: waitSeconds), master: try master(passphrase, salt))
+        if (try? profile.get(checkName)) == checkValue {
+            if Files.exists(newSaltPath) { try? Files.remove(newSaltPath) }   // a change that never committed
+            return profile
+        }
+        // A passphrase change that committed its records but stopped before replacing the salt.
+        guard let newSalt = try? Files.read(newSaltPath), newSalt.count == Argon2id.saltBytes else { throw .wrongPassphrase }
+        (profile.nameKey, profile.valueKey) = keys(try master(passphrase, newSalt))
         guard (try? profile.get(checkName)) == checkValue else { throw .wrongPassphrase }
+        do {
+            try Files.writeAtomically(saltPath, newSalt, mode: 0o600)
+            try Files.remove(newSaltPath)
+        } catch { throw .files(saltPath, error) }
         return profile
     }
 

@@ -145,6 +145,16 @@ public final class RecordStore {
         return Array(UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
     }
 
+    /// How many named records there are (committing any open batch first).
+    public func recordCount() throws(StoreError) -> Int {
+        try flush()
+        let txn = try env.begin(readOnly: true)
+        defer { mdb_txn_abort(txn) }
+        var stat = MDB_stat()
+        try LMDBEnvironment.check(mdb_stat(txn, records, &stat))
+        return Int(stat.ms_entries)
+    }
+
     /// Bytes of the map in use.
     public var usedBytes: Int { env.usedBytes() }
 }

@@ -197,6 +197,23 @@ import Testing
         #expect(phoneView.contains("me (anonymous): who said this?"), "\(phoneView)")
         #expect(strangerView.contains("Anonymous: who said this?"), "\(strangerView)")
 
+        // A backup restored on another device: export, import there, a new passphrase there, and the
+        // conversation goes on from the copy (the original is not used to send again).
+        let exported = try lab.run("rosalind", ["profile", "export", lab.dir + "/rosalind.backup"])
+        #expect(exported.status == 0 && exported.out.contains("exported"), "\(exported.err)")
+        let backup = try Data(contentsOf: URL(fileURLWithPath: lab.dir + "/rosalind.backup"))
+        #expect(backup.range(of: Data("maurice".utf8)) == nil && backup.range(of: Data("crystal".utf8)) == nil)
+        let imported = try lab.run("copy", ["profile", "import", lab.dir + "/rosalind.backup"], passphraseFile: lab.dir + "/rosalind.pass")
+        #expect(imported.status == 0, "\(imported.err)")
+        try "the copy's own passphrase\n".write(toFile: lab.dir + "/copy.pass", atomically: true, encoding: .utf8)
+        let changed = try lab.run("copy", ["profile", "passphrase", "--new-passphrase-file", lab.dir + "/copy.pass"],
+                                  passphraseFile: lab.dir + "/rosalind.pass")
+        #expect(changed.status == 0 && changed.out.contains("passphrase changed"), "\(changed.err)")
+        #expect(try lab.run("copy", ["contact", "list"], passphraseFile: lab.dir + "/rosalind.pass").err.contains("wrong passphrase"))
+        let fromCopy = try lab.run("copy", ["send", "maurice", "from", "the", "restored", "copy"])
+        #expect(fromCopy.status == 0 && fromCopy.out.contains("delivered to maurice"), "\(fromCopy.err)")
+        #expect(try lab.run("maurice", ["inbox"]).out.contains("rosalind: from the restored copy"))
+
         // Wrong passphrase: one line, nothing touched; unknown contact: one line.
         try "not it\n".write(toFile: lab.dir + "/wrong.pass", atomically: true, encoding: .utf8)
         let wrong = try lab.run("rosalind", ["inbox"], passphraseFile: lab.dir + "/wrong.pass")

@@ -103,6 +103,65 @@ import Testing
         #expect(settings.nextOutboxID == 7 && settings.nextInboxID == 7 && settings.createdAt == 9 && settings.retentionDays == 30)
     }
 
+    /// A new passphrase: every record re-encrypted under a fresh salt; the old passphrase no longer opens
+    /// the profile, the new one opens it with everything in it. A change that committed its records and
+    /// stopped before replacing the salt is finished by the next open.
+    @Test func passphraseChangeKeepsEverything() throws {
+        let s = Scratch()
+        let dir = s.dir + "/me"
+        var me: Profile? = try s.profile("me")
+        let ada = ContactSecret(gateway: .random())
+        _ = try me!.addContact("ada", ada.bundle, now: 1)
+        _ = try me!.queue(Array("one".utf8), to: "ada", conversation: try me!.conversation("ada"), now: 2)
+        let before = try me!.allRecords()
+        #expect(Set(["settings", "contacts", "outbox", "state/ada"]).isSubset(of: before.map(\.name)))
+        let oldSalt = try Data(contentsOf: URL(fileURLWithPath: dir + "/profile.salt"))
+        try me!.changePassphrase(to: Array("a much better passphrase".utf8))
+        #expect(try me!.allRecords().map(\.value) == before.map(\.value))
+        me = nil
+        #expect(throws: ProfileError.wrongPassphrase) { try Profile.open(directory: dir, passphrase: Array("me".utf8)) }
+        let reopened = try Profile.open(directory: dir, passphrase: Array("a much better passphrase".utf8))
+        #expect(try reopened.allRecords().map(\.value) == before.map(\.value))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/profile.salt")) != oldSalt)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/profile.salt.new"))
+
+        // Stopped after the commit, before the salt was replaced: the old salt back, the new one beside it.
+        let newSalt = try Data(contentsOf: URL(fileURLWithPath: dir + "/profile.salt"))
+        reopened.close()
+        try oldSalt.write(to: URL(fileURLWithPath: dir + "/profile.salt"))
+        try newSalt.write(to: URL(fileURLWithPath: dir + "/profile.salt.new"))
+        let recovered = try Profile.open(directory: dir, passphrase: Array("a much better passphrase".utf8))
+        #expect(try recovered.allRecords().map(\.value) == before.map(\.value))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/profile.salt")) == newSalt)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/profile.salt.new"))
+    }
+
+    /// Export to one encrypted file and import elsewhere: the ratchet state comes along, so the
+    /// conversation goes on from the restored profile (its next message reaches the contact, and the
+    /// contact's reply is read there).
+    @Test func exportAndImportCarryTheConversation() throws {
+        let s = Scratch()
+        let me = try s.profile("me")
+        let ada = ContactSecret(gateway: .random())
+        _ = try me.addContact("ada", ada.bundle, now: 1)
+        let first = try me.queue(Array("one".utf8), to: "ada", conversation: try me.conversation("ada"), now: 2)
+        let file = try me.exported(passphrase: Array("me".utf8))
+        #expect(throws: ProfileError.wrongPassphrase) { try Profile.importing(file, passphrase: Array("nope".utf8), directory: s.dir + "/x") }
+        let restored = try Profile.importing(file, passphrase: Array("me".utf8), directory: s.dir + "/elsewhere")
+        #expect(try restored.allRecords().map(\.value) == me.allRecords().map(\.value))
+        #expect(throws: ProfileError.exists(s.dir + "/elsewhere")) { try Profile.importing(file, passphrase: Array("me".utf8), directory: s.dir + "/elsewhere") }
+
+        let adaSide = try Conversation(ours: ada, theirs: try me.contacts()[0].mine)
+        #expect(MessageContent.decode(try adaSide.receive(RatchetMessage(address: first.address, ciphertext: first.ciphertext))).text == Array("one".utf8))
+        let second = try restored.queue(Array("two".utf8), to: "ada", conversation: try restored.conversation("ada"), now: 3)
+        #expect(MessageContent.decode(try adaSide.receive(RatchetMessage(address: second.address, ciphertext: second.ciphertext))).text == Array("two".utf8))
+        let reply = adaSide.send(MessageContent.encode(Array("three".utf8), sentAt: 4))
+        let c = try restored.conversation("ada")
+        #expect(MessageContent.decode(try c.receive(reply)).text == Array("three".utf8))
+        // Text and names are not readable in the file.
+        #expect(!file.starts(with: Array("one".utf8)) && String(decoding: file, as: UTF8.self).range(of: "state/ada") == nil)
+    }
+
     @Test func queuedStepAndMessageAreOneTransaction() throws {
         let s = Scratch()
         let ada = ContactSecret(gateway: .random())

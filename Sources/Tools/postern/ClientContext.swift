@@ -68,7 +68,10 @@ struct ClientContext {
     }
 
     /// Opens the profile (deriving its key takes a moment: Argon2id); nil after printing why not.
-    func openProfile() -> Profile? {
+    func openProfile() -> Profile? { openProfileKeepingPassphrase()?.profile }
+
+    /// The profile and the passphrase that opened it (for commands that use it again: export).
+    func openProfileKeepingPassphrase() -> (profile: Profile, passphrase: [UInt8])? {
         guard Files.exists(profileDirectory + "/profile.salt") else {
             _ = CLI.fail("no profile at \(profileDirectory) (create one with 'postern profile new', or pass --profile DIR)")
             return nil
@@ -80,7 +83,7 @@ struct ClientContext {
         }
         Terminal.progress("unlocking the profile…")
         defer { Terminal.clearProgress() }
-        do { return try Profile.open(directory: profileDirectory, passphrase: secret, waitSeconds: 10) } catch {
+        do { return (try Profile.open(directory: profileDirectory, passphrase: secret, waitSeconds: 10), secret) } catch {
             _ = CLI.fail(error.description)
             return nil
         }

@@ -11,6 +11,15 @@ enum ContactCommand {
     usage: postern [--profile DIR] [--config FILE] profile new [--gateway N|ID]
            postern [--profile DIR] profile show
            postern [--profile DIR] profile set --retention-days N
+           postern [--profile DIR] profile passphrase [--new-passphrase-file FILE]
+           postern [--profile DIR] profile export FILE
+           postern [--profile DIR] profile import FILE
+    'passphrase' re-encrypts the profile under a new passphrase (asked twice on the terminal, or read from
+    --new-passphrase-file). 'export' writes every record to FILE, encrypted under the profile's passphrase;
+    'import' makes a profile from such a file at --profile DIR (which must not hold one), under the same
+    passphrase: contacts and conversations go on from there. Keep only one copy in use: two profiles
+    sending from the same ratchet state would repeat message keys the contact then refuses.
+    example: postern --profile ~/new-phone profile import backup.postern
     """
     static let contactUsage = """
     usage: postern [--profile DIR] contact new [NAME] [--pbm FILE] [--no-qr]
@@ -20,7 +29,9 @@ enum ContactCommand {
     """
 
     static func profile(_ args: [String]) -> Int32 {
-        CLI.dispatch(args, group: "profile", usage: profileUsage, [("new", newProfile), ("show", showProfile), ("set", setProfile)])
+        CLI.dispatch(args, group: "profile", usage: profileUsage, [("new", newProfile), ("show", showProfile), ("set", setProfile),
+                                                                    ("passphrase", changePassphrase), ("export", exportProfile),
+                                                                    ("import", importProfile)])
     }
 
     static func contact(_ args: [String]) -> Int32 {
@@ -89,6 +100,65 @@ enum ContactCommand {
             let inbox = try p.inbox()
             Terminal.line("inbox       \(inbox.count) kept, \(inbox.filter { !$0.seen }.count) unread")
         } catch { return CLI.fail(error.description) }
+        return 0
+    }
+
+    static func changePassphrase(_ args: [String]) -> Int32 {
+        guard let (o, words) = CLI.parse(args, ["--new-passphrase-file"], usage: profileUsage), words.isEmpty else {
+            Terminal.error(profileUsage); return 2
+        }
+        let ctx = ClientContext(o)
+        guard let p = ctx.openProfile() else { return 1 }
+        var secret: [UInt8]
+        if let file = o["--new-passphrase-file"] {
+            do { secret = try Files.read(file, limit: 4096) } catch { return CLI.fail("new passphrase file \(file): \(error.description)") }
+            while let last = secret.last, last == 10 || last == 13 { secret.removeLast() }
+        } else {
+            guard case .success(let s) = Terminal.readSecret(prompt: "New passphrase: ") else {
+                return CLI.fail("no terminal to ask the new passphrase on: use --new-passphrase-file FILE")
+            }
+            guard case .success(let again) = Terminal.readSecret(prompt: "Repeat the new passphrase: "), again == s else {
+                return CLI.fail("the passphrases differ; nothing was changed")
+            }
+            secret = s
+        }
+        guard !secret.isEmpty else { return CLI.fail("the new passphrase is empty; nothing was changed") }
+        if let why = ClientContext.weakness(secret) { Terminal.error("warning: " + why) }
+        Terminal.progress("re-encrypting the profile (Argon2id)…")
+        defer { Terminal.clearProgress() }
+        do { try p.changePassphrase(to: secret) } catch { return CLI.fail(error.description) }
+        Terminal.clearProgress()
+        Terminal.line("passphrase changed for \(ctx.profileDirectory)")
+        return 0
+    }
+
+    static func exportProfile(_ args: [String]) -> Int32 {
+        guard let (o, words) = CLI.parse(args, [], usage: profileUsage), words.count == 1 else { Terminal.error(profileUsage); return 2 }
+        let path = words[0]
+        if Files.exists(path) { return CLI.fail("\(path) exists; nothing was written") }
+        guard let (p, secret) = ClientContext(o).openProfileKeepingPassphrase() else { return 1 }
+        let file: [UInt8], count: Int
+        do { (file, count) = (try p.exported(passphrase: secret), try p.allRecords().count) } catch { return CLI.fail(error.description) }
+        do { try Files.writeAtomically(path, file, mode: 0o600) } catch { return CLI.fail("\(path): \(error.description)") }
+        Terminal.line("exported \(count) records to \(path) (encrypted under the profile's passphrase)")
+        return 0
+    }
+
+    static func importProfile(_ args: [String]) -> Int32 {
+        guard let (o, words) = CLI.parse(args, [], usage: profileUsage), words.count == 1 else { Terminal.error(profileUsage); return 2 }
+        let ctx = ClientContext(o)
+        let file: [UInt8]
+        do { file = try Files.read(words[0], limit: 64 << 20) } catch { return CLI.fail("\(words[0]): \(error.description)") }
+        let secret: [UInt8]
+        switch ctx.passphrase(confirm: false) {
+        case .success(let s): secret = s
+        case .failure(let e): return CLI.fail(e.description)
+        }
+        Terminal.progress("importing (Argon2id)…")
+        defer { Terminal.clearProgress() }
+        do { _ = try Profile.importing(file, passphrase: secret, directory: ctx.profileDirectory) } catch { return CLI.fail(error.description) }
+        Terminal.clearProgress()
+        Terminal.line("imported into \(ctx.profileDirectory); use only this copy from now on")
         return 0
     }
 
