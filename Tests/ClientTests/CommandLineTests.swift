@@ -30,6 +30,7 @@ import Testing
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try "first passphrase\n".write(toFile: dir + "/rosalind.pass", atomically: true, encoding: .utf8)
             try "second passphrase\n".write(toFile: dir + "/maurice.pass", atomically: true, encoding: .utf8)
+            try "chat identity passphrase\n".write(toFile: dir + "/chat.pass", atomically: true, encoding: .utf8)
         }
 
         deinit {
@@ -349,16 +350,49 @@ import Testing
         let dir = NSTemporaryDirectory() + "postern-chat-ms-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        #expect(try LivingNetworkTests.run(["chat", "identity", "new", "--identity", dir + "/me.id"]).0 == 0)
+        try "a chat passphrase\n".write(toFile: dir + "/pass", atomically: true, encoding: .utf8)
+        let pass = ["--passphrase-file", dir + "/pass"]
+        #expect(try LivingNetworkTests.run(pass + ["chat", "identity", "new", "--identity", dir + "/me.id"]).0 == 0)
         let before = UInt64(Date().timeIntervalSince1970 * 1000)
-        let (status, out) = try LivingNetworkTests.run(["chat", "post", "--chat", "lobby", "--text", "when?", "--identity", dir + "/me.id",
-                                                        "--out", dir + "/post.hex"])
+        let (status, out) = try LivingNetworkTests.run(pass + ["chat", "post", "--chat", "lobby", "--text", "when?", "--identity", dir + "/me.id",
+                                                               "--out", dir + "/post.hex"])
         let after = UInt64(Date().timeIntervalSince1970 * 1000)
         #expect(status == 0, "\(out)")
         let hex = try String(contentsOfFile: dir + "/post.hex", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let message = try ChatMessage(decoding: WrappedMessage(decoding: try #require(Hex.decode(hex))).payload)
         #expect(message.timestamp >= before && message.timestamp <= after, "\(message.timestamp) not in [\(before), \(after)]")
         #expect(message.clock >= message.timestamp)
+    }
+
+    /// The chat identity's seed is encrypted at rest under a passphrase, like the profile (it was plain
+    /// hex): the file holds neither the seed nor anything that opens without the passphrase; a file an
+    /// earlier version wrote still works, with a warning, and `chat identity protect` encrypts it.
+    @Test func chatIdentityIsEncryptedAtRest() throws {
+        let dir = NSTemporaryDirectory() + "postern-chat-id-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "the right passphrase\n".write(toFile: dir + "/pass", atomically: true, encoding: .utf8)
+        try "not the passphrase\n".write(toFile: dir + "/wrong", atomically: true, encoding: .utf8)
+        let pass = ["--passphrase-file", dir + "/pass"]
+        let (made, out) = try LivingNetworkTests.run(pass + ["chat", "identity", "new", "--identity", dir + "/me.id"])
+        #expect(made == 0, "\(out)")
+        let phrase = try #require(out.split(separator: "\n").first { $0.hasPrefix("  ") }).trimmingCharacters(in: .whitespaces)
+        let seed = try BIP39.seed(phrase: phrase.split(separator: " ").map(String.init))
+        let file = try String(contentsOfFile: dir + "/me.id", encoding: .utf8)
+        #expect(file.hasPrefix("postern-chat-identity/2 ") && !file.contains(Hex.encode(seed)))
+        let post = ["chat", "post", "--chat", "c", "--text", "t", "--identity", dir + "/me.id"]
+        #expect(try LivingNetworkTests.run(pass + post).0 == 0)
+        let wrong = try LivingNetworkTests.run(["--passphrase-file", dir + "/wrong"] + post)
+        #expect(wrong.0 == 1 && wrong.1.contains("wrong passphrase for the chat identity"), "\(wrong.1)")
+
+        // An identity file from before: the seed in hex.
+        try (Hex.encode(seed) + "\n").write(toFile: dir + "/old.id", atomically: true, encoding: .utf8)
+        let old = try LivingNetworkTests.run(["chat", "post", "--chat", "c", "--text", "t", "--identity", dir + "/old.id"])
+        #expect(old.0 == 0 && old.1.contains("holds the seed unencrypted"), "\(old.1)")
+        #expect(try LivingNetworkTests.run(pass + ["chat", "identity", "protect", "--identity", dir + "/old.id"]).0 == 0)
+        #expect(try String(contentsOfFile: dir + "/old.id", encoding: .utf8).hasPrefix("postern-chat-identity/2 "))
+        let after = try LivingNetworkTests.run(pass + ["chat", "post", "--chat", "c", "--text", "t", "--identity", dir + "/old.id"])
+        #expect(after.0 == 0 && !after.1.contains("unencrypted"), "\(after.1)")
     }
 
     @Test func passphrasePromptWithoutEcho() throws {

@@ -7,12 +7,15 @@ enum ChatCommand {
     static let usage = """
     usage: postern chat identity new [--identity FILE]
            postern chat identity restore [--identity FILE]      (reads the phrase from standard input)
+           postern chat identity protect [--identity FILE]      (encrypts a file an earlier version wrote)
            postern chat post --chat NAME --text TEXT [--anonymous derived|signed|keyless] [--identity FILE]
                              [--out FILE | --config FILE]
            postern chat read [--identity FILE] FILE...
            postern chat read --chat NAME --config FILE [--identity FILE]
            postern keys derive --seed HEX --path PATH [--private]
-    The identity file holds the BIP39 seed (hex, mode 0600); default $XDG_DATA_HOME/postern/chat-identity.
+    The identity file holds the BIP39 seed encrypted under a passphrase (mode 0600; asked for like the
+    profile's: --passphrase-file, $POSTERN_PASSPHRASE_FILE, $POSTERN_PASSPHRASE or the terminal); default
+    $XDG_DATA_HOME/postern/chat-identity.
     'post' writes the signed message (hex) to --out or standard output, or with --config (a client.toml,
     as 'postern testnet' writes) posts it through the mixnet; 'read' shows each message (from files, or
     the chat's last 20 minutes from the network) as "me (anonymous)", "Anonymous" or its author.
@@ -52,17 +55,27 @@ enum ChatCommand {
         CLI.dispatch(args, group: "chat", usage: usage, [("identity", identity), ("post", post), ("read", read)])
     }
 
+    /// Writes the seed encrypted under a new passphrase (asked twice, or from --passphrase-file …).
     static func save(seed: [UInt8], to path: String) -> Int32 {
         if let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")), slash != path.utf8.startIndex {
             do { try Files.makeDirectories(String(path[..<slash])) } catch { return fail("\(path): \(error.description)") }
         }
-        do { try Files.writeAtomically(path, Array((Hex.encode(seed) + "\n").utf8), mode: 0o600) } catch { return fail("\(path): \(error.description)") }
+        let secret: [UInt8]
+        switch ClientContext([:]).passphrase(confirm: true, subject: "chat identity") {
+        case .success(let s): secret = s
+        case .failure(let e): return fail(e.description)
+        }
+        if let why = ClientContext.weakness(secret) { Terminal.error("warning: " + why) }
+        let file: [UInt8]
+        do { file = try IdentityFile.seal(seed: seed, passphrase: secret) } catch { return fail(error.description) }
+        do { try Files.writeAtomically(path, file, mode: 0o600) } catch { return fail("\(path): \(error.description)") }
         return 0
     }
 
     static func identity(_ args: [String]) -> Int32 {
         guard let sub = args.first, let o = CLI.options(Array(args.dropFirst()), ["--identity"], usage: usage) else { Terminal.error(usage); return 2 }
         let path = o["--identity"] ?? defaultIdentity
+        if sub == "protect" { return protect(path) }
         if Files.exists(path) { return fail("\(path) already holds an identity; move it away first") }
         let phrase: [String]
         switch sub {
@@ -95,16 +108,45 @@ enum ChatCommand {
             Terminal.line("  " + phrase.joined(separator: " "))
         }
         Terminal.line("chat key \(Hex.encode(identity.chatKeyCompressed))")
-        Terminal.line("saved to \(path) (mode 0600)")
+        Terminal.line("saved to \(path) (mode 0600, encrypted under its passphrase)")
         return 0
     }
 
+    /// An identity file from before encryption (the seed in hex) encrypted in place.
+    static func protect(_ path: String) -> Int32 {
+        guard let bytes = try? Files.read(path) else { return fail("no chat identity at \(path)") }
+        switch try? IdentityFile.contents(bytes) {
+        case .plain(let seed)?:
+            let status = save(seed: seed, to: path)
+            if status == 0 { Terminal.line("\(path) is encrypted now") }
+            return status
+        case .sealed?: Terminal.line("\(path) is already encrypted"); return 0
+        case nil: return fail("\(path) is not a chat identity file")
+        }
+    }
+
     static func load(_ path: String) -> ChatIdentity? {
-        guard let bytes = try? Files.read(path), let seed = Hex.decode(String(decoding: bytes, as: UTF8.self).trimmedLine),
-              let identity = try? ChatIdentity(seed: seed) else {
+        guard let bytes = try? Files.read(path) else {
             _ = fail("no chat identity at \(path) (run 'postern chat identity new')")
             return nil
         }
+        let seed: [UInt8]
+        do {
+            switch try IdentityFile.contents(bytes) {
+            case .plain(let s):
+                Terminal.error("warning: \(path) holds the seed unencrypted (an earlier version wrote it): 'postern chat identity protect' encrypts it")
+                seed = s
+            case .sealed(let sealed):
+                switch ClientContext([:]).passphrase(confirm: false, subject: "the chat identity \(path)") {
+                case .success(let secret): seed = try IdentityFile.open(sealed, passphrase: secret)
+                case .failure(let e): _ = fail(e.description); return nil
+                }
+            }
+        } catch {
+            _ = fail("\(path): \(error.description)")
+            return nil
+        }
+        guard let identity = try? ChatIdentity(seed: seed) else { _ = fail("\(path): not a usable seed"); return nil }
         return identity
     }
 

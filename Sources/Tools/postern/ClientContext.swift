@@ -33,7 +33,8 @@ struct ClientContext {
         passphraseFile = pick("--passphrase-file") ?? Process.environment("POSTERN_PASSPHRASE_FILE")
     }
 
-    func passphrase(confirm: Bool) -> Result<[UInt8], ClientSetupError> {
+    /// `subject` names what the passphrase is for in the prompt (default: this profile).
+    func passphrase(confirm: Bool, subject: String? = nil) -> Result<[UInt8], ClientSetupError> {
         var secret: [UInt8]
         if let file = passphraseFile {
             do { secret = try Files.read(file, limit: 4096) } catch { return .failure(ClientSetupError("passphrase file \(file): \(error.description)")) }
@@ -41,7 +42,8 @@ struct ClientContext {
         } else if let env = Process.environment("POSTERN_PASSPHRASE") {
             secret = Array(env.utf8)
         } else {
-            switch Terminal.readSecret(prompt: confirm ? "New profile passphrase: " : "Passphrase for \(profileDirectory): ") {
+            let prompt = confirm ? "New \(subject ?? "profile") passphrase: " : "Passphrase for \(subject ?? profileDirectory): "
+            switch Terminal.readSecret(prompt: prompt) {
             case .success(let s): secret = s
             case .failure(let e):
                 return .failure(ClientSetupError("no passphrase: no terminal to ask on (\(e.description)); set POSTERN_PASSPHRASE or use --passphrase-file"))
