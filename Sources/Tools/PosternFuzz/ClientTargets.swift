@@ -40,7 +40,8 @@ func contactTarget() -> FuzzTarget {
 
 /// Public-chat posts as readers fetch them (anyone can post): protobuf, signature, field 20. Mode 0: the
 /// bytes as a wrapped message; 1: the bytes as a ChatMessage payload the harness signs, so field 20 and
-/// everything after the signature is reached; 2: ChatMessage decoding alone (decode, encode, decode agree).
+/// everything after the signature is reached; 2: ChatMessage decoding alone (decode, encode, decode agree);
+/// 3: the identity file's form (`IdentityFile.contents`).
 func chatTarget() -> FuzzTarget {
     final class Keys {
         nonisolated(unsafe) static let shared = Keys()
@@ -55,17 +56,21 @@ func chatTarget() -> FuzzTarget {
             if let post = try? k.identity.post("hello", chatID: "fuzz", clock: 1, timestamp: 2, mode: mode) {
                 seeds.append([0] + post.bytes)
                 if let w = try? WrappedMessage(decoding: post.bytes) { seeds.append([1] + w.payload); seeds.append([2] + w.payload) }
+                if mode == .named, let file = try? IdentityFile.seal(seed: [UInt8](repeating: 0x5a, count: 64), passphrase: [1]) { seeds.append([3] + file) }
             }
         }
         return seeds
     }, run: { input in
         let k = Keys.shared
         var f = FuzzInput(input)
-        let mode = f.byte() % 3
+        let mode = f.byte() % 4
         let bytes = f.rest
         switch mode {
         case 0:
             _ = try? k.identity.classify(bytes)
+        case 3:
+            // The identity file as read before the passphrase is asked for.
+            if case .plain(let seed)? = try? IdentityFile.contents(bytes) { Fuzz.require(seed.count >= 16 && seed.count <= 64, "identity seed size") }
         case 1:
             guard let signature = Secp256k1.sign(digest: Keccak256.hash(bytes), secret: k.signer) else { return }
             do throws(ChatError) { _ = try k.identity.classify(WrappedMessage(signature: signature, payload: bytes).encoded) } catch {
