@@ -2,6 +2,13 @@ import PosternSystem
 
 /// Renders measurements as JSON lines or as a readable table.
 enum Report {
+    /// Where the numbers come from, on every JSON line.
+    nonisolated(unsafe) static let hostAndBuild: String = {
+        let (cpu, cores) = Build.machine()
+        return "\"host\":{\"cpu\":" + Format.json(cpu) + ",\"cores\":\(cores)},\"build\":{\"version\":\"\(Build.version)\","
+            + "\"arch\":\"\(Build.architecture)\",\"embedded\":\(Build.isEmbedded)}"
+    }()
+
     static func jsonLine(_ m: Measurement) -> String {
         var fields = ["\"suite\":\"\(m.suite)\"", "\"name\":\"\(m.name)\""]
         if let value = m.value, let unit = m.unit {
@@ -14,6 +21,7 @@ enum Report {
         }
         fields.append("\"baseline\":" + (m.baseline.map { "\"\($0)\"" } ?? "null"))
         fields.append("\"ratio\":" + (m.ratio.map { Format.fixed($0, 4) } ?? "null"))
+        fields.append(hostAndBuild)
         return "{" + fields.joined(separator: ",") + "}"
     }
 

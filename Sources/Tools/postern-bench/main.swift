@@ -8,14 +8,16 @@ usage: postern-bench [SUITE ...|all] [--json] [--iterations N] [--filter NAME[,N
 
 Suites: \(allSuites().map { $0.name }.joined(separator: ", ")) (default: all).
   --json          one JSON object per line:
-                  {"suite","name","ns_per_op","ops_per_s","allocs_per_op","baseline","ratio"}
+                  {"suite","name","ns_per_op","ops_per_s","allocs_per_op","baseline","ratio",
+                   "host":{"cpu","cores"},"build":{"version","arch","embedded"}}
                   (lines that measure something other than time carry "value" and "unit" instead)
   --iterations N  run exactly N iterations of every timed line instead of calibrating, e.g. to count
                   executed instructions under qemu for N and 2N iterations
   --filter NAMES  run only the named lines (comma-separated); their baselines run only if also named
-  --seconds S     bound the measuring time of the whole run (default 20)
+  --seconds S     bound the measuring time of the whole run (default 20; fractions allowed)
   --list          print the suites and their lines
-ratio = this line's ns_per_op / the baseline line's ns_per_op, both measured in this run.
+ratio = this line's ns_per_op / the baseline line's ns_per_op, both measured in this run (a baseline in
+another suite runs first when its suite was not chosen).
 allocs_per_op = malloc-family calls during the measured loop / iterations (the allocator is interposed
 in this binary, so calls from the Swift runtime and C libraries are counted too).
 """
@@ -50,8 +52,8 @@ func benchMain() {
             guard let text = args.popFirst(), !text.isEmpty else { fail("--filter needs line names") }
             for name in text.split(separator: ",") { options.filter.insert(String(name)) }
         case "--seconds":
-            guard let text = args.popFirst(), let s = Int(text), s > 0 else { fail("--seconds needs a positive whole number") }
-            options.seconds = Double(s)
+            guard let text = args.popFirst(), let s = Double(text), s > 0, s.isFinite else { fail("--seconds needs a positive number (fractions allowed)") }
+            options.seconds = s
         default:
             if arg.hasPrefix("-") { fail("unknown option '\(arg)'") }
             guard arg == "all" || allSuites().contains(where: { $0.name == arg }) else { fail("unknown suite '\(arg)'") }
@@ -60,7 +62,23 @@ func benchMain() {
     }
 
     let suites = chosen.isEmpty || chosen.contains("all") ? allSuites() : allSuites().filter { chosen.contains($0.name) }
-    let plan = suites.map { suite in (suite.name, suite.lines().filter { options.filter.isEmpty || options.filter.contains($0.name) }) }
+    var plan = suites.map { suite in (suite.name, suite.lines().filter { options.filter.isEmpty || options.filter.contains($0.name) }) }
+    // A suite chosen on its own still gets its ratios: baselines from other suites run first (not with
+    // --filter, which runs only what it names).
+    if options.filter.isEmpty {
+        var present = Set(plan.flatMap { $0.1.map { $0.name } })
+        var missing = plan.flatMap { $0.1.compactMap { $0.baseline } }.filter { !present.contains($0) }
+        var added: [(String, [BenchLine])] = []
+        for suite in allSuites() where !missing.isEmpty && !plan.contains(where: { $0.0 == suite.name }) {
+            guard ["crypto", "packet", "mailbox"].contains(suite.name) else { continue }   // where baselines live; cheap to list
+            let lines = suite.lines().filter { missing.contains($0.name) }
+            if lines.isEmpty { continue }
+            added.append((suite.name, lines))
+            for l in lines { present.insert(l.name) }
+            missing.removeAll { present.contains($0) }
+        }
+        plan = added + plan
+    }
     let lineCount = plan.reduce(0) { $0 + $1.1.count }
 
     if listOnly {

@@ -4,7 +4,7 @@ import PosternSystem
 
 /// Top-level command dispatch. Subcommands live one per file; each returns a process exit status.
 enum PosternCommand {
-    static let version = "0.1.0"
+    static let version = Build.version
 
     static let usage = """
     usage: postern [--help] [--version] [--profile DIR] [--config FILE] [--passphrase-file FILE] <command> [options]
