@@ -56,8 +56,9 @@ public enum IdentityFile {
     /// The seed in a sealed file.
     public static func open(_ sealed: [UInt8], passphrase: [UInt8]) throws(Refusal) -> [UInt8] {
         let salt = Array(sealed[0..<Argon2id.saltBytes]), nonce = Array(sealed[Argon2id.saltBytes..<(Argon2id.saltBytes + 24)])
-        guard let seed = try? XChaChaPoly.open(key: try key(passphrase, salt), nonce: nonce, ad: Array(magic.utf8),
-                                               Array(sealed[(Argon2id.saltBytes + 24)...])) else { throw .wrongPassphrase }
+        let k = try key(passphrase, salt)
+        guard let seed = try? XChaChaPoly.open(key: k, nonce: nonce, ad: Array(magic.utf8), Array(sealed[(Argon2id.saltBytes + 24)...]))
+        else { throw .wrongPassphrase }
         return seed
     }
 }

@@ -68,7 +68,8 @@ extension Profile {
     }
 
     static func exportKey(_ passphrase: [UInt8], _ salt: [UInt8]) throws(ProfileError) -> [UInt8] {
-        try! HKDF.derive(salt: Array("postern/profile-export/v1".utf8), ikm: try master(passphrase, salt), info: Array("export".utf8), count: 32)
+        let m = try master(passphrase, salt)
+        return try! HKDF.derive(salt: Array("postern/profile-export/v1".utf8), ikm: m, info: Array("export".utf8), count: 32)
     }
 
     /// A new profile in `directory` (which must not hold one) from an export, under the same passphrase.
@@ -79,8 +80,9 @@ extension Profile {
         }
         let salt = Array(file[head..<(head + Argon2id.saltBytes)])
         let nonce = Array(file[(head + Argon2id.saltBytes)..<(head + Argon2id.saltBytes + 24)])
-        guard let plain = try? XChaChaPoly.open(key: try exportKey(passphrase, salt), nonce: nonce, ad: exportMagic,
-                                                Array(file[(head + Argon2id.saltBytes + 24)...])) else { throw .wrongPassphrase }
+        let key = try exportKey(passphrase, salt)
+        guard let plain = try? XChaChaPoly.open(key: key, nonce: nonce, ad: exportMagic, Array(file[(head + Argon2id.saltBytes + 24)...]))
+        else { throw .wrongPassphrase }
         var r = RecordReader(plain)
         guard r.version == 1, let count = r.u32() else { throw .corrupt("export") }
         var records: [(name: String, value: [UInt8]?)] = []
