@@ -102,6 +102,18 @@ extension Node {
         if let mailbox {
             metric("mailbox_messages", "Messages in the mailbox store.", "gauge", [("", Int(mailbox.messageCount))])
             metric("mailbox_bytes", "Message bytes in the mailbox store.", "gauge", [("", Int(mailbox.totalBytes))])
+            metric("mailbox_byte_cap", "The mailbox's byte cap (mailbox.byte_cap_mb): the oldest messages are evicted past it.", "gauge",
+                   [("", Int(mailbox.config.byteCap))])
+        }
+        let epoch = parameters.epoch(at: now)
+        metric("epoch", "The current epoch.", "gauge", [("", Int(epoch))])
+        metric("epoch_seconds_left", "Seconds until the next epoch (and its packet key).", "gauge",
+               [("", Int(parameters.start(of: epoch &+ 1) - now))])
+        if let relayLoops {
+            metric("cover_bytes_today", "Bytes the relay loops sent today (UTC), against cover.bytes_per_day_mb.", "gauge",
+                   [("", Int(relayLoops.scheduler.bytesToday))])
+            metric("cover_bytes_per_day", "The relay loops' daily budget (cover.bytes_per_day_mb).", "gauge",
+                   [("", Int(relayLoops.scheduler.config.bytesPerDay))])
         }
         return t
     }

@@ -15,6 +15,9 @@ public enum Terminal {
         if buffer.count >= 4096 || (stdoutIsTTY == 1 && text.utf8.last == 10) { flush() }
     }
 
+    /// Standard input delivers single keys, unechoed (on) or lines as before (off).
+    public static func singleKeys(_ on: Bool) { _ = psys_terminal_keys(on ? 1 : 0) }
+
     /// Whether standard input is a terminal (a person typing), not a pipe or a file.
     public static var inputIsTerminal: Bool { psys_isatty(0) == 1 }
 

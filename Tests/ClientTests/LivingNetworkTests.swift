@@ -249,6 +249,51 @@ final class NodeProcess: @unchecked Sendable {
         #expect(terminal.allSatisfy { $0.range(of: stamp, options: .regularExpression) != nil }, "\(terminal)")
     }
 
+    /// `postern top` against a running node: one view with --once; on a terminal (util-linux `script`
+    /// gives it one) it redraws in place until q, and leaves the terminal as it found it.
+    @Test func topShowsARunningNode() throws {
+        let dir = NSTemporaryDirectory() + "postern-top-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        #expect(try Self.run(["node", "keygen", "--dir", dir]).0 == 0)
+        let node = NodeProcess(name: "top", dir: dir, host: "127.0.0.14")
+        try node.start(role: "gateway", bootstrap: "", epochSeconds: 3600)
+        defer { node.stop() }
+        let port = try #require(node.wait(for: "metrics on [0-9.]+:([0-9]+)"))
+        let (status, once) = try Self.run(["top", "--metrics", "127.0.0.14:\(port)", "--once", "--interval", "0.2"])
+        #expect(status == 0, "\(once)")
+        for fragment in ["postern top · 127.0.0.14:\(port) · epoch", "packets   in 0.0/s", "links     up 0   clients 0",
+                         "mailbox   0 messages, 0.0 MiB of 192.0 MiB (0%)", "q quits"] {
+            #expect(once.contains(fragment), "\(fragment): \(once)")
+        }
+        #expect(once.split(separator: "\n").allSatisfy { $0.count <= 80 })
+
+        let script = "/usr/bin/script"
+        try #require(FileManager.default.isExecutableFile(atPath: script))
+        let p = Foundation.Process()
+        p.executableURL = URL(fileURLWithPath: script)
+        p.arguments = ["-qec", "\(CommandLineTests.postern) top --metrics 127.0.0.14:\(port) --interval 0.2", "/dev/null"]
+        let input = Pipe(), output = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        p.standardError = output
+        let screen = NodeProcess(name: "screen", dir: dir, host: "")   // (its log buffer only)
+        output.fileHandleForReading.readabilityHandler = { h in screen.append(h.availableData) }
+        try p.run()
+        let end = Date().addingTimeInterval(15)
+        while Date() < end && screen.log.components(separatedBy: "q quits").count < 3 { Thread.sleep(forTimeInterval: 0.05) }
+        try input.fileHandleForWriting.write(contentsOf: Data("q".utf8))
+        let quitBy = Date().addingTimeInterval(5)
+        while p.isRunning && Date() < quitBy { Thread.sleep(forTimeInterval: 0.05) }
+        let quitInTime = !p.isRunning
+        if p.isRunning { p.terminate() }
+        p.waitUntilExit()
+        output.fileHandleForReading.readabilityHandler = nil
+        #expect(quitInTime && p.terminationStatus == 0, "\(screen.log)")
+        #expect(screen.log.components(separatedBy: "\u{1b}[H\u{1b}[2J").count >= 3, "not redrawn in place")
+        #expect(screen.log.hasSuffix("\u{1b}[?25h") || screen.log.contains("\u{1b}[?25h"), "cursor not restored")
+    }
+
     @Test func aNetworkOfProcessesLivesThroughEpochs() throws {
         let root = NSTemporaryDirectory() + "postern-living-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -35,3 +35,23 @@ int32_t psys_read_secret(const char *prompt, uint8_t *buffer, int32_t capacity) 
     close(fd);
     return result;
 }
+
+static struct termios keys_saved;
+static int keys_active = 0;
+
+int32_t psys_terminal_keys(int32_t enable) {
+    if (enable) {
+        if (keys_active) return 0;
+        if (tcgetattr(0, &keys_saved) != 0) return -errno;
+        struct termios raw = keys_saved;
+        raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+        raw.c_cc[VMIN] = 0;
+        raw.c_cc[VTIME] = 0;
+        if (tcsetattr(0, TCSANOW, &raw) != 0) return -errno;
+        keys_active = 1;
+    } else if (keys_active) {
+        tcsetattr(0, TCSANOW, &keys_saved);
+        keys_active = 0;
+    }
+    return 0;
+}

@@ -58,6 +58,9 @@ int32_t psys_remove_tree(const char *path);
 /// 1 if the path exists, 0 if not, -errno on other errors. `is_dir` receives 1 for a directory.
 int32_t psys_stat_kind(const char *path, int32_t *is_dir, int64_t *size);
 int32_t psys_isatty(int32_t fd);
+/// Standard input as single keys (no line buffering, no echo) when `enable`, as before when not: for a
+/// full-screen view (postern top). 0 or -errno.
+int32_t psys_terminal_keys(int32_t enable);
 /// Prints `prompt` on the controlling terminal (/dev/tty) and reads one line with echo off, restoring the
 /// terminal afterwards. Returns the byte count (without the newline) or -errno (-ENXIO/-ENOENT: no
 /// terminal; -ENAMETOOLONG: longer than `capacity`).
