@@ -1,4 +1,5 @@
 import PosternChat
+import PosternClient
 import PosternCrypto
 import PosternSystem
 

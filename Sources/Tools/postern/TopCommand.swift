@@ -1,4 +1,5 @@
 import CSystem
+import PosternNode
 import PosternSystem
 
 /// `postern top`: a running node, live, from its metrics endpoint (like Tor's Nyx): rates with a short
