@@ -1,3 +1,4 @@
+import PosternCover
 import PosternCrypto
 import PosternMailbox
 import PosternNetwork
