@@ -102,7 +102,6 @@ extension LivingNetworkTests {
         var slowestScrape = 0.0, slowestHonest = 0.0, honestAnswered = 0, honestAsked = 0, heldAtEntry = 0
         let probes = try (0..<8).map { _ in try fast.packet([1], to: .random(), at: exit.id, acknowledge: false).packet }
         let honestAddress = Bytes32.random()
-        let honestMessage = try fast.packet(Array("honest".utf8), to: honestAddress, at: exit.id, acknowledge: false)
         let start = Date()
         var lastProbe = start, lastSample = start
         // (At least three probes, however slow a loaded machine makes the first batch; at most 40 s.)
@@ -169,6 +168,9 @@ extension LivingNetworkTests {
         var sentStatus: ClientStatus?
         let sender = GatewayClient(loop: loop, gateway: entry)
         defer { sender.close() }
+        // (Built now, from a fresh view: a slow flood may have outlasted the epoch its packets were built in.)
+        #expect(network.refreshNow(loop: loop, seconds: 10) != nil)
+        let honestMessage = try fast.packet(Array("honest".utf8), to: honestAddress, at: exit.id, acknowledge: false)
         sender.submit(honestMessage.packet) { s, _ in sentStatus = s }
         loop.run(until: EventLoop.now() &+ 10_000_000_000, stopWhen: { sentStatus != nil })
         #expect(sentStatus == .ok)
