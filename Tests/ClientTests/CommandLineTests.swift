@@ -325,6 +325,9 @@ import Testing
             let (status, out) = try LivingNetworkTests.run(args)
             #expect(status == 0, "\(args): \(out)")
             #expect(out.contains("usage: ") && out.contains(fragment) && !out.contains("unknown"), "\(args): \(out)")
+            if !["outbox", "--help"].contains(args[0]) && args != ["help", "node"] && args != ["profile", "set", "--help"] {
+                #expect(out.contains("example: postern"), "\(args): no example in \(out)")
+            }
         }
     }
 

@@ -20,6 +20,7 @@ enum ChatCommand {
     'post' writes the signed message (hex) to --out or standard output, or with --config (a client.toml,
     as 'postern testnet' writes) posts it through the mixnet; 'read' shows each message (from files, or
     the chat's last 20 minutes from the network) as "me (anonymous)", "Anonymous" or its author.
+    example: postern chat post --chat lobby --text "hello" --anonymous derived --config client.toml
     """
 
     static func fail(_ m: String) -> Int32 { CLI.fail(m) }

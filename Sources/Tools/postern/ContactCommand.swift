@@ -8,7 +8,7 @@ import PosternSystem
 /// `postern profile new|show|set` and `postern contact new|add|list|remove`.
 enum ContactCommand {
     static let profileUsage = """
-    usage: postern [--profile DIR] [--config FILE] profile new [--gateway N|ID]
+    usage: postern [--profile DIR] [--config FILE] profile new [--gateway N|ID]   (default: client.toml's gateway)
            postern [--profile DIR] profile show
            postern [--profile DIR] profile set --retention-days N
            postern [--profile DIR] profile passphrase [--new-passphrase-file FILE]
@@ -26,6 +26,9 @@ enum ContactCommand {
            postern [--profile DIR] contact add NAME [BUNDLE | --file FILE | -]
            postern [--profile DIR] contact list
            postern [--profile DIR] contact remove NAME
+    new shows my code for NAME (text and a QR code; --pbm FILE writes it as an image); add takes theirs
+    (as an argument, from --file, or pasted on standard input); remove deletes everything of NAME.
+    example: postern contact add alice postern:ab12…
     """
 
     static func profile(_ args: [String]) -> Int32 {

@@ -7,9 +7,22 @@ import PosternSystem
 
 /// `postern send`, `postern inbox` and `postern outbox`.
 enum MessageCommand {
-    static let sendUsage = "usage: postern [--profile DIR] [--config FILE] send NAME TEXT… | send NAME --file FILE [--wait SECONDS]"
-    static let inboxUsage = "usage: postern [--profile DIR] [--config FILE] inbox [--watch] [--json] [--all]"
-    static let outboxUsage = "usage: postern [--profile DIR] outbox"
+    static let sendUsage = """
+    usage: postern [--profile DIR] [--config FILE] send NAME TEXT… | send NAME --file FILE [--wait SECONDS]
+    Encrypts TEXT for contact NAME, queues it and sends it; waits --wait seconds (default 30) for the
+    delivery acknowledgement. Exit 0 delivered, 75 queued but not yet confirmed (sent again later), 1 failed.
+    example: postern send bob "see you at eight"
+    """
+    static let inboxUsage = """
+    usage: postern [--profile DIR] [--config FILE] inbox [--watch] [--json] [--all]
+    Sends what is queued, fetches and shows new messages (then marks them read). --all: read ones too;
+    --json: one object per line; --watch: follow until Ctrl-C (with [cover] enabled, cover traffic too).
+    example: postern inbox --watch
+    """
+    static let outboxUsage = """
+    usage: postern [--profile DIR] outbox
+    Messages not yet acknowledged by their recipient's gateway, with their attempts.
+    """
     /// Exit status when a message is safely queued but not (yet) confirmed delivered (EX_TEMPFAIL).
     static let queuedStatus: Int32 = 75
 

@@ -19,6 +19,10 @@ enum NodeCommand {
                                            [--bootstrap HOST:PORT#KEY] [--metrics HOST:PORT]
            postern network keygen --out FILE
            postern network certify --key FILE --identity HEX [--days N] --out FILE
+    keygen writes DIR/node.keys (mode 0600; --force replaces them); info prints the node's id and keys;
+    check names every problem in a config before a start; run serves until SIGTERM (options override the
+    config). certify signs a membership certificate (--days, default 365) for a certified network.
+    example: postern node run --config /etc/postern/postern.toml
     """
 
     static func fail(_ message: String) -> Int32 { CLI.fail(message) }

@@ -13,6 +13,7 @@ enum SelfTest {
     Checks this machine's cryptography against published test vectors (X25519, ChaCha20, Poly1305,
     BLAKE2b, HKDF, Noise, BIP32/39, secp256k1, Keccak), the SIMD ChaCha20 against libsodium, and a packet,
     ratchet, link and chat round trip. Prints one line per check; exit 0 when all pass, 1 otherwise.
+    example: postern selftest
     """
 
     static func run(_ args: [String]) -> Int32 {

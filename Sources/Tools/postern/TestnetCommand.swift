@@ -9,7 +9,12 @@ import PosternSystem
 /// client commands. The network (keys, ports, mailboxes) lives in D and comes back the same on the
 /// next start, so profiles made against it stay valid; D/client.toml points profiles at it.
 enum TestnetCommand {
-    static let usage = "usage: postern testnet --dir DIR [--layers N] [--gateways N] [--delay-ms D] [--epoch-seconds S] [--verbose]"
+    static let usage = """
+    usage: postern testnet --dir DIR [--layers N] [--gateways N] [--delay-ms D] [--epoch-seconds S] [--verbose]
+    A mixnet on 127.0.0.1 until Ctrl-C: N layers of mixes (default 3), N gateways (2), mean delay D ms per
+    hop (20), epochs of S seconds (3600); its keys stay in DIR, and DIR/client.toml points profiles at it.
+    example: postern testnet --dir /tmp/net
+    """
 
     static func run(_ args: [String]) -> Int32 {
         guard let o = CLI.options(args, ["--dir", "--layers", "--gateways", "--delay-ms", "--epoch-seconds"], flags: ["--verbose"], usage: usage),
