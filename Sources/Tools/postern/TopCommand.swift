@@ -98,7 +98,7 @@ enum TopCommand {
                 while true {
                     let n: Int?
                     // (A reset after the page, the endpoint closing with our request's tail unread, ends it too.)
-                    do { n = try withMutableBytes(&buffer) { (b) throws(SystemError) in try TCP.read(fd, b.baseAddress!, b.count) } } catch {
+                    do throws(SystemError) { n = try withMutableBytes(&buffer) { (b) throws(SystemError) in try TCP.read(fd, b.baseAddress!, b.count) } } catch {
                         if received.isEmpty { failed = true } else { done = true }
                         return
                     }
