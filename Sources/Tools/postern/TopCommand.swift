@@ -49,10 +49,13 @@ enum TopCommand {
         if interactive {
             Terminal.singleKeys(true)
             do {
+                var key = [UInt8](repeating: 0, count: 1)
                 try loop.watch(.standardInput, events: EventLoop.readable) { _ in
-                    var byte: UInt8 = 0
-                    let n = withUnsafeMutableBytes(of: &byte) { (try? TCP.read(.standardInput, $0.baseAddress!, 1)) ?? 0 }
-                    if n == 0 || byte == UInt8(ascii: "q") || byte == UInt8(ascii: "Q") { quit = true }
+                    do throws(SystemError) {
+                        let n = try withMutableBytes(&key) { (b) throws(SystemError) in try TCP.read(.standardInput, b.baseAddress!, 1) }
+                        guard let n else { return }   // nothing after all
+                        if n == 0 || key[0] == UInt8(ascii: "q") || key[0] == UInt8(ascii: "Q") { quit = true }   // q, or the end of input
+                    } catch { quit = true }
                 }
             } catch { Terminal.singleKeys(false); return CLI.fail(error.description) }
         }
