@@ -67,6 +67,42 @@ public enum Format {
         return "\(year)-\(two(month))-\(two(day)) \(two(secondOfDay / 3600)):\(two(secondOfDay % 3600 / 60))"
     }
 
+    /// A decimal number ("12", "-0.25", "1.5e3"), or nil. Parsed here rather than with `Double(String)`,
+    /// which Embedded Swift cannot link (it needs the C library's locale-free strtod shim).
+    public static func decimal<S: StringProtocol>(_ text: S) -> Double? {
+        var bytes = Array(text.utf8)[...]
+        guard !bytes.isEmpty else { return nil }
+        var sign = 1.0
+        if bytes.first == UInt8(ascii: "-") || bytes.first == UInt8(ascii: "+") {
+            if bytes.first == UInt8(ascii: "-") { sign = -1 }
+            bytes = bytes.dropFirst()
+        }
+        func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+        var value = 0.0, digits = 0, scale = 0
+        while let c = bytes.first, isDigit(c) { value = value * 10 + Double(c - 0x30); digits += 1; bytes = bytes.dropFirst() }
+        if bytes.first == UInt8(ascii: ".") {
+            bytes = bytes.dropFirst()
+            while let c = bytes.first, isDigit(c) { value = value * 10 + Double(c - 0x30); scale -= 1; digits += 1; bytes = bytes.dropFirst() }
+        }
+        guard digits > 0 else { return nil }
+        if let e = bytes.first, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+            bytes = bytes.dropFirst()
+            var exponentSign = 1
+            if bytes.first == UInt8(ascii: "-") || bytes.first == UInt8(ascii: "+") {
+                if bytes.first == UInt8(ascii: "-") { exponentSign = -1 }
+                bytes = bytes.dropFirst()
+            }
+            var exponent = 0, exponentDigits = 0
+            while let c = bytes.first, isDigit(c), exponent < 10_000 { exponent = exponent * 10 + Int(c - 0x30); exponentDigits += 1; bytes = bytes.dropFirst() }
+            guard exponentDigits > 0 else { return nil }
+            scale += exponentSign * exponent
+        }
+        guard bytes.isEmpty else { return nil }
+        var power = 1.0
+        for _ in 0..<min(abs(scale), 400) { power *= 10 }
+        return sign * (scale >= 0 ? value * power : value / power)
+    }
+
     /// RFC 3339 in UTC to the second: "2026-12-03T08:31:05Z".
     public static func rfc3339(_ seconds: Int64) -> String {
         let day = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400

@@ -1,6 +1,7 @@
 import Foundation
 import PosternNetwork
 import PosternNode
+import PosternSystem
 import Testing
 
 @Suite struct ConfigTests {
@@ -60,5 +61,19 @@ import Testing
     @Test func valuesAndComments() throws {
         let c = try NodeConfig(text: "# comment\n[node]\nlisten = \"127.0.0.1:9\" # trailing\n[mixing]\nmax_queued_packets = 10_000\n")
         #expect(c.listen == "127.0.0.1:9" && c.maxQueuedPackets == 10_000)
+    }
+}
+
+/// Format.decimal (the parser Embedded builds use instead of Double(String)) agrees with Double(String)
+/// on what both accept, and refuses what is not one number.
+@Suite struct DecimalTests {
+    @Test func agreesWithTheStandardParser() {
+        for text in ["0", "12", "-3", "+4", "0.5", "2.25", "1e3", "1.5E-2", "-0.001", "7042", "123456789012", "3.", ".5"] {
+            let mine = Format.decimal(text), reference = Double(text)
+            #expect(mine != nil && reference != nil && abs(mine! - reference!) <= abs(reference!) * 1e-12, "\(text): \(String(describing: mine))")
+        }
+        for text in ["", "-", ".", "e3", "1e", "1.2.3", "12a", " 1", "NaN", "+Inf", "0x10"] {
+            #expect(Format.decimal(text) == nil, "\(text)")
+        }
     }
 }

@@ -52,7 +52,7 @@ func benchMain() {
             guard let text = args.popFirst(), !text.isEmpty else { fail("--filter needs line names") }
             for name in text.split(separator: ",") { options.filter.insert(String(name)) }
         case "--seconds":
-            guard let text = args.popFirst(), let s = Double(text), s > 0, s.isFinite else { fail("--seconds needs a positive number (fractions allowed)") }
+            guard let text = args.popFirst(), let s = Format.decimal(text), s > 0, s.isFinite else { fail("--seconds needs a positive number (fractions allowed)") }
             options.seconds = s
         default:
             if arg.hasPrefix("-") { fail("unknown option '\(arg)'") }

@@ -27,7 +27,7 @@ enum TopCommand {
         }
         guard let address else { return CLI.usageError("give --metrics HOST:PORT or --config FILE") }
         guard let (host, port) = TCP.parse(address) else { return CLI.usageError("--metrics wants HOST:PORT, not '\(address)'") }
-        guard let interval = Double(o["--interval"] ?? "2"), interval >= 0.1, interval <= 3600 else {
+        guard let interval = Format.decimal(o["--interval"] ?? "2"), interval >= 0.1, interval <= 3600 else {
             return CLI.usageError("--interval must be 0.1…3600 seconds")
         }
         let loop: EventLoop
@@ -126,7 +126,7 @@ enum TopCommand {
             let line = Substring(String(decoding: rawLine.last == 13 ? rawLine.dropLast() : rawLine, as: UTF8.self))
             if !inBody { inBody = line.isEmpty; continue }
             if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            guard let space = line.lastIndex(of: " "), let value = Format.decimal(line[line.index(after: space)...]) else { continue }
             out[String(line[..<space])] = value
         }
         return out.isEmpty ? nil : out
