@@ -110,7 +110,7 @@ func linkFramesTarget() -> FuzzTarget {
             if let head = receive(2), let m2 = receive(Int(head[0]) << 8 | Int(head[1])), (try? i.readMessage(m2)) != nil,
                let m3 = try? i.writeMessage() {
                 send(framed(m3))
-                h.loop.run(until: EventLoop.now() &+ 1_000_000, stopWhen: { c.isEstablished })
+                h.loop.run(until: EventLoop.now() &+ 2_000_000_000, stopWhen: { c.isEstablished || c.isClosed })
                 Fuzz.require(c.isEstablished || c.isClosed, "an honest handshake neither finished nor failed")
             }
         }
