@@ -27,35 +27,15 @@ extension LivingNetworkTests {
         let root = NSTemporaryDirectory() + "postern-flood-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: root) }
         let roles = ["mix", "mix", "mix", "gateway", "gateway"]
-        var nodes: [NodeProcess] = []
-        for i in roles.indices {
-            let dir = root + "/node\(i)"
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            #expect(try LivingNetworkTests.run(["node", "keygen", "--dir", dir]).0 == 0)
-            nodes.append(NodeProcess(name: "node\(i)", dir: dir, host: "127.0.0.\(i + 2)"))
-        }
+        let nodes = try Self.makeNodes(roles, root: root)
         defer { for n in nodes { n.stop() } }
-        func linkKey(_ n: NodeProcess) throws -> String {
-            let (status, out) = try LivingNetworkTests.run(["node", "info", "--config", n.dir + "/postern.toml"])
-            #expect(status == 0, "\(out)")
-            return String(out.split(separator: "\n").first { $0.hasPrefix("link-key ") }!.dropFirst(9))
-        }
         // Gossip every 3.75 s: the view converges in seconds; every packet is built in the first epoch after
         // the refresh and stays valid through the next (the test takes under a minute).
         let epochSeconds = 30
-        try nodes[0].start(role: roles[0], bootstrap: "", epochSeconds: epochSeconds)
-        let firstPort = try #require(nodes[0].wait(for: "listening on port ([0-9]+)"))
-        let bootstrap = "\(nodes[0].host):\(firstPort)#\(try linkKey(nodes[0]))"
-        for i in 1..<5 { try nodes[i].start(role: roles[i], bootstrap: bootstrap, epochSeconds: epochSeconds) }
-        var gatewayLines: [String] = []
-        for i in 3..<5 {
-            let port = try #require(nodes[i].wait(for: "clients on ([0-9]+)"))
-            gatewayLines.append("\(nodes[i].host):\(port)#\(try linkKey(nodes[i]))")
-        }
+        let (_, gatewayLines) = try Self.startFive(nodes, roles: roles, epochSeconds: epochSeconds)
         for n in nodes {
-            let end = Date().addingTimeInterval(30)
-            while Date() < end && (n.metric("postern_view_descriptors") ?? 0) < 5 { Thread.sleep(forTimeInterval: 0.2) }
-            try #require(n.metric("postern_view_descriptors") == 5, "\(n.name) knows \(n.metric("postern_view_descriptors") ?? -1)")
+            let known = Self.viewSize(n, reaching: 5, seconds: 30)
+            try #require(known == 5, "\(n.name) knows \(known ?? -1)")
         }
 
         let loop = try EventLoop()

@@ -294,26 +294,26 @@ final class NodeProcess: @unchecked Sendable {
         #expect(screen.log.hasSuffix("\u{1b}[?25h") || screen.log.contains("\u{1b}[?25h"), "cursor not restored")
     }
 
-    @Test func aNetworkOfProcessesLivesThroughEpochs() throws {
-        let root = NSTemporaryDirectory() + "postern-living-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let epochSeconds = 3
-        // Five nodes: three mixes, two gateways, each on its own loopback address; a sixth joins later.
-        let roles = ["mix", "mix", "mix", "gateway", "gateway", "mix"]
-        var nodes: [NodeProcess] = []
-        for (i, _) in roles.enumerated() {
+    /// Processes for `roles` on 127.0.0.2, 127.0.0.3 …, each with its keys made (not started).
+    static func makeNodes(_ roles: [String], root: String) throws -> [NodeProcess] {
+        try roles.indices.map { i in
             let dir = root + "/node\(i)"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            #expect(try Self.run(["node", "keygen", "--dir", dir]).0 == 0)
-            nodes.append(NodeProcess(name: "node\(i)", dir: dir, host: "127.0.0.\(i + 2)"))
+            #expect(try run(["node", "keygen", "--dir", dir]).0 == 0)
+            return NodeProcess(name: "node\(i)", dir: dir, host: "127.0.0.\(i + 2)")
         }
-        defer { for n in nodes { n.stop() } }
-        func linkKey(_ n: NodeProcess) throws -> String {
-            let (status, out) = try Self.run(["node", "info", "--config", n.dir + "/postern.toml"])
-            #expect(status == 0, "\(out)")
-            return String(out.split(separator: "\n").first { $0.hasPrefix("link-key ") }!.dropFirst(9))
-        }
-        // The first node knows nobody; every other one only the first.
+    }
+
+    /// A node's link key, as `postern node info` prints it.
+    static func linkKey(_ n: NodeProcess) throws -> String {
+        let (status, out) = try run(["node", "info", "--config", n.dir + "/postern.toml"])
+        #expect(status == 0, "\(out)")
+        return String(out.split(separator: "\n").first { $0.hasPrefix("link-key ") }!.dropFirst(9))
+    }
+
+    /// Starts the first five nodes (mixes 0–2, gateways 3–4): node 0 knowing nobody, the rest only it.
+    /// Returns its bootstrap line and the gateways' client lines.
+    static func startFive(_ nodes: [NodeProcess], roles: [String], epochSeconds: Int) throws -> (bootstrap: String, gateways: [String]) {
         try nodes[0].start(role: roles[0], bootstrap: "", epochSeconds: epochSeconds)
         let firstPort = try #require(nodes[0].wait(for: "listening on port ([0-9]+)"))
         let bootstrap = "\(nodes[0].host):\(firstPort)#\(try linkKey(nodes[0]))"
@@ -323,11 +323,30 @@ final class NodeProcess: @unchecked Sendable {
             let port = try #require(nodes[i].wait(for: "clients on ([0-9]+)"))
             gatewayLines.append("\(nodes[i].host):\(port)#\(try linkKey(nodes[i]))")
         }
+        return (bootstrap, gatewayLines)
+    }
+
+    /// How many descriptors `n` knows once it knows `count`, or after `seconds`.
+    static func viewSize(_ n: NodeProcess, reaching count: Int, seconds: Double) -> Int? {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end && (n.metric("postern_view_descriptors") ?? 0) < count { Thread.sleep(forTimeInterval: 0.2) }
+        return n.metric("postern_view_descriptors")
+    }
+
+    @Test func aNetworkOfProcessesLivesThroughEpochs() throws {
+        let root = NSTemporaryDirectory() + "postern-living-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let epochSeconds = 3
+        // Five nodes: three mixes, two gateways, each on its own loopback address; a sixth joins later.
+        let roles = ["mix", "mix", "mix", "gateway", "gateway", "mix"]
+        var nodes = try Self.makeNodes(roles, root: root)
+        defer { for n in nodes { n.stop() } }
+        // The first node knows nobody; every other one only the first.
+        let (bootstrap, gatewayLines) = try Self.startFive(nodes, roles: roles, epochSeconds: epochSeconds)
         // Every node learns all five by gossip.
         for n in nodes.prefix(5) {
-            let end = Date().addingTimeInterval(15)
-            while Date() < end && (n.metric("postern_view_descriptors") ?? 0) < 5 { Thread.sleep(forTimeInterval: 0.2) }
-            #expect(n.metric("postern_view_descriptors") == 5, "\(n.name) knows \(n.metric("postern_view_descriptors") ?? -1)")
+            let known = Self.viewSize(n, reaching: 5, seconds: 15)
+            #expect(known == 5, "\(n.name) knows \(known ?? -1)")
         }
 
         // Two people, each reaching the network through their own gateway (no map file anywhere).

@@ -14,6 +14,13 @@ import Testing
             try p.save(ProfileSettings(gateway: gateway, createdAt: 1_000))
             return p
         }
+        /// A profile "me" with a contact "ada" (her secret kept) and one message queued to her.
+        func meAndAda() throws -> (me: Profile, ada: ContactSecret, first: OutboxEntry) {
+            let me = try profile("me")
+            let ada = ContactSecret(gateway: .random())
+            _ = try me.addContact("ada", ada.bundle, now: 1)
+            return (me, ada, try me.queue(Array("one".utf8), to: "ada", conversation: try me.conversation("ada"), now: 2))
+        }
     }
 
     @Test func bundlesPairByNameThenUnnamedThenFresh() throws {
@@ -84,10 +91,7 @@ import Testing
     /// after it in both lists, so no id is reused.
     @Test func sentAndReceivedAreNumberedApart() throws {
         let s = Scratch()
-        let me = try s.profile("me")
-        let ada = ContactSecret(gateway: .random())
-        _ = try me.addContact("ada", ada.bundle, now: 1)
-        let first = try me.queue(Array("one".utf8), to: "ada", conversation: try me.conversation("ada"), now: 2)
+        let (me, ada, first) = try s.meAndAda()
         let adaSide = try Conversation(ours: ada, theirs: try me.contacts()[0].mine)
         let reply = adaSide.send(MessageContent.encode(Array("hi".utf8), sentAt: 3))
         let c = try me.conversation("ada")
@@ -141,10 +145,7 @@ import Testing
     /// contact's reply is read there).
     @Test func exportAndImportCarryTheConversation() throws {
         let s = Scratch()
-        let me = try s.profile("me")
-        let ada = ContactSecret(gateway: .random())
-        _ = try me.addContact("ada", ada.bundle, now: 1)
-        let first = try me.queue(Array("one".utf8), to: "ada", conversation: try me.conversation("ada"), now: 2)
+        let (me, ada, first) = try s.meAndAda()
         let file = try me.exported(passphrase: Array("me".utf8))
         #expect(throws: ProfileError.wrongPassphrase) { try Profile.importing(file, passphrase: Array("nope".utf8), directory: s.dir + "/x") }
         let restored = try Profile.importing(file, passphrase: Array("me".utf8), directory: s.dir + "/elsewhere")

@@ -33,12 +33,22 @@ struct ClientContext {
         passphraseFile = pick("--passphrase-file") ?? Process.environment("POSTERN_PASSPHRASE_FILE")
     }
 
+    /// A passphrase file's contents without its line end.
+    static func readPassphraseFile(_ file: String) -> Result<[UInt8], ClientSetupError> {
+        var secret: [UInt8]
+        do { secret = try Files.read(file, limit: 4096) } catch { return .failure(ClientSetupError("passphrase file \(file): \(error.description)")) }
+        while let last = secret.last, last == 10 || last == 13 { secret.removeLast() }
+        return .success(secret)
+    }
+
     /// `subject` names what the passphrase is for in the prompt (default: this profile).
     func passphrase(confirm: Bool, subject: String? = nil) -> Result<[UInt8], ClientSetupError> {
         var secret: [UInt8]
         if let file = passphraseFile {
-            do { secret = try Files.read(file, limit: 4096) } catch { return .failure(ClientSetupError("passphrase file \(file): \(error.description)")) }
-            while let last = secret.last, last == 10 || last == 13 { secret.removeLast() }
+            switch Self.readPassphraseFile(file) {
+            case .success(let s): secret = s
+            case .failure(let e): return .failure(e)
+            }
         } else if let env = Process.environment("POSTERN_PASSPHRASE") {
             secret = Array(env.utf8)
         } else {

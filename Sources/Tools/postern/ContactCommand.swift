@@ -114,8 +114,10 @@ enum ContactCommand {
         guard let p = ctx.openProfile() else { return 1 }
         var secret: [UInt8]
         if let file = o["--new-passphrase-file"] {
-            do { secret = try Files.read(file, limit: 4096) } catch { return CLI.fail("new passphrase file \(file): \(error.description)") }
-            while let last = secret.last, last == 10 || last == 13 { secret.removeLast() }
+            switch ClientContext.readPassphraseFile(file) {
+            case .success(let s): secret = s
+            case .failure(let e): return CLI.fail("new " + e.description)
+            }
         } else {
             guard case .success(let s) = Terminal.readSecret(prompt: "New passphrase: ") else {
                 return CLI.fail("no terminal to ask the new passphrase on: use --new-passphrase-file FILE")
