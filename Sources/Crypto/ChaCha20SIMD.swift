@@ -41,6 +41,12 @@ public enum ChaCha20SIMD: ChaCha20Implementation {
         @usableFromInline var n: (UInt32, UInt32, UInt32)
 
         @inline(__always) @usableFromInline
+        init(key k: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32), nonce n: (UInt32, UInt32, UInt32)) {
+            self.k = k
+            self.n = n
+        }
+
+        @inline(__always) @usableFromInline
         init(key: UnsafeRawPointer, nonce: UnsafeRawPointer) {
             func w(_ p: UnsafeRawPointer, _ i: Int) -> UInt32 {
                 UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
@@ -51,9 +57,10 @@ public enum ChaCha20SIMD: ChaCha20Implementation {
     }
 
     /// Computes four keystream blocks starting at 64-bit block position `position` (word 13 ‖ word 12) and XORs them into `count` (≤ 256) bytes of `input`.
+    /// `doubleRounds` is 10 for ChaCha20 and 6 for ChaCha12 (Adiantum's XChaCha12); callers pass a constant.
     @inline(__always) @usableFromInline
-    static func batch(_ s: Setup, position: UInt64, input: UnsafeRawPointer, output: UnsafeMutableRawPointer,
-                      count: Int) {
+    static func batch(_ s: Setup, position: UInt64, doubleRounds: Int, input: UnsafeRawPointer,
+                      output: UnsafeMutableRawPointer, count: Int) {
         let lanes = SIMD4<UInt64>(position, position &+ 1, position &+ 2, position &+ 3)
         let c12 = V(truncatingIfNeeded: lanes)
         let c13 = V(truncatingIfNeeded: lanes &>> 32)
@@ -65,7 +72,7 @@ public enum ChaCha20SIMD: ChaCha20Implementation {
         let i13 = c13 &+ V(repeating: s.n.0)
         var x0 = i0, x1 = i1, x2 = i2, x3 = i3, x4 = i4, x5 = i5, x6 = i6, x7 = i7
         var x8 = i8, x9 = i9, x10 = i10, x11 = i11, x12 = c12, x13 = i13, x14 = i14, x15 = i15
-        for _ in 0..<10 {
+        for _ in 0..<doubleRounds {
             quarter(&x0, &x4, &x8, &x12); quarter(&x1, &x5, &x9, &x13)
             quarter(&x2, &x6, &x10, &x14); quarter(&x3, &x7, &x11, &x15)
             quarter(&x0, &x5, &x10, &x15); quarter(&x1, &x6, &x11, &x12)
@@ -119,16 +126,25 @@ public enum ChaCha20SIMD: ChaCha20Implementation {
     /// `output = input XOR keystream(key, nonce, counter)`; `output` may equal `input`.
     public static func xor(key: UnsafeRawPointer, nonce: UnsafeRawPointer, counter: UInt32,
                            input: UnsafeRawPointer, output: UnsafeMutableRawPointer, count: Int) {
-        let setup = Setup(key: key, nonce: nonce)
-        var position = UInt64(counter)
+        stream(Setup(key: key, nonce: nonce), position: UInt64(counter), doubleRounds: 10,
+               input: input, output: output, count: count)
+    }
+
+    /// The keystream loop shared by ChaCha20 and ChaCha12 (`XChaCha12`).
+    @inline(__always) @usableFromInline
+    static func stream(_ setup: Setup, position start: UInt64, doubleRounds: Int, input: UnsafeRawPointer,
+                       output: UnsafeMutableRawPointer, count: Int) {
+        var position = start
         var offset = 0
         while count - offset >= batchBytes {
-            batch(setup, position: position, input: input + offset, output: output + offset, count: batchBytes)
+            batch(setup, position: position, doubleRounds: doubleRounds, input: input + offset, output: output + offset,
+                  count: batchBytes)
             offset += batchBytes
             position &+= 4
         }
         if offset < count {
-            batch(setup, position: position, input: input + offset, output: output + offset, count: count - offset)
+            batch(setup, position: position, doubleRounds: doubleRounds, input: input + offset, output: output + offset,
+                  count: count - offset)
         }
     }
 }

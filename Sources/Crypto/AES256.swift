@@ -1,0 +1,288 @@
+/// AES-256 (FIPS-197) for single blocks, bitsliced: no table lookups and no branches that depend on the key
+/// or the data, so it runs in constant time on CPUs without AES instructions (a Raspberry Pi 4's
+/// Cortex-A72 has none). Adiantum needs exactly one block per message; the key schedule is computed per
+/// key, also bitsliced.
+///
+/// Representation: a 16-byte block is eight 16-bit planes; bit `i` of plane `b` is bit `b` of byte `i`
+/// (bytes in FIPS-197 order, so byte `i` is row `i % 4`, column `i / 4`). SubBytes is Boyar and
+/// Peralta's straight-line program for the S-box ("A new combinational logic minimization technique with
+/// applications to cryptology", SEA 2010: 32 AND and 83 XOR/XNOR gates), evaluated on all sixteen bytes at
+/// once; ShiftRows and MixColumns are shifts and masks inside a plane. The inverse S-box reuses the same
+/// circuit between two affine maps: InvS(y) = L(S(L(y) ⊕ 05)) ⊕ 05, with L the linear part of FIPS-197's
+/// inverse affine transformation. Tests compare every S-box value with one computed from GF(2⁸)
+/// inversion, and whole blocks with the FIPS-197 and Adiantum reference vectors.
+public enum AES256 {
+    public static let keyBytes = 32
+    public static let blockBytes = 16
+    /// 15 round keys × 8 planes × 4 bytes.
+    public static let scheduleBytes = 15 * 8 * 4
+
+    /// Eight bit planes of one block (only the low 16 bits of each word are meaningful).
+    @usableFromInline
+    struct State {
+        @usableFromInline var b0, b1, b2, b3, b4, b5, b6, b7: UInt32
+
+        @inline(__always) @usableFromInline
+        init(_ b0: UInt32, _ b1: UInt32, _ b2: UInt32, _ b3: UInt32, _ b4: UInt32, _ b5: UInt32, _ b6: UInt32, _ b7: UInt32) {
+            self.b0 = b0; self.b1 = b1; self.b2 = b2; self.b3 = b3; self.b4 = b4; self.b5 = b5; self.b6 = b6; self.b7 = b7
+        }
+
+        @inline(__always) @usableFromInline
+        func map(_ f: (UInt32) -> UInt32) -> State {
+            State(f(b0), f(b1), f(b2), f(b3), f(b4), f(b5), f(b6), f(b7))
+        }
+
+        @inline(__always) @usableFromInline
+        static func ^ (a: State, b: State) -> State {
+            State(a.b0 ^ b.b0, a.b1 ^ b.b1, a.b2 ^ b.b2, a.b3 ^ b.b3, a.b4 ^ b.b4, a.b5 ^ b.b5, a.b6 ^ b.b6, a.b7 ^ b.b7)
+        }
+    }
+
+    // MARK: Public entry points
+
+    /// Writes the bitsliced round keys for `key` (32 bytes) into `schedule` (`scheduleBytes`).
+    public static func expand(key: UnsafeRawPointer, into schedule: UnsafeMutableRawPointer) {
+        var previous2 = load(key), previous = load(key + 16)
+        store(previous2, schedule, 0)
+        store(previous, schedule, 1)
+        var rcon: UInt32 = 1
+        for r in 2...14 {
+            // The last word (column 3) of the previous round key, moved to column 0.
+            var t = previous.map { ($0 >> 12) & 0xf }
+            if r & 1 == 0 { t = t.map { (($0 >> 1) & 0x7) | (($0 << 3) & 0x8) } }  // RotWord: row i takes row i+1
+            t = substitute(t).map { $0 & 0xf }
+            if r & 1 == 0 {
+                // Rcon enters row 0 of column 0 (bit 0 of each plane whose Rcon bit is set). Rcon is public.
+                t = State(t.b0 ^ (rcon & 1), t.b1 ^ ((rcon >> 1) & 1), t.b2 ^ ((rcon >> 2) & 1), t.b3 ^ ((rcon >> 3) & 1),
+                          t.b4 ^ ((rcon >> 4) & 1), t.b5 ^ ((rcon >> 5) & 1), t.b6 ^ ((rcon >> 6) & 1), t.b7 ^ ((rcon >> 7) & 1))
+                rcon = (rcon << 1) ^ (0x11b & (0 &- (rcon >> 7)))
+            }
+            // w[j] = w[j-8] ^ w[j-1] along the four columns: a prefix XOR over columns.
+            let next = (previous2 ^ t).map { x in
+                let y = x ^ (x << 4)
+                return (y ^ (y << 8)) & 0xffff
+            }
+            store(next, schedule, r)
+            previous2 = previous
+            previous = next
+        }
+    }
+
+    /// Encrypts one block in place with an expanded schedule.
+    @inline(__always)
+    public static func encrypt(schedule: UnsafeRawPointer, block: UnsafeMutableRawPointer) {
+        var s = load(block) ^ roundKey(schedule, 0)
+        for r in 1..<14 {
+            s = mixColumns(shiftRows(substitute(s))) ^ roundKey(schedule, r)
+        }
+        s = shiftRows(substitute(s)) ^ roundKey(schedule, 14)
+        store(s, block)
+    }
+
+    /// Decrypts one block in place with an expanded schedule.
+    @inline(__always)
+    public static func decrypt(schedule: UnsafeRawPointer, block: UnsafeMutableRawPointer) {
+        var s = invSubstitute(invShiftRows(load(block) ^ roundKey(schedule, 14)))
+        for r in stride(from: 13, through: 1, by: -1) {
+            s = invSubstitute(invShiftRows(invMixColumns(s ^ roundKey(schedule, r))))
+        }
+        store(s ^ roundKey(schedule, 0), block)
+    }
+
+    /// Array forms for tests and the self-test.
+    public static func encrypt(key: [UInt8], _ block: [UInt8]) -> [UInt8] { run(key, block, decrypting: false) }
+    public static func decrypt(key: [UInt8], _ block: [UInt8]) -> [UInt8] { run(key, block, decrypting: true) }
+
+    /// The bitsliced S-box (or its inverse) applied to each of 16 bytes: lets tests check every value.
+    public static func substitute(_ bytes: [UInt8], inverse: Bool = false) -> [UInt8] {
+        precondition(bytes.count == blockBytes)
+        var out = bytes
+        out.withUnsafeMutableBytes { p in
+            let s = load(p.baseAddress!)
+            store(inverse ? invSubstitute(s) : substitute(s), p.baseAddress!)
+        }
+        return out
+    }
+
+    static func run(_ key: [UInt8], _ block: [UInt8], decrypting: Bool) -> [UInt8] {
+        precondition(key.count == keyBytes && block.count == blockBytes)
+        var out = block
+        var schedule = [UInt8](repeating: 0, count: scheduleBytes)
+        key.withUnsafeBytes { k in schedule.withUnsafeMutableBytes { s in out.withUnsafeMutableBytes { b in
+            expand(key: k.baseAddress!, into: s.baseAddress!)
+            if decrypting { decrypt(schedule: s.baseAddress!, block: b.baseAddress!) }
+            else { encrypt(schedule: s.baseAddress!, block: b.baseAddress!) }
+        } } }
+        Memory.wipe(&schedule)
+        return out
+    }
+
+    // MARK: Bit planes
+
+    /// Transposes an 8×8 bit matrix held in a word (byte j = row j): afterwards byte b holds bit b of
+    /// every input byte. Its own inverse.
+    @inline(__always) @usableFromInline
+    static func transpose(_ value: UInt64) -> UInt64 {
+        var x = value
+        var t = (x ^ (x >> 7)) & 0x00aa_00aa_00aa_00aa
+        x ^= t ^ (t << 7)
+        t = (x ^ (x >> 14)) & 0x0000_cccc_0000_cccc
+        x ^= t ^ (t << 14)
+        t = (x ^ (x >> 28)) & 0x0000_0000_f0f0_f0f0
+        x ^= t ^ (t << 28)
+        return x
+    }
+
+    @inline(__always) @usableFromInline
+    static func load(_ p: UnsafeRawPointer) -> State {
+        let lo = transpose(UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)))
+        let hi = transpose(UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        @inline(__always) func plane(_ b: UInt64) -> UInt32 {
+            UInt32(truncatingIfNeeded: (lo >> (8 * b)) & 0xff) | UInt32(truncatingIfNeeded: (hi >> (8 * b)) & 0xff) << 8
+        }
+        return State(plane(0), plane(1), plane(2), plane(3), plane(4), plane(5), plane(6), plane(7))
+    }
+
+    @inline(__always) @usableFromInline
+    static func store(_ s: State, _ p: UnsafeMutableRawPointer) {
+        @inline(__always) func half(_ shift: UInt32) -> UInt64 {
+            var x: UInt64 = 0
+            x |= UInt64((s.b0 >> shift) & 0xff)
+            x |= UInt64((s.b1 >> shift) & 0xff) << 8
+            x |= UInt64((s.b2 >> shift) & 0xff) << 16
+            x |= UInt64((s.b3 >> shift) & 0xff) << 24
+            x |= UInt64((s.b4 >> shift) & 0xff) << 32
+            x |= UInt64((s.b5 >> shift) & 0xff) << 40
+            x |= UInt64((s.b6 >> shift) & 0xff) << 48
+            x |= UInt64((s.b7 >> shift) & 0xff) << 56
+            return transpose(x)
+        }
+        p.storeBytes(of: half(0).littleEndian, as: UInt64.self)
+        p.storeBytes(of: half(8).littleEndian, toByteOffset: 8, as: UInt64.self)
+    }
+
+    @inline(__always) @usableFromInline
+    static func roundKey(_ schedule: UnsafeRawPointer, _ r: Int) -> State {
+        let p = schedule + 32 * r
+        return State(p.load(as: UInt32.self), p.load(fromByteOffset: 4, as: UInt32.self),
+                     p.load(fromByteOffset: 8, as: UInt32.self), p.load(fromByteOffset: 12, as: UInt32.self),
+                     p.load(fromByteOffset: 16, as: UInt32.self), p.load(fromByteOffset: 20, as: UInt32.self),
+                     p.load(fromByteOffset: 24, as: UInt32.self), p.load(fromByteOffset: 28, as: UInt32.self))
+    }
+
+    static func store(_ s: State, _ schedule: UnsafeMutableRawPointer, _ r: Int) {
+        let p = schedule + 32 * r
+        p.storeBytes(of: s.b0, as: UInt32.self); p.storeBytes(of: s.b1, toByteOffset: 4, as: UInt32.self)
+        p.storeBytes(of: s.b2, toByteOffset: 8, as: UInt32.self); p.storeBytes(of: s.b3, toByteOffset: 12, as: UInt32.self)
+        p.storeBytes(of: s.b4, toByteOffset: 16, as: UInt32.self); p.storeBytes(of: s.b5, toByteOffset: 20, as: UInt32.self)
+        p.storeBytes(of: s.b6, toByteOffset: 24, as: UInt32.self); p.storeBytes(of: s.b7, toByteOffset: 28, as: UInt32.self)
+    }
+
+    // MARK: Linear layers
+
+    /// Row r moves left by r columns: inside a plane, the row's bits (r, r+4, r+8, r+12) rotate right by 4r.
+    @inline(__always) @usableFromInline
+    static func shiftRows(_ s: State) -> State {
+        s.map { x in
+            (x & 0x1111)
+                | ((x & 0x2222) >> 4) | ((x & 0x0002) << 12)
+                | ((x & 0x4444) >> 8) | ((x & 0x0044) << 8)
+                | ((x & 0x8888) >> 12) | ((x & 0x0888) << 4)
+        }
+    }
+
+    @inline(__always) @usableFromInline
+    static func invShiftRows(_ s: State) -> State {
+        s.map { x in
+            (x & 0x1111)
+                | ((x & 0x0222) << 4) | ((x & 0x2000) >> 12)
+                | ((x & 0x0044) << 8) | ((x & 0x4400) >> 8)
+                | ((x & 0x0008) << 12) | ((x & 0x8880) >> 4)
+        }
+    }
+
+    /// Each byte takes the byte one row down in its column (row 3 takes row 0).
+    @inline(__always) @usableFromInline
+    static func rotate1(_ x: UInt32) -> UInt32 { ((x >> 1) & 0x7777) | ((x << 3) & 0x8888) }
+    @inline(__always) @usableFromInline
+    static func rotate2(_ x: UInt32) -> UInt32 { ((x >> 2) & 0x3333) | ((x << 2) & 0xcccc) }
+
+    /// Multiplication by x (02) in GF(2⁸) mod x⁸+x⁴+x³+x+1, on planes.
+    @inline(__always) @usableFromInline
+    static func times2(_ t: State) -> State {
+        State(t.b7, t.b0 ^ t.b7, t.b1, t.b2 ^ t.b7, t.b3 ^ t.b7, t.b4, t.b5, t.b6)
+    }
+
+    /// b_r = 2·a_r ⊕ 3·a_{r+1} ⊕ a_{r+2} ⊕ a_{r+3} = 2·(a_r ⊕ a_{r+1}) ⊕ a_{r+1} ⊕ rot2(a_r ⊕ a_{r+1}).
+    @inline(__always) @usableFromInline
+    static func mixColumns(_ a: State) -> State {
+        let r1 = a.map(rotate1)
+        let t = a ^ r1
+        return times2(t) ^ r1 ^ t.map(rotate2)
+    }
+
+    /// InvMixColumns = MixColumns after adding 4·(a_r ⊕ a_{r+2}) to every byte.
+    @inline(__always) @usableFromInline
+    static func invMixColumns(_ a: State) -> State {
+        let u = times2(times2(a ^ a.map(rotate2)))
+        return mixColumns(a ^ u)
+    }
+
+    /// The linear part of FIPS-197's inverse affine map: bit i = bits (i+2) ⊕ (i+5) ⊕ (i+7).
+    @inline(__always) @usableFromInline
+    static func inverseAffineLinear(_ s: State) -> State {
+        State(s.b2 ^ s.b5 ^ s.b7, s.b3 ^ s.b6 ^ s.b0, s.b4 ^ s.b7 ^ s.b1, s.b5 ^ s.b0 ^ s.b2,
+              s.b6 ^ s.b1 ^ s.b3, s.b7 ^ s.b2 ^ s.b4, s.b0 ^ s.b3 ^ s.b5, s.b1 ^ s.b4 ^ s.b6)
+    }
+
+    @inline(__always) @usableFromInline
+    static func invSubstitute(_ s: State) -> State {
+        var x = inverseAffineLinear(s)
+        x.b0 = ~x.b0; x.b2 = ~x.b2                                   // ⊕ 05
+        var y = inverseAffineLinear(substitute(x))
+        y.b0 = ~y.b0; y.b2 = ~y.b2
+        return y
+    }
+
+    // MARK: S-box
+
+    /// Boyar–Peralta's S-box circuit. Inputs U0…U7 are bits 7…0 of each byte; outputs S0…S7 likewise.
+    @inline(__always) @usableFromInline
+    static func substitute(_ s: State) -> State {
+        let u0 = s.b7, u1 = s.b6, u2 = s.b5, u3 = s.b4, u4 = s.b3, u5 = s.b2, u6 = s.b1, u7 = s.b0
+        // Top linear layer.
+        let y14 = u3 ^ u5, y13 = u0 ^ u6, y9 = u0 ^ u3, y8 = u0 ^ u5
+        let t0 = u1 ^ u2
+        let y1 = t0 ^ u7, y4 = y1 ^ u3, y12 = y13 ^ y14
+        let y2 = y1 ^ u0, y5 = y1 ^ u6, y3 = y5 ^ y8
+        let t1 = u4 ^ y12
+        let y15 = t1 ^ u5, y20 = t1 ^ u1
+        let y6 = y15 ^ u7, y10 = y15 ^ t0, y11 = y20 ^ y9
+        let y7 = u7 ^ y11, y17 = y10 ^ y11, y19 = y10 ^ y8, y16 = t0 ^ y11
+        let y21 = y13 ^ y16, y18 = u0 ^ y16
+        // Non-linear middle: inversion in GF(2⁸) through GF(2⁴).
+        let t2 = y12 & y15, t3 = y3 & y6, t4 = t3 ^ t2, t5 = y4 & u7, t6 = t5 ^ t2
+        let t7 = y13 & y16, t8 = y5 & y1, t9 = t8 ^ t7, t10 = y2 & y7, t11 = t10 ^ t7
+        let t12 = y9 & y11, t13 = y14 & y17, t14 = t13 ^ t12, t15 = y8 & y10, t16 = t15 ^ t12
+        let t17 = t4 ^ t14, t18 = t6 ^ t16, t19 = t9 ^ t14, t20 = t11 ^ t16
+        let t21 = t17 ^ y20, t22 = t18 ^ y19, t23 = t19 ^ y21, t24 = t20 ^ y18
+        let t25 = t21 ^ t22, t26 = t21 & t23, t27 = t24 ^ t26, t28 = t25 & t27, t29 = t28 ^ t22
+        let t30 = t23 ^ t24, t31 = t22 ^ t26, t32 = t31 & t30, t33 = t32 ^ t24
+        let t34 = t23 ^ t33, t35 = t27 ^ t33, t36 = t24 & t35, t37 = t36 ^ t34
+        let t38 = t27 ^ t36, t39 = t29 & t38, t40 = t25 ^ t39
+        let t41 = t40 ^ t37, t42 = t29 ^ t33, t43 = t29 ^ t40, t44 = t33 ^ t37, t45 = t42 ^ t41
+        let z0 = t44 & y15, z1 = t37 & y6, z2 = t33 & u7, z3 = t43 & y16, z4 = t40 & y1, z5 = t29 & y7
+        let z6 = t42 & y11, z7 = t45 & y17, z8 = t41 & y10, z9 = t44 & y12, z10 = t37 & y3, z11 = t33 & y4
+        let z12 = t43 & y13, z13 = t40 & y5, z14 = t29 & y2, z15 = t42 & y9, z16 = t45 & y14, z17 = t41 & y8
+        // Bottom linear layer.
+        let t46 = z15 ^ z16, t47 = z10 ^ z11, t48 = z5 ^ z13, t49 = z9 ^ z10, t50 = z2 ^ z12
+        let t51 = z2 ^ z5, t52 = z7 ^ z8, t53 = z0 ^ z3, t54 = z6 ^ z7, t55 = z16 ^ z17
+        let t56 = z12 ^ t48, t57 = t50 ^ t53, t58 = z4 ^ t46, t59 = z3 ^ t54, t60 = t46 ^ t57
+        let t61 = z14 ^ t57, t62 = t52 ^ t58, t63 = t49 ^ t58, t64 = z4 ^ t59, t65 = t61 ^ t62, t66 = z1 ^ t63
+        let s0 = t59 ^ t63, s6 = ~(t56 ^ t62), s7 = ~(t48 ^ t60)
+        let t67 = t64 ^ t65
+        let s3 = t53 ^ t66, s4 = t51 ^ t66, s5 = t47 ^ t65
+        let s1 = ~(t64 ^ s3), s2 = ~(t55 ^ t67)
+        return State(s7, s6, s5, s4, s3, s2, s1, s0)
+    }
+}
