@@ -46,11 +46,11 @@ public enum Adiantum {
                                data: UnsafeMutableRawPointer, count: Int, workspace w: UnsafeMutableRawPointer) {
         precondition(count >= minimumBytes)
         let left = count - 16, right = data + left
-        prepare(key: key, tweak: tweak, tweakCount: tweakCount, leftCount: left, workspace: w)
+        prepare(key: key, tweak: tweak, tweakCount: tweakCount, leftCount: left, schedule: false, workspace: w)
         let block = w + blockOffset
         hash(data, left, w, into: block)                                         // H(T, P_L)
         add(block, right, into: block)                                           // P_M
-        AES256.encrypt(schedule: w + scheduleOffset, block: block)              // C_M
+        AES256.encrypt(key: w + subkeysOffset, block: block)                    // C_M
         stream(key: key, block, data, left, w)                                  // C_L
         hash(data, left, w, into: w + nhOffset)                                  // H(T, C_L)
         subtract(block, w + nhOffset, into: right)                               // C_R
@@ -63,7 +63,7 @@ public enum Adiantum {
                                data: UnsafeMutableRawPointer, count: Int, workspace w: UnsafeMutableRawPointer) {
         precondition(count >= minimumBytes)
         let left = count - 16, right = data + left
-        prepare(key: key, tweak: tweak, tweakCount: tweakCount, leftCount: left, workspace: w)
+        prepare(key: key, tweak: tweak, tweakCount: tweakCount, leftCount: left, schedule: true, workspace: w)
         let block = w + blockOffset
         hash(data, left, w, into: block)                                         // H(T, C_L)
         add(block, right, into: block)                                           // C_M
@@ -76,12 +76,13 @@ public enum Adiantum {
 
     // MARK: Steps
 
-    /// Derives the subkeys, expands the AES key and hashes the tweak with |L|.
+    /// Derives the subkeys, expands the AES key for decryption (`schedule`; encryption expands it on the
+    /// fly) and hashes the tweak with |L|.
     @inline(__always)
     static func prepare(key: UnsafeRawPointer, tweak: UnsafeRawPointer?, tweakCount: Int, leftCount: Int,
-                        workspace w: UnsafeMutableRawPointer) {
+                        schedule: Bool, workspace w: UnsafeMutableRawPointer) {
         deriveSubkeys(key: key, workspace: w)
-        AES256.expand(key: w + subkeysOffset, into: w + scheduleOffset)
+        if schedule { AES256.expand(key: w + subkeysOffset, into: w + scheduleOffset) }
         let length = w + blockOffset                    // le128(8·|L|), the block slot is free until hash()
         length.storeBytes(of: UInt64(8 * leftCount).littleEndian, as: UInt64.self)
         length.storeBytes(of: UInt64(0), toByteOffset: 8, as: UInt64.self)
@@ -237,12 +238,13 @@ public enum Adiantum {
             let w = ws.baseAddress!
             key.withUnsafeBytes { k in tweak.withUnsafeBytes { t in d.withUnsafeMutableBytes { p in
                 let data = p.baseAddress!, block = w + blockOffset
-                prepare(key: k.baseAddress!, tweak: t.baseAddress, tweakCount: t.count, leftCount: left, workspace: w)
+                prepare(key: k.baseAddress!, tweak: t.baseAddress, tweakCount: t.count, leftCount: left, schedule: false,
+                        workspace: w)
                 hash(data, left, w, into: block)
                 result.0 = Array(UnsafeRawBufferPointer(start: block, count: 16))
                 add(block, data + left, into: block)
                 result.1 = Array(UnsafeRawBufferPointer(start: block, count: 16))
-                AES256.encrypt(schedule: w + scheduleOffset, block: block)
+                AES256.encrypt(key: w + subkeysOffset, block: block)
                 result.2 = Array(UnsafeRawBufferPointer(start: block, count: 16))
                 stream(key: k.baseAddress!, block, data, left, w)
                 hash(data, left, w, into: w + nhOffset)

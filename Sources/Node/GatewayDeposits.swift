@@ -34,6 +34,8 @@ final class GatewayDeposits: Timed {
     var nextExpiry: UInt64 = 0
     /// The blob of one deposit (kind ‖ SURB id ‖ payload at most), built here: no allocation per packet.
     let blob: UnsafeMutableRawBufferPointer
+    /// The payload cipher's workspace for acknowledgements (allocated once; Adiantum wipes it after use).
+    let replyWorkspace = UnsafeMutableRawPointer.allocate(byteCount: SURB.replyWorkspaceBytes, alignment: 64)
 
     init(myID: Bytes32, geometry: Geometry, mailbox: MailboxStore?, groupCommitNanos: UInt64, pool: PacketPool,
          links: OutgoingLinks, counters: NodeCounters, log: @escaping (String) -> Void) {
@@ -49,7 +51,10 @@ final class GatewayDeposits: Timed {
         pendingAcks.reserveCapacity(256)
     }
 
-    deinit { blob.deallocate() }
+    deinit {
+        blob.deallocate()
+        replyWorkspace.deallocate()
+    }
 
     /// A change (a deposit, a client's delete) waits for the next commit.
     func changed() {
@@ -112,7 +117,9 @@ final class GatewayDeposits: Timed {
             return
         }
         var code = status.code
-        withUnsafeBytes(of: &code) { SURB.writeReply(serialized: surb, geometry: geometry, message: $0, into: pool.pointer(slot)) }
+        withUnsafeBytes(of: &code) {
+            SURB.writeReply(serialized: surb, geometry: geometry, message: $0, into: pool.pointer(slot), workspace: replyWorkspace)
+        }
         counters.stats.acksSent += 1
         if now { links.send(slot, toNode: first) } else { pendingAcks.append((slot.parked(), first)) }
     }

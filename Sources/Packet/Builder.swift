@@ -12,18 +12,21 @@ public final class PacketBuilder {
     private let workspace: UnsafeMutableRawPointer
     private let workspaceBytes: Int
 
-    // Per hop: α (32) ‖ K (32) ‖ subkeys (224); then a stream area (β + slot), filler, scratch.
+    // Per hop: α (32) ‖ K (32) ‖ subkeys (128); then a stream area (β + slot), filler, scratch (128), and
+    // the payload cipher's workspace.
     private static let perHop = 32 + 32 + HopKeys.subkeyBytes
     private var streamOffset: Int { geometry.maxHops * Self.perHop }
     private var fillerOffset: Int { streamOffset + geometry.betaBytes + Geometry.slotBytes }
     private var scratchOffset: Int { fillerOffset + geometry.betaBytes }
+    private var cipherOffset: Int { (scratchOffset + 128 + 63) & ~63 }
 
     /// `random` supplies ephemeral keys and padding; the default is the kernel's CSPRNG. Tests pass a
     /// seeded generator to build golden packets.
     public init(geometry: Geometry, random: @escaping (UnsafeMutableRawPointer, Int) -> Void = { Random.fill($0, count: $1) }) {
         self.geometry = geometry
         self.random = random
-        workspaceBytes = geometry.maxHops * Self.perHop + 2 * geometry.betaBytes + Geometry.slotBytes + 128
+        workspaceBytes = ((geometry.maxHops * Self.perHop + 2 * geometry.betaBytes + Geometry.slotBytes + 128 + 63) & ~63)
+            + PayloadCipher.workspaceBytes
         workspace = .allocate(byteCount: workspaceBytes, alignment: 64)
         workspace.initializeMemory(as: UInt8.self, repeating: 0, count: workspaceBytes)
     }
@@ -48,8 +51,8 @@ public final class PacketBuilder {
         payload.initializeMemory(as: UInt8.self, repeating: 0, count: geometry.payloadBytes)
         if let base = message.baseAddress { (payload + Geometry.zeroPrefixBytes).copyMemory(from: base, byteCount: message.count) }
         for i in stride(from: route.count - 1, through: 0, by: -1) {
-            Lioness.encrypt(payload, count: geometry.payloadBytes, keys: subkeys(i) + HopKeys.lioness,
-                            scratch: workspace + scratchOffset)
+            PayloadCipher.wrap(payload, count: geometry.payloadBytes, key: subkeys(i) + HopKeys.payloadKey,
+                               workspace: workspace + cipherOffset)
         }
     }
 
@@ -152,10 +155,11 @@ public final class PacketBuilder {
         }
         var replyKey = [UInt8](repeating: 0, count: 32)
         replyKey.withUnsafeMutableBytes { random($0.baseAddress!, 32) }
-        var hopKeys = [UInt8](repeating: 0, count: route.count * Lioness.keyBytes)
+        var hopKeys = [UInt8](repeating: 0, count: route.count * PayloadCipher.keyBytes)
         hopKeys.withUnsafeMutableBytes { k in
             for i in 0..<route.count {
-                (k.baseAddress! + i * Lioness.keyBytes).copyMemory(from: subkeys(i) + HopKeys.lioness, byteCount: Lioness.keyBytes)
+                (k.baseAddress! + i * PayloadCipher.keyBytes).copyMemory(from: subkeys(i) + HopKeys.payloadKey,
+                                                                         byteCount: PayloadCipher.keyBytes)
             }
         }
         let surb = SURB(geometry: geometry, firstHop: route[0].node, replyKey: replyKey, header: header)

@@ -2,23 +2,25 @@ import PosternCrypto
 
 /// The per-hop key schedule. From the hop's X25519 shared secret `s` and the layer's α:
 ///
-///     K       = BLAKE2b-256(key = s, "postern/packet/v1" ‖ α)
+///     K       = BLAKE2b-256(key = s, "postern/packet/v2" ‖ α)
 ///     stream  = ChaCha20(K, nonce = "postern-hop\0")
-///     subkeys = stream[0 ..< 256]   = k_mac (32) ‖ replay tag (32) ‖ LIONESS K1‖K2‖K3‖K4 (128) ‖ unused (64)
-///     β mask  = stream[256 ...]     (block counter 4 onwards)
+///     subkeys = stream[0 ..< 128]   = k_mac (32) ‖ replay tag (32) ‖ payload key k_p (32) ‖ reserved (32)
+///     β mask  = stream[128 ...]     (block counter 2 onwards)
+///
+/// k_p is the hop's Adiantum key for the payload (`PayloadCipher`).
 ///
 /// One small hash and one ChaCha20 stream instead of HKDF: this runs for every packet at every hop, and
 /// HKDF-SHA256 for these bytes would cost 9 HMACs. K is a PRF output keyed by the DH secret and bound to α.
 /// The relay computes subkeys and β mask in one ChaCha20 call over a workspace copy of β, so nothing in
 /// the packet changes before the MAC has verified.
 enum HopKeys {
-    static let label: [UInt8] = Array("postern/packet/v1".utf8)
-    static let subkeyBytes = 256
-    static let macKey = 0, replayTag = 32, lioness = 64
+    static let label: [UInt8] = Array("postern/packet/v2".utf8)
+    static let subkeyBytes = 128
+    static let macKey = 0, replayTag = 32, payloadKey = 64
     /// "postern-hop\0" as three little-endian words.
     static let nonce: (UInt32, UInt32, UInt32) = (0x7473_6f70, 0x2d6e_7265, 0x0070_6f68)
-    /// The β mask starts at this block counter (after the 256 subkey bytes).
-    static let headerCounter: UInt32 = 4
+    /// The β mask starts at this block counter (after the 128 subkey bytes).
+    static let headerCounter: UInt32 = 2
 
     /// Writes K (32 bytes) for shared secret `s` and α.
     @inline(__always)
@@ -39,7 +41,7 @@ enum HopKeys {
         }
     }
 
-    /// Fills `out` with the 256 subkey bytes (the builder's path; the relay derives them together with
+    /// Fills `out` with the 128 subkey bytes (the builder's path; the relay derives them together with
     /// the β mask).
     @inline(__always)
     static func subkeys(master k: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {

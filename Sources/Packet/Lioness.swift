@@ -11,13 +11,17 @@ import PosternCrypto
 /// Because it is a strong PRP, changing any bit of a ciphertext turns the entire decryption into noise;
 /// Postern relies on that to detect tagged payloads (the 16-byte zero prefix no longer decrypts to zero).
 /// Each key is used once per payload and each hop has fresh keys, so the fixed nonce is safe.
-enum Lioness {
-    static let keyBytes = 128
+///
+/// No longer part of the packet format: packet format v2 (docs/PROTOCOL.md §2.6) replaced it with Adiantum
+/// (`PayloadCipher`). Kept for one release as `postern-bench`'s `lioness-2k` reference line, so the gain
+/// shows in one run; remove it after that.
+public enum Lioness {
+    public static let keyBytes = 128
     static let half = 32
 
     /// Encrypts `count` bytes in place with keys K1‖K2‖K3‖K4 (128 bytes); `scratch` needs 32 bytes.
     @inline(__always)
-    static func encrypt(_ p: UnsafeMutableRawPointer, count: Int, keys: UnsafeRawPointer, scratch: UnsafeMutableRawPointer) {
+    public static func encrypt(_ p: UnsafeMutableRawPointer, count: Int, keys: UnsafeRawPointer, scratch: UnsafeMutableRawPointer) {
         streamRound(p, count, keys, scratch)
         hashRound(p, count, keys + 32, scratch)
         streamRound(p, count, keys + 64, scratch)
@@ -25,7 +29,7 @@ enum Lioness {
     }
 
     @inline(__always)
-    static func decrypt(_ p: UnsafeMutableRawPointer, count: Int, keys: UnsafeRawPointer, scratch: UnsafeMutableRawPointer) {
+    public static func decrypt(_ p: UnsafeMutableRawPointer, count: Int, keys: UnsafeRawPointer, scratch: UnsafeMutableRawPointer) {
         hashRound(p, count, keys + 96, scratch)
         streamRound(p, count, keys + 64, scratch)
         hashRound(p, count, keys + 32, scratch)
@@ -54,15 +58,6 @@ enum Lioness {
         for i in 0..<4 {
             let w = p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self) ^ scratch.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)
             p.storeBytes(of: w, toByteOffset: 8 * i, as: UInt64.self)
-        }
-    }
-
-    /// Expands a 32-byte key into the four LIONESS keys (for SURB payload keys).
-    static func expand(_ key: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
-        out.initializeMemory(as: UInt8.self, repeating: 0, count: keyBytes)
-        var nonce: (UInt32, UInt32, UInt32) = (0x6e6f_696c, 0x7373_656e, 0)  // "lioness"
-        withUnsafeBytes(of: &nonce) { n in
-            ChaCha20Fast.xor(key: key, nonce: n.baseAddress!, counter: 0, input: out, output: out, count: keyBytes)
         }
     }
 }

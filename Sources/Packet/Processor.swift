@@ -14,18 +14,21 @@ public final class PacketProcessor {
     public private(set) var lastTag: (epoch: UInt32, tag: (UInt64, UInt64)) = (0, (0, 0))
 
     // Workspace layout (bytes): shared secret, master key, MAC, scratch, then subkeys immediately followed
-    // by the β ‖ slot area, so one ChaCha20 call yields the subkeys and decrypts β.
+    // by the β ‖ slot area, so one ChaCha20 call yields the subkeys and decrypts β; then the payload
+    // cipher's workspace (which Adiantum wipes itself).
     private let workspace: UnsafeMutableRawPointer
     private let workspaceBytes: Int
     private static let sharedOffset = 0, masterOffset = 32, macOffset = 64
     private static let scratchOffset = 80                               // 64 bytes
     private static let subkeysOffset = 144
-    private static let betaOffset = subkeysOffset + HopKeys.subkeyBytes  // 400
+    private static let betaOffset = subkeysOffset + HopKeys.subkeyBytes  // 272
+    private let cipherOffset: Int
 
     public init(geometry: Geometry, keyring: Keyring) {
         self.geometry = geometry
         self.keyring = keyring
-        workspaceBytes = Self.betaOffset + geometry.betaBytes + Geometry.slotBytes
+        cipherOffset = (Self.betaOffset + geometry.betaBytes + Geometry.slotBytes + 63) & ~63
+        workspaceBytes = cipherOffset + PayloadCipher.workspaceBytes
         workspace = .allocate(byteCount: workspaceBytes, alignment: 64)
         workspace.initializeMemory(as: UInt8.self, repeating: 0, count: workspaceBytes)
     }
@@ -52,7 +55,7 @@ public final class PacketProcessor {
 
     @inline(__always)
     private func process(_ packet: UnsafeMutableRawBufferPointer) throws(PacketError) -> RoutingCommand {
-        defer { Memory.wipe(workspace, count: workspaceBytes) }
+        defer { Memory.wipe(workspace, count: cipherOffset) }  // the payload cipher wipes its own part
         guard packet.count == geometry.packetBytes, let p = packet.baseAddress else { throw .wrongSize }
         let epoch = UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))
         guard let key = keyring.key(for: epoch) else { throw .unknownEpoch }
@@ -88,10 +91,10 @@ public final class PacketProcessor {
         // 3. In the decrypted β ‖ 0^slot, the first slot is ours, the rest (shifted) is the next hop's β.
         guard let command = RoutingSlot.command(at: area) else { throw .badCommand }
 
-        // 4. Payload: one LIONESS decryption layer.
+        // 4. Payload: one Adiantum layer off.
         let payload = p + geometry.headerBytes
-        Lioness.decrypt(payload, count: geometry.payloadBytes, keys: w + Self.subkeysOffset + HopKeys.lioness,
-                        scratch: w + Self.scratchOffset)
+        PayloadCipher.peel(payload, count: geometry.payloadBytes, key: w + Self.subkeysOffset + HopKeys.payloadKey,
+                           workspace: w + cipherOffset)
 
         switch command {
         case .forward:

@@ -27,8 +27,8 @@ public struct SURB: Equatable {
         self.header = header
     }
 
-    /// The reply packet (to send to `firstHop`): the SURB's header and the message, LIONESS-encrypted under
-    /// the reply key with the usual zero prefix.
+    /// The reply packet (to send to `firstHop`): the SURB's header and the message with the usual zero
+    /// prefix, one Adiantum layer (`PayloadCipher.peel`) on under the reply key k̃.
     public func reply(_ message: [UInt8]) throws(PacketError) -> [UInt8] {
         guard message.count <= geometry.messageBytes else { throw .messageTooLong }
         let serialized = serialized
@@ -47,21 +47,29 @@ public struct SURB: Equatable {
     /// The first hop named by a serialised SURB at `serialized`.
     public static func firstHop(serialized: UnsafeRawPointer) -> Bytes32 { Bytes32(serialized) }
 
+    /// Bytes of the workspace `writeReply` needs.
+    public static let replyWorkspaceBytes = PayloadCipher.workspaceBytes
+
     /// Writes the reply packet for the serialised SURB at `serialized` into `packet`
     /// (`geometry.packetBytes`), without allocating: a gateway answers a delivery acknowledgement this way
-    /// straight into its packet pool. `message` must fit `geometry.messageBytes`.
+    /// straight into its packet pool, with a `workspace` of `replyWorkspaceBytes` (16-byte aligned) it keeps.
+    /// `message` must fit `geometry.messageBytes`.
     public static func writeReply(serialized: UnsafeRawPointer, geometry: Geometry, message: UnsafeRawBufferPointer,
-                                  into packet: UnsafeMutableRawPointer) {
+                                  into packet: UnsafeMutableRawPointer, workspace: UnsafeMutableRawPointer) {
         precondition(message.count <= geometry.messageBytes)
         packet.copyMemory(from: serialized + 64, byteCount: geometry.headerBytes)
         let payload = packet + geometry.headerBytes
         payload.initializeMemory(as: UInt8.self, repeating: 0, count: geometry.payloadBytes)
         if let m = message.baseAddress { (payload + Geometry.zeroPrefixBytes).copyMemory(from: m, byteCount: message.count) }
-        withUnsafeTemporaryAllocation(byteCount: Lioness.keyBytes + 32, alignment: 16) { k in
-            Lioness.expand(serialized + 32, into: k.baseAddress!)
-            Lioness.encrypt(payload, count: geometry.payloadBytes, keys: k.baseAddress!, scratch: k.baseAddress! + Lioness.keyBytes)
-            Memory.wipe(k.baseAddress!, count: k.count)
-        }
+        PayloadCipher.peel(payload, count: geometry.payloadBytes, key: serialized + 32, workspace: workspace)
+    }
+
+    /// `writeReply` with a workspace of its own (tests, tools, cold paths).
+    public static func writeReply(serialized: UnsafeRawPointer, geometry: Geometry, message: UnsafeRawBufferPointer,
+                                  into packet: UnsafeMutableRawPointer) {
+        let workspace = UnsafeMutableRawPointer.allocate(byteCount: replyWorkspaceBytes, alignment: 64)
+        defer { workspace.deallocate() }
+        writeReply(serialized: serialized, geometry: geometry, message: message, into: packet, workspace: workspace)
     }
 }
 
@@ -73,19 +81,19 @@ public struct SURBSecrets {
     let geometry: Geometry
 
     /// Stored form for a client that waits for the reply across restarts:
-    /// id (16) ‖ reply key (32) ‖ hop count (1) ‖ hop payload keys. Secret: keep it encrypted at rest.
+    /// id (16) ‖ reply key (32) ‖ hop count (1) ‖ hop payload keys (32 each). Secret: keep it encrypted at rest.
     public var serialized: [UInt8] {
         var id = id.words
         var out = withUnsafeBytes(of: &id) { Array($0) }
         out += replyKey
-        out.append(UInt8(hopKeys.count / Lioness.keyBytes))
+        out.append(UInt8(hopKeys.count / PayloadCipher.keyBytes))
         return out + hopKeys
     }
 
     public init?(serialized bytes: [UInt8], geometry: Geometry) {
         guard bytes.count >= 49 else { return nil }
         let hops = Int(bytes[48])
-        guard hops >= 1, hops <= geometry.maxHops, bytes.count == 49 + hops * Lioness.keyBytes else { return nil }
+        guard hops >= 1, hops <= geometry.maxHops, bytes.count == 49 + hops * PayloadCipher.keyBytes else { return nil }
         let words = bytes.withUnsafeBytes { ($0.loadUnaligned(as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
         self.init(id: SURBID(words: words), replyKey: Array(bytes[16..<48]), hopKeys: Array(bytes[49...]), geometry: geometry)
     }
@@ -97,27 +105,27 @@ public struct SURBSecrets {
         self.geometry = geometry
     }
 
-    /// Recovers the message from a delivered reply payload (`geometry.payloadBytes`), undoing each hop's
-    /// LIONESS layer and then the reply key's; a modified payload fails the zero-prefix check.
+    /// Recovers the message from a delivered reply payload (`geometry.payloadBytes`): every hop peeled one
+    /// Adiantum layer on its way, so the creator wraps them back off, last hop first, then the reply key's
+    /// layer; a modified payload fails the zero-prefix check.
     public func open(payload: [UInt8]) throws(PacketError) -> [UInt8] {
         guard payload.count == geometry.payloadBytes else { throw .wrongSize }
         var data = payload
-        let hops = hopKeys.count / Lioness.keyBytes
+        let hops = hopKeys.count / PayloadCipher.keyBytes
         let geometry = geometry
+        let workspace = UnsafeMutableRawPointer.allocate(byteCount: PayloadCipher.workspaceBytes, alignment: 64)
+        defer { workspace.deallocate() }
         let intact = data.withUnsafeMutableBytes { p in
-            withUnsafeTemporaryAllocation(byteCount: Lioness.keyBytes + 32, alignment: 16) { k in
-                let scratch = k.baseAddress! + Lioness.keyBytes
-                hopKeys.withUnsafeBytes { keys in
-                    for i in stride(from: hops - 1, through: 0, by: -1) {
-                        Lioness.encrypt(p.baseAddress!, count: geometry.payloadBytes,
-                                        keys: keys.baseAddress! + i * Lioness.keyBytes, scratch: scratch)
-                    }
+            hopKeys.withUnsafeBytes { keys in
+                for i in stride(from: hops - 1, through: 0, by: -1) {
+                    PayloadCipher.wrap(p.baseAddress!, count: geometry.payloadBytes,
+                                       key: keys.baseAddress! + i * PayloadCipher.keyBytes, workspace: workspace)
                 }
-                replyKey.withUnsafeBytes { Lioness.expand($0.baseAddress!, into: k.baseAddress!) }
-                Lioness.decrypt(p.baseAddress!, count: geometry.payloadBytes, keys: k.baseAddress!, scratch: scratch)
-                Memory.wipe(k.baseAddress!, count: k.count)
-                return p[0..<Geometry.zeroPrefixBytes].allSatisfy { $0 == 0 }
             }
+            replyKey.withUnsafeBytes {
+                PayloadCipher.wrap(p.baseAddress!, count: geometry.payloadBytes, key: $0.baseAddress!, workspace: workspace)
+            }
+            return p[0..<Geometry.zeroPrefixBytes].allSatisfy { $0 == 0 }
         }
         guard intact else { throw .taggedPayload }
         return Array(data[Geometry.zeroPrefixBytes...])

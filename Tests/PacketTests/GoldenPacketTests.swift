@@ -4,7 +4,7 @@ import PosternPacket
 import Testing
 
 /// Fixed-seed packets checked into Golden/packets.json. They pin the wire format: any change to the
-/// layout, key schedule, filler or LIONESS shows up as a byte difference here. Regenerate deliberately
+/// layout, key schedule, filler or payload cipher shows up as a byte difference here. Regenerate deliberately
 /// (after a format change, with a version bump in docs/PROTOCOL.md) with POSTERN_WRITE_GOLDEN=1.
 @Suite struct GoldenPacketTests {
     struct Case {
@@ -85,6 +85,39 @@ import Testing
                 #expect(Array(packet[start..<(start + c.message.count)]) == c.message)
             }
         }
+    }
+}
+
+/// Golden/surb-reply.json comes from tools/vectors/surb_reply.py, an independent Python implementation of
+/// the payload cipher and the SURB reply written from docs/PROTOCOL.md (its Adiantum reproduces every
+/// reference vector first). Postern must answer a SURB and open the reply exactly as the spec says.
+@Suite struct SURBReplyVectorTests {
+    static func vector() throws -> [String: String] {
+        let url = try #require(Bundle.module.url(forResource: "surb-reply", withExtension: "json", subdirectory: "Golden"))
+        return try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: String])
+    }
+
+    static func hex(_ v: [String: String], _ field: String) throws -> [UInt8] {
+        let text = try #require(v[field])
+        return try #require(Hex.decode(text))
+    }
+
+    @Test func answeringASURBMatchesTheSpec() throws {
+        let v = try Self.vector()
+        let surb = try #require(SURB(serialized: try Self.hex(v, "surb"), geometry: .standard))
+        #expect(try surb.reply(try Self.hex(v, "message")) == (try Self.hex(v, "reply")))
+    }
+
+    @Test func openingAReplyMatchesTheSpec() throws {
+        let v = try Self.vector()
+        let secrets = try #require(SURBSecrets(serialized: try Self.hex(v, "secrets"), geometry: .standard))
+        let message = try Self.hex(v, "message")
+        let opened = try secrets.open(payload: try Self.hex(v, "delivered"))
+        #expect(Array(opened.prefix(message.count)) == message)
+        #expect(opened.dropFirst(message.count).allSatisfy { $0 == 0 })
+        var tampered = try Self.hex(v, "delivered")
+        tampered[1500] ^= 0x80
+        #expect(throws: PacketError.taggedPayload) { try secrets.open(payload: tampered) }
     }
 }
 

@@ -1,4 +1,5 @@
 import PosternCrypto
+import PosternPacket
 
 /// Suite `crypto`: the primitives every packet pays for, on this machine.
 ///
@@ -9,6 +10,8 @@ func cryptoSuite() -> Suite {
         let key = bufferOf(32, fill: 7), nonce = bufferOf(24, fill: 9)
         let data = bufferOf(2048 + 64, fill: 1)
         let point = bufferOf(32), scalar = bufferOf(32, fill: 0x42)
+        let workspace = bufferOf(Adiantum.workspaceBytes), nhKey = bufferOf(NH.keyBytes, fill: 5)
+        let schedule = bufferOf(AES256.scheduleBytes)
         Random.fill(point, count: 32)
         X25519.publicKey(secret: scalar, into: point)
 
@@ -31,6 +34,45 @@ func cryptoSuite() -> Suite {
             .timed("chacha20-simd-2k", baseline: "chacha20-libsodium-2k") { n in
                 for _ in 0..<n {
                     ChaCha20SIMD.xor(key: key, nonce: nonce, counter: 1, input: data, output: data, count: 2048)
+                }
+                blackHole(data)
+            },
+            // Adiantum over a 2 KiB payload, as a relay applies it per hop (key schedule included: every
+            // packet has a fresh key). Held to one ChaCha20 pass over the same bytes.
+            .timed("adiantum-2k", baseline: "chacha20-libsodium-2k") { n in
+                for _ in 0..<n {
+                    Adiantum.encrypt(key: key, tweak: nil, tweakCount: 0, data: data, count: 2048, workspace: workspace)
+                }
+                blackHole(data)
+            },
+            // The payload cipher of packet format v1, for comparison (one release).
+            .timed("lioness-2k", baseline: "chacha20-libsodium-2k") { n in
+                for _ in 0..<n {
+                    Lioness.decrypt(data, count: 2048, keys: nhKey, scratch: data + 2048)
+                }
+                blackHole(data)
+            },
+            .timed("xchacha12-2k", baseline: "chacha20-libsodium-2k") { n in
+                for _ in 0..<n { XChaCha12.xor(key: key, nonce: nonce, input: data, output: data, count: 2048) }
+                blackHole(data)
+            },
+            .timed("nh-2k") { n in
+                for _ in 0..<n {
+                    NH.hash(key: nhKey, message: data, count: 1024, into: data + 2048)
+                    NH.hash(key: nhKey, message: data + 1024, count: 1024, into: data + 2048)
+                }
+                blackHole(data)
+            },
+            // One AES-256 block with its key schedule, bitsliced (what Adiantum pays per message); the
+            // relay's direction, encryption, expands the key on the fly.
+            .timed("aes256-block") { n in
+                for _ in 0..<n { AES256.encrypt(key: key, block: data) }
+                blackHole(data)
+            },
+            .timed("aes256-block-decrypt", baseline: "aes256-block") { n in
+                for _ in 0..<n {
+                    AES256.expand(key: key, into: schedule)
+                    AES256.decrypt(schedule: schedule, block: data)
                 }
                 blackHole(data)
             },

@@ -29,6 +29,7 @@ func packetSuite() -> Suite {
         let reply = [UInt8](repeating: 1, count: 200)
         let serializedSURB = surb.serialized
         let stored = [Delivery.Ack.stored.code]
+        let replyWorkspace = bufferOf(SURB.replyWorkspaceBytes)
 
         return [
             .timed("create-5hop") { n in
@@ -57,7 +58,10 @@ func packetSuite() -> Suite {
             .timed("ack-answer", baseline: "unwrap") { n in
                 serializedSURB.withUnsafeBytes { s in
                     stored.withUnsafeBytes { m in
-                        for _ in 0..<n { SURB.writeReply(serialized: s.baseAddress!, geometry: geometry, message: m, into: packet.baseAddress!) }
+                        for _ in 0..<n {
+                            SURB.writeReply(serialized: s.baseAddress!, geometry: geometry, message: m, into: packet.baseAddress!,
+                                            workspace: replyWorkspace)
+                        }
                     }
                 }
                 blackHole(packet.baseAddress!)
