@@ -43,10 +43,11 @@ let package = Package(
         // Typed Swift over the libc seam: clocks, files, arguments, output.
         .target(name: "PosternSystem", dependencies: ["CSystem"], path: "Sources/System",
                 linkerSettings: [.linkedLibrary("m")]),
-        // Cryptographic core: libsodium wrappers, SIMD ChaCha20, HKDF, self-wiping keys.
+        // Cryptographic core: libsodium wrappers, SIMD ChaCha20/XChaCha12, Adiantum with bitsliced AES-256, HKDF,
+        // self-wiping keys.
         .target(name: "PosternCrypto", dependencies: ["CSodium", "CSecp256k1", "PosternSystem"], path: "Sources/Crypto"),
 
-        // Sphinx-family packets: one X25519 per hop, LIONESS payloads, SURBs, replay tags.
+        // Sphinx-family packets: one X25519 per hop, Adiantum payloads, SURBs, replay tags.
         .target(name: "PosternPacket", dependencies: ["PosternCrypto", "PosternSystem"], path: "Sources/Packet"),
 
         // Unlinkable mailbox addresses + double ratchet (header encryption) for two-party conversations.

@@ -12,8 +12,8 @@ public protocol AEAD {
     static func seal(key: UnsafeRawPointer, nonce: UnsafeRawPointer, ad: UnsafeRawPointer?, adCount: Int,
                      plaintext: UnsafeRawPointer?, count: Int, output: UnsafeMutableRawPointer)
 
-    /// Decrypts `count` bytes (tag included) into `output` (`count - 16` bytes). Nothing is written to
-    /// `output` unless the tag verifies.
+    /// Decrypts `count` bytes (tag included) into `output` (`count - 16` bytes). No plaintext is written
+    /// unless the tag verifies (libsodium zeroes `output` when it does not).
     static func open(key: UnsafeRawPointer, nonce: UnsafeRawPointer, ad: UnsafeRawPointer?, adCount: Int,
                      ciphertext: UnsafeRawPointer, count: Int, output: UnsafeMutableRawPointer?) throws(CryptoError)
 }

@@ -1,4 +1,5 @@
 import PosternCrypto
+import PosternSystem
 
 /// Tunable limits of a conversation.
 public struct RatchetConfig: Equatable, Sendable {
@@ -22,6 +23,9 @@ public struct RatchetConfig: Equatable, Sendable {
 public final class Conversation {
     public let config: RatchetConfig
     var state: RatchetState
+    /// `receive` works on this copy and swaps it in on success (no allocation per message); after a
+    /// swap it holds the previous state, which is wiped at once.
+    private var trial = RatchetState()
 
     init(state: RatchetState, config: RatchetConfig) {
         self.state = state
@@ -67,18 +71,28 @@ public final class Conversation {
         self.init(state: s, config: config)
     }
 
-    /// Encrypts `plaintext` as the next message: its address and ciphertext. Advances the state.
-    public func send(_ plaintext: [UInt8]) -> RatchetMessage {
+    /// Encrypts `plaintext` as the next message into `output` (`plaintext.count + RatchetMessage.overhead`
+    /// bytes) and returns its address. Advances the state; allocates nothing.
+    public func send(_ plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawPointer) -> Bytes32 {
         let s = state
         precondition(s.hasSend, "a conversation always has a sending chain")
         let (ck, mk) = KDF.chain(s.sendChain)
         let (ak, address) = KDF.address(s.sendAddress)
         let header = RatchetHeader(dh: s.dhPublic, pn: s.pn, n: s.ns)
-        let ciphertext = MessageCrypto.seal(header: header, headerKey: s.sendHeader, messageKey: mk, address: address,
-                                            plaintext: plaintext)
+        MessageCrypto.seal(header: header, headerKey: s.sendHeader, messageKey: mk, address: address,
+                           plaintext: plaintext, into: output)
         s.sendChain = ck
         s.sendAddress = ak
         s.ns += 1
+        return address
+    }
+
+    /// Encrypts `plaintext` as the next message: its address and ciphertext (the one allocation).
+    public func send(_ plaintext: [UInt8]) -> RatchetMessage {
+        var ciphertext = [UInt8](repeating: 0, count: plaintext.count + RatchetMessage.overhead)
+        let address = plaintext.withUnsafeBytes { p in
+            ciphertext.withUnsafeMutableBytes { send(p, into: $0.baseAddress!) }
+        }
         return RatchetMessage(address: address, ciphertext: ciphertext)
     }
 
@@ -94,52 +108,73 @@ public final class Conversation {
         return out
     }
 
+    /// Decrypts a message found at one of the watched addresses into `output`
+    /// (`ciphertext.count - RatchetMessage.overhead` bytes). On any error the state is unchanged and no
+    /// unauthenticated plaintext reaches `output`. Allocates nothing unless keys of skipped messages are kept or used.
+    public func receive(address: Bytes32, ciphertext: UnsafeRawBufferPointer,
+                        into output: UnsafeMutableRawPointer?) throws(RatchetError) {
+        try MessageCrypto.check(ciphertext)
+        state.copy(into: trial)
+        do {
+            try Self.receive(address: address, ciphertext, into: trial, output: output, config: config)
+        } catch {
+            trial.wipe()
+            throw error
+        }
+        swap(&state, &trial)
+        trial.wipe()
+    }
+
     /// Decrypts a message found at one of the watched addresses. On any error the state is unchanged.
     public func receive(_ message: RatchetMessage) throws(RatchetError) -> [UInt8] {
-        let trial = state.copy()
-        let plaintext = try Self.receive(message, into: trial, config: config)
-        state = trial
+        let count = message.ciphertext.count - RatchetMessage.overhead
+        guard count >= 0 else { throw .malformed }
+        var plaintext = [UInt8](repeating: 0, count: count)
+        try withBytes(message.ciphertext) { (c) throws(RatchetError) in
+            try withMutableBytes(&plaintext) { (p) throws(RatchetError) in
+                try receive(address: message.address, ciphertext: c, into: p.baseAddress)
+            }
+        }
         return plaintext
     }
 
-    static func receive(_ m: RatchetMessage, into s: RatchetState, config: RatchetConfig) throws(RatchetError) -> [UInt8] {
+    static func receive(address: Bytes32, _ c: UnsafeRawBufferPointer, into s: RatchetState, output: UnsafeMutableRawPointer?,
+                        config: RatchetConfig) throws(RatchetError) {
         // A message we skipped earlier (delayed or reordered).
-        if let i = s.skipped.firstIndex(where: { $0.address == m.address }) {
+        if let i = s.skipped.firstIndex(where: { $0.address == address }) {
             let entry = s.skipped[i]
-            guard let header = try MessageCrypto.openHeader(m, headerKey: entry.headerKey), header.n == entry.index else {
-                throw .forged
-            }
-            let plaintext = try MessageCrypto.openBody(m, messageKey: entry.messageKey)
+            guard let header = MessageCrypto.openHeader(c, address: address, headerKey: entry.headerKey),
+                  header.n == entry.index else { throw .forged }
+            try MessageCrypto.openBody(c, address: address, messageKey: entry.messageKey, into: output)
             s.skipped.remove(at: i)
-            return plaintext
+            return
         }
         // The current receiving chain, within the window.
-        if s.hasRecv, let k = RatchetState.position(of: m.address, from: s.recvAddress, count: config.window) {
+        if s.hasRecv, let k = RatchetState.position(of: address, from: s.recvAddress, count: config.window) {
             let n = s.nr + UInt32(k)
-            guard let header = try MessageCrypto.openHeader(m, headerKey: s.recvHeader), header.n == n,
+            guard let header = MessageCrypto.openHeader(c, address: address, headerKey: s.recvHeader), header.n == n,
                   header.dh == s.remoteDH else { throw .forged }
-            return try advance(s, to: n, m, maxSkip: config.maxSkip)
+            return try advance(s, to: n, address, c, output, maxSkip: config.maxSkip)
         }
         // The counterparty's next chain: this message carries their new ratchet key.
-        if let k = RatchetState.position(of: m.address, from: s.nextRecvAddress, count: config.window) {
-            guard let header = try MessageCrypto.openHeader(m, headerKey: s.nextRecvHeader), header.n == UInt32(k) else {
-                throw .forged
-            }
+        if let k = RatchetState.position(of: address, from: s.nextRecvAddress, count: config.window) {
+            guard let header = MessageCrypto.openHeader(c, address: address, headerKey: s.nextRecvHeader),
+                  header.n == UInt32(k) else { throw .forged }
             try s.skip(until: header.pn, maxSkip: config.maxSkip)
             try s.dhRatchet(remote: header.dh, fresh: .random())
-            return try advance(s, to: header.n, m, maxSkip: config.maxSkip)
+            return try advance(s, to: header.n, address, c, output, maxSkip: config.maxSkip)
         }
         throw .unknownAddress
     }
 
     /// Skips to index `n` of the receiving chain, takes its message key and opens the body.
-    private static func advance(_ s: RatchetState, to n: UInt32, _ m: RatchetMessage, maxSkip: Int) throws(RatchetError) -> [UInt8] {
+    private static func advance(_ s: RatchetState, to n: UInt32, _ address: Bytes32, _ c: UnsafeRawBufferPointer,
+                                _ output: UnsafeMutableRawPointer?, maxSkip: Int) throws(RatchetError) {
         try s.skip(until: n, maxSkip: maxSkip)
         let (ck, mk) = KDF.chain(s.recvChain)
-        let plaintext = try MessageCrypto.openBody(m, messageKey: mk)
+        try MessageCrypto.openBody(c, address: address, messageKey: mk, into: output)
         s.recvChain = ck
         s.recvAddress = KDF.address(s.recvAddress).next
         s.nr += 1
-        return plaintext
     }
 }

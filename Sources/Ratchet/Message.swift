@@ -32,59 +32,97 @@ struct RatchetHeader {
     var pn: UInt32
     var n: UInt32
 
-    func encoded() -> [UInt8] {
-        var out = dh.bytes
-        withUnsafeBytes(of: pn.littleEndian) { out += $0 }
-        withUnsafeBytes(of: n.littleEndian) { out += $0 }
-        return out
-    }
-
     init(dh: Bytes32, pn: UInt32, n: UInt32) { self.dh = dh; self.pn = pn; self.n = n }
 
-    init?(_ bytes: [UInt8]) {
-        guard bytes.count == RatchetMessage.headerPlainBytes else { return nil }
-        dh = Bytes32(Array(bytes[0..<32]))!
-        pn = bytes[32..<36].reversed().reduce(0) { $0 << 8 | UInt32($1) }
-        n = bytes[36..<40].reversed().reduce(0) { $0 << 8 | UInt32($1) }
+    /// dh (32) ‖ PN (u32 LE) ‖ N (u32 LE) into 40 bytes at `out`.
+    func encode(into out: UnsafeMutableRawPointer) {
+        var d = dh.words
+        withUnsafeBytes(of: &d) { out.copyMemory(from: $0.baseAddress!, byteCount: 32) }
+        out.storeBytes(of: pn.littleEndian, toByteOffset: 32, as: UInt32.self)
+        out.storeBytes(of: n.littleEndian, toByteOffset: 36, as: UInt32.self)
+    }
+
+    init(decoding p: UnsafeRawPointer) {
+        dh = Bytes32(p)
+        pn = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 32, as: UInt32.self))
+        n = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 36, as: UInt32.self))
     }
 }
 
+/// Sealing and opening in place, into caller-provided buffers: the only allocation on the ratchet's send
+/// and receive paths is the array form's result (see `Conversation`).
 enum MessageCrypto {
+    /// Writes the ciphertext (`plaintext.count + RatchetMessage.overhead` bytes) to `out`.
     static func seal(header: RatchetHeader, headerKey: Bytes32, messageKey: Bytes32, address: Bytes32,
-                     plaintext: [UInt8]) -> [UInt8] {
-        let nonce = Random.bytes(24)
-        let sealedHeader = XChaChaPoly.seal(key: headerKey.bytes, nonce: nonce, ad: address.bytes, header.encoded())
-        let prefix = [RatchetMessage.version] + nonce + sealedHeader
-        var keys = [UInt8](repeating: 0, count: 44)
-        keys.withUnsafeMutableBytes { KDF.messageKeys(messageKey, into: $0.baseAddress!) }
-        defer { Memory.wipe(&keys) }
-        let body = ChaChaPoly.seal(key: Array(keys[0..<32]), nonce: Array(keys[32..<44]), ad: prefix + address.bytes, plaintext)
-        return prefix + body
+                     plaintext: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: RatchetMessage.version, as: UInt8.self)
+        Random.fill(out + 1, count: 24)
+        var hk = headerKey.words, a = address.words
+        // Stack scratch: header plaintext (40) ‖ body keys (44) ‖ body associated data (81 + 32).
+        withUnsafeTemporaryAllocation(byteCount: 40 + 44 + RatchetMessage.bodyStart + 32, alignment: 16) { scratch in
+            let plain = scratch.baseAddress!, keys = plain + 40, ad = keys + 44
+            header.encode(into: plain)
+            withUnsafeBytes(of: &hk) { k in withUnsafeBytes(of: &a) { addr in
+                XChaChaPoly.seal(key: k.baseAddress!, nonce: out + 1, ad: addr.baseAddress!, adCount: 32,
+                                 plaintext: plain, count: RatchetMessage.headerPlainBytes, output: out + RatchetMessage.headerStart)
+                ad.copyMemory(from: out, byteCount: RatchetMessage.bodyStart)
+                (ad + RatchetMessage.bodyStart).copyMemory(from: addr.baseAddress!, byteCount: 32)
+            } }
+            KDF.messageKeys(messageKey, into: keys)
+            ChaChaPoly.seal(key: keys, nonce: keys + 32, ad: ad, adCount: RatchetMessage.bodyStart + 32,
+                            plaintext: plaintext.baseAddress, count: plaintext.count, output: out + RatchetMessage.bodyStart)
+            Memory.wipe(plain, count: scratch.count)
+        }
+        withUnsafeMutableBytes(of: &hk) { Memory.wipe($0.baseAddress!, count: 32) }
     }
 
-    /// Decrypts the header with `headerKey`; nil when it does not authenticate under that key.
-    static func openHeader(_ message: RatchetMessage, headerKey: Bytes32) throws(RatchetError) -> RatchetHeader? {
-        let c = message.ciphertext
-        guard c.count >= RatchetMessage.overhead else { throw .malformed }
-        guard c[0] == RatchetMessage.version else { throw .unsupportedVersion(c[0]) }
-        let nonce = Array(c[1..<25]), sealed = Array(c[RatchetMessage.headerStart..<RatchetMessage.bodyStart])
-        guard let plain = try? XChaChaPoly.open(key: headerKey.bytes, nonce: nonce, ad: message.address.bytes, sealed) else {
-            return nil
-        }
-        return RatchetHeader(plain)
+    /// Checks the version and length of `c` (a whole ciphertext).
+    static func check(_ c: UnsafeRawBufferPointer) throws(RatchetError) {
+        guard c.count >= RatchetMessage.overhead, let base = c.baseAddress else { throw .malformed }
+        let version = base.load(as: UInt8.self)
+        guard version == RatchetMessage.version else { throw .unsupportedVersion(version) }
     }
 
-    static func openBody(_ message: RatchetMessage, messageKey: Bytes32) throws(RatchetError) -> [UInt8] {
-        let c = message.ciphertext
-        var keys = [UInt8](repeating: 0, count: 44)
-        keys.withUnsafeMutableBytes { KDF.messageKeys(messageKey, into: $0.baseAddress!) }
-        defer { Memory.wipe(&keys) }
-        let prefix = Array(c[0..<RatchetMessage.bodyStart])
-        do {
-            return try ChaChaPoly.open(key: Array(keys[0..<32]), nonce: Array(keys[32..<44]), ad: prefix + message.address.bytes,
-                                       Array(c[RatchetMessage.bodyStart...]))
-        } catch {
-            throw .forged
+    /// Decrypts the header with `headerKey`; nil when it does not authenticate under that key. `c` has
+    /// passed `check`.
+    static func openHeader(_ c: UnsafeRawBufferPointer, address: Bytes32, headerKey: Bytes32) -> RatchetHeader? {
+        var hk = headerKey.words, a = address.words
+        defer { withUnsafeMutableBytes(of: &hk) { Memory.wipe($0.baseAddress!, count: 32) } }
+        return withUnsafeTemporaryAllocation(byteCount: RatchetMessage.headerPlainBytes, alignment: 16) { plain in
+            let ok = withUnsafeBytes(of: &hk) { k in withUnsafeBytes(of: &a) { addr in
+                do {
+                    try XChaChaPoly.open(key: k.baseAddress!, nonce: c.baseAddress! + 1, ad: addr.baseAddress!, adCount: 32,
+                                         ciphertext: c.baseAddress! + RatchetMessage.headerStart,
+                                         count: RatchetMessage.headerSealedBytes, output: plain.baseAddress!)
+                    return true
+                } catch {
+                    return false
+                }
+            } }
+            return ok ? RatchetHeader(decoding: plain.baseAddress!) : nil
         }
+    }
+
+    /// Decrypts the body of `c` into `out` (`c.count - RatchetMessage.overhead` bytes); no plaintext is written
+    /// unless it authenticates (libsodium zeroes `out` on failure).
+    static func openBody(_ c: UnsafeRawBufferPointer, address: Bytes32, messageKey: Bytes32,
+                         into out: UnsafeMutableRawPointer?) throws(RatchetError) {
+        var a = address.words
+        let ok = withUnsafeTemporaryAllocation(byteCount: 44 + RatchetMessage.bodyStart + 32, alignment: 16) { scratch in
+            let keys = scratch.baseAddress!, ad = keys + 44
+            KDF.messageKeys(messageKey, into: keys)
+            ad.copyMemory(from: c.baseAddress!, byteCount: RatchetMessage.bodyStart)
+            withUnsafeBytes(of: &a) { (ad + RatchetMessage.bodyStart).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            defer { Memory.wipe(keys, count: 44) }
+            do {
+                try ChaChaPoly.open(key: keys, nonce: keys + 32, ad: ad, adCount: RatchetMessage.bodyStart + 32,
+                                    ciphertext: c.baseAddress! + RatchetMessage.bodyStart,
+                                    count: c.count - RatchetMessage.bodyStart, output: out)
+                return true
+            } catch {
+                return false
+            }
+        }
+        if !ok { throw .forged }
     }
 }

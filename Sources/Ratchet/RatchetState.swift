@@ -27,15 +27,22 @@ final class RatchetState {
 
     init() {}
 
-    deinit {
-        for i in skipped.indices { skipped[i].headerKey.wipe(); skipped[i].messageKey.wipe() }
+    deinit { wipe() }
+
+    /// Zeroes every secret and forgets the skipped keys. Keys in a skipped-key buffer that another state
+    /// still shares stay with that state (wiping them here would copy the buffer first).
+    func wipe() {
+        if !skipped.isEmpty {
+            for i in skipped.indices { skipped[i].headerKey.wipe(); skipped[i].messageKey.wipe() }
+            skipped = []
+        }
         dhSecret.wipe(); rootKey.wipe(); sendChain.wipe(); recvChain.wipe()
         sendHeader.wipe(); nextSendHeader.wipe(); recvHeader.wipe(); nextRecvHeader.wipe()
         sendAddress.wipe(); nextSendAddress.wipe(); recvAddress.wipe(); nextRecvAddress.wipe()
     }
 
-    func copy() -> RatchetState {
-        let c = RatchetState()
+    /// Copies every field into `c` (the skipped keys' buffer is shared until one side changes it).
+    func copy(into c: RatchetState) {
         c.dhSecret = dhSecret; c.dhPublic = dhPublic; c.remoteDH = remoteDH; c.rootKey = rootKey
         c.sendChain = sendChain; c.recvChain = recvChain; c.hasSend = hasSend; c.hasRecv = hasRecv
         c.sendHeader = sendHeader; c.nextSendHeader = nextSendHeader
@@ -43,7 +50,6 @@ final class RatchetState {
         c.sendAddress = sendAddress; c.nextSendAddress = nextSendAddress
         c.recvAddress = recvAddress; c.nextRecvAddress = nextRecvAddress
         c.ns = ns; c.nr = nr; c.pn = pn; c.skipped = skipped
-        return c
     }
 
     /// A new DH ratchet step on seeing the counterparty's new ratchet key (Signal's DHRatchetHE, with

@@ -142,6 +142,26 @@ import Testing
         #expect(p.bob.serialized() == after)
     }
 
+    /// The buffer forms (what a hot loop uses) interoperate with the array forms, and a forgery never puts
+    /// unauthenticated plaintext in the caller's buffer (libsodium leaves it untouched or zeroed).
+    @Test func callerBuffersRoundTripAndForgeriesReleaseNothing() throws {
+        let p = try Pair()
+        let plain = text("into a buffer")
+        var sealed = [UInt8](repeating: 0, count: plain.count + RatchetMessage.overhead)
+        let address = plain.withUnsafeBytes { t in sealed.withUnsafeMutableBytes { p.alice.send(t, into: $0.baseAddress!) } }
+        var forged = sealed
+        forged[RatchetMessage.bodyStart + 3] ^= 0x40
+        var out = [UInt8](repeating: 0xee, count: plain.count)
+        #expect(throws: RatchetError.forged) {
+            try forged.withUnsafeBytes { c in try out.withUnsafeMutableBytes { try p.bob.receive(address: address, ciphertext: c, into: $0.baseAddress) } }
+        }
+        #expect(out.allSatisfy { $0 == 0xee || $0 == 0 })
+        try sealed.withUnsafeBytes { c in try out.withUnsafeMutableBytes { try p.bob.receive(address: address, ciphertext: c, into: $0.baseAddress) } }
+        #expect(out == plain)
+        // Array form and buffer form interoperate.
+        #expect(try p.alice.fetch(p.bob.send(text("back"))) == text("back"))
+    }
+
     @Test func skipLimitIsEnforced() throws {
         let p = try Pair(config: RatchetConfig(window: 8, maxSkip: 20))
         // A round trip first, so both sides hold ratcheted chains whichever role (by key order) each has.

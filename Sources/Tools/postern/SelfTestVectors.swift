@@ -1,7 +1,8 @@
 import PosternCrypto
 
 /// Published vectors embedded in the binary (the board has no test resources): RFC 7748, RFC 8439,
-/// RFC 5869, RFC 4231 and the project's pyca/hashlib vector files.
+/// RFC 5869, RFC 4231, FIPS-197, the project's pyca/hashlib vector files and adiantum.json (google/adiantum's
+/// reference and the Linux kernel's vectors).
 extension SelfTest {
     static func cryptoVectorChecks() -> [Check] {
         [
@@ -47,6 +48,39 @@ extension SelfTest {
                 expect(HMACSHA512.authenticate(key: Array("Jefe".utf8), Array("what do ya want for nothing?".utf8)),
                        "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737")
             }),
+            ("aes-256 bitsliced, both ways (FIPS-197 C.3)", {
+                let key = bytes("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+                return expect(AES256.encrypt(key: key, bytes("00112233445566778899aabbccddeeff")), "8ea2b7ca516745bfeafc49904b496089")
+                    ?? expect(AES256.decrypt(key: key, bytes("8ea2b7ca516745bfeafc49904b496089")), "00112233445566778899aabbccddeeff")
+            }),
+            ("hchacha12 + xchacha12 SIMD (adiantum.json)", {
+                var subkey = [UInt8](repeating: 0, count: 32)
+                let key = bytes("1fcb7ca28ba69611d1523902c1292d9c550239b6e3f008c42bb9016334b20aeb")
+                let nonce = bytes("b6c313261a52f0afd1bd3d059c57bddf")
+                key.withUnsafeBytes { k in nonce.withUnsafeBytes { n in subkey.withUnsafeMutableBytes { o in
+                    HChaCha12.subkey(key: k.baseAddress!, nonce: n.baseAddress!, into: o.baseAddress!)
+                } } }
+                return expect(subkey, "8b02ec3017b3ad1ce855a0153493930efb670a3673a9df38c0a8daf09aef429c")
+                    ?? expect(XChaCha12.xor(key: bytes("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
+                                            nonce: bytes("000102030405060708090a0b0c0d0e0f1011121314151617"),
+                                            [UInt8](repeating: 0, count: 64)),
+                              Self.xchacha12Block0)
+            }),
+            ("adiantum xchacha12/aes, both ways (Linux kernel vector 1, 31 bytes)", {
+                let key = bytes("362b5797f85dcd995f1a5a441d920f27cc16d72b856399d3ba96a1dbd26068da")
+                let tweak = bytes("ef5869b12c5e9a4724c1b169e112938f433d6d00db5ed8d9129afed9ff2daac4")
+                let plain = "5ea8681985981223260accdb0a04b9df4db3487bb0e3c819435a4606942df2"
+                let cipher = "c7c6f1738fc4ff4a39be78be8d28c8894663e70c7d87e84ec9187bbe186050"
+                return expect(Adiantum.encrypt(key: key, tweak: tweak, bytes(plain)), cipher)
+                    ?? expect(Adiantum.decrypt(key: key, tweak: tweak, bytes(cipher)), plain)
+            }),
+            ("adiantum, 512 bytes: NH's SIMD loop (adiantum.json, BLAKE2b-256 of the ciphertext)", {
+                let zeros = [UInt8](repeating: 0, count: 32)
+                let cipher = Adiantum.encrypt(key: zeros, tweak: zeros, [UInt8](repeating: 0, count: 512))
+                if Adiantum.decrypt(key: zeros, tweak: zeros, cipher) != [UInt8](repeating: 0, count: 512) { return "does not decrypt" }
+                return expect(BLAKE2b.hash(cipher, outputCount: 32),
+                              "91e6960f47f899d5fe221bcec171121677a37a3a32acbdbade599f40b54d2c01")
+            }),
             ("keyed blake2b-256 and -512 (hashlib vector)", {
                 let key = bytes("2f3a106b4c903a90a309662c3ee289a200f59d83b4e5e375c4bf875e17c7e453")
                 return expect(BLAKE2b.hash(key: key, [0x5f], outputCount: 32),
@@ -56,4 +90,8 @@ extension SelfTest {
             }),
         ]
     }
+
+    /// adiantum.json, xchacha12 "key 00..1f, nonce 00..17": keystream block 0.
+    static let xchacha12Block0 = "60bdbcfb13471492e573e1ec837f739a6f5e41cf916bdcd8e8a682166b51d4b2"
+        + "dd8be22c8541bb8eb3300e92b39cf03246afd096196a7ce5c22dd43c97eac91a"
 }
