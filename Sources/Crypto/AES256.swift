@@ -207,24 +207,23 @@ public enum AES256 {
 
     // MARK: Linear layers
 
-    /// Row r moves left by r columns: inside a plane, the row's bits (r, r+4, r+8, r+12) rotate right by 4r.
+    /// Row r moves left by r columns: inside a plane, the row's bits (r, r+4, r+8, r+12) rotate right by 4r
+    /// within 16 bits. With the plane doubled into 32 bits (y = x ‖ x), a 16-bit rotation is one shift,
+    /// and each row is a shift and a mask (one AArch64 `and` with a shifted operand).
     @inline(__always) @usableFromInline
     static func shiftRows(_ s: State) -> State {
         s.map { x in
-            (x & 0x1111)
-                | ((x & 0x2222) >> 4) | ((x & 0x0002) << 12)
-                | ((x & 0x4444) >> 8) | ((x & 0x0044) << 8)
-                | ((x & 0x8888) >> 12) | ((x & 0x0888) << 4)
+            let y = (x & 0xffff) &* 0x1_0001
+            return (y & 0x1111) | ((y >> 4) & 0x2222) | ((y >> 8) & 0x4444) | ((y >> 12) & 0x8888)
         }
     }
 
+    /// The inverse: row r rotates left by 4r, i.e. right by 16 − 4r.
     @inline(__always) @usableFromInline
     static func invShiftRows(_ s: State) -> State {
         s.map { x in
-            (x & 0x1111)
-                | ((x & 0x0222) << 4) | ((x & 0x2000) >> 12)
-                | ((x & 0x0044) << 8) | ((x & 0x4400) >> 8)
-                | ((x & 0x0008) << 12) | ((x & 0x8880) >> 4)
+            let y = (x & 0xffff) &* 0x1_0001
+            return (y & 0x1111) | ((y >> 12) & 0x2222) | ((y >> 8) & 0x4444) | ((y >> 4) & 0x8888)
         }
     }
 

@@ -16,7 +16,7 @@ public final class PacketBuilder {
     // the payload cipher's workspace.
     private static let perHop = 32 + 32 + HopKeys.subkeyBytes
     private var streamOffset: Int { geometry.maxHops * Self.perHop }
-    private var fillerOffset: Int { streamOffset + geometry.betaBytes + Geometry.slotBytes }
+    private var fillerOffset: Int { streamOffset + HopKeys.subkeyBytes + geometry.betaBytes + Geometry.slotBytes }
     private var scratchOffset: Int { fillerOffset + geometry.betaBytes }
     private var cipherOffset: Int { (scratchOffset + 128 + 63) & ~63 }
 
@@ -25,7 +25,8 @@ public final class PacketBuilder {
     public init(geometry: Geometry, random: @escaping (UnsafeMutableRawPointer, Int) -> Void = { Random.fill($0, count: $1) }) {
         self.geometry = geometry
         self.random = random
-        workspaceBytes = ((geometry.maxHops * Self.perHop + 2 * geometry.betaBytes + Geometry.slotBytes + 128 + 63) & ~63)
+        workspaceBytes = ((geometry.maxHops * Self.perHop + HopKeys.subkeyBytes + 2 * geometry.betaBytes + Geometry.slotBytes
+                           + 128 + 63) & ~63)
             + PayloadCipher.workspaceBytes
         workspace = .allocate(byteCount: workspaceBytes, alignment: 64)
         workspace.initializeMemory(as: UInt8.self, repeating: 0, count: workspaceBytes)
@@ -129,10 +130,13 @@ public final class PacketBuilder {
         (header + Geometry.macOffset).copyMemory(from: gamma, byteCount: Geometry.macBytes)
     }
 
-    /// The β keystream of hop `i` (its first `count` bytes).
+    /// The β keystream of hop `i` (its first `count` bytes): the hop stream after the subkeys. `out` has
+    /// room for `HopKeys.subkeyBytes` more bytes than `count`.
     private func keystream(hop i: Int, into out: UnsafeMutableRawPointer, count: Int) {
-        out.initializeMemory(as: UInt8.self, repeating: 0, count: count)
-        HopKeys.stream(master: master(i), counter: HopKeys.headerCounter, buffer: out, count: count)
+        out.initializeMemory(as: UInt8.self, repeating: 0, count: HopKeys.subkeyBytes + count)
+        HopKeys.stream(master: master(i), counter: 0, buffer: out, count: HopKeys.subkeyBytes + count)
+        Memory.wipe(out, count: HopKeys.subkeyBytes)
+        out.moveInitializeMemory(as: UInt8.self, from: (out + HopKeys.subkeyBytes).assumingMemoryBound(to: UInt8.self), count: count)
     }
 
     private func xor(_ target: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, count: Int) {

@@ -21,7 +21,7 @@ public final class PacketProcessor {
     private static let sharedOffset = 0, masterOffset = 32, macOffset = 64
     private static let scratchOffset = 80                               // 64 bytes
     private static let subkeysOffset = 144
-    private static let betaOffset = subkeysOffset + HopKeys.subkeyBytes  // 272
+    private static let betaOffset = subkeysOffset + HopKeys.subkeyBytes  // 224
     private let cipherOffset: Int
 
     public init(geometry: Geometry, keyring: Keyring) {
