@@ -90,7 +90,7 @@ enum MessageCrypto {
         defer { withUnsafeMutableBytes(of: &hk) { Memory.wipe($0.baseAddress!, count: 32) } }
         return withUnsafeTemporaryAllocation(byteCount: RatchetMessage.headerPlainBytes, alignment: 16) { plain in
             let ok = withUnsafeBytes(of: &hk) { k in withUnsafeBytes(of: &a) { addr in
-                do {
+                do throws(CryptoError) {
                     try XChaChaPoly.open(key: k.baseAddress!, nonce: c.baseAddress! + 1, ad: addr.baseAddress!, adCount: 32,
                                          ciphertext: c.baseAddress! + RatchetMessage.headerStart,
                                          count: RatchetMessage.headerSealedBytes, output: plain.baseAddress!)
@@ -114,7 +114,7 @@ enum MessageCrypto {
             ad.copyMemory(from: c.baseAddress!, byteCount: RatchetMessage.bodyStart)
             withUnsafeBytes(of: &a) { (ad + RatchetMessage.bodyStart).copyMemory(from: $0.baseAddress!, byteCount: 32) }
             defer { Memory.wipe(keys, count: 44) }
-            do {
+            do throws(CryptoError) {
                 try ChaChaPoly.open(key: keys, nonce: keys + 32, ad: ad, adCount: RatchetMessage.bodyStart + 32,
                                     ciphertext: c.baseAddress! + RatchetMessage.bodyStart,
                                     count: c.count - RatchetMessage.bodyStart, output: out)

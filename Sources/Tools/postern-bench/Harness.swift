@@ -66,6 +66,9 @@ struct Runner {
     let options: BenchOptions
     let sliceNanoseconds: UInt64
     var results: [String: Measurement] = [:]
+    /// Timed lines already measured, with their round size: a later line's ratio re-measures its
+    /// baseline in rounds interleaved with its own.
+    var timedLines: [String: (line: BenchLine, perRound: Int)] = [:]
 
     init(options: BenchOptions, lineCount: Int) {
         self.options = options
@@ -91,12 +94,8 @@ struct Runner {
             var best = Double.infinity
             var allocs: UInt64 = 0
             for _ in 0..<rounds {
-                line.prepare?(perRound)
-                let allocsBefore = palloc_count()
-                let start = Clock.monotonicNanoseconds()
-                body(perRound)
-                let elapsed = Clock.monotonicNanoseconds() - start
-                allocs += palloc_count() - allocsBefore
+                let (elapsed, roundAllocs) = Runner.round(body, line.prepare, perRound)
+                allocs += roundAllocs
                 best = min(best, Double(elapsed) / Double(perRound))
             }
             m.iterations = perRound * rounds
@@ -104,13 +103,38 @@ struct Runner {
             m.allocationsPerOp = Double(allocs) / Double(m.iterations * line.unitsPerIteration)
             if let b = line.baseline, let base = results[b], base.value == nil, base.nanosecondsPerOp > 0 {
                 m.ratio = m.nanosecondsPerOp / base.nanosecondsPerOp
+                // The ratio from rounds of the baseline interleaved with rounds of this line (minimum of
+                // each): a machine whose speed drifts between the two measurements (frequency, neighbours)
+                // moves both alike. The line's own ns/op stays the figure above.
+                if options.iterations == nil, let other = timedLines[b], case .timed(let baseBody) = other.line.kind {
+                    var bestLine = best, bestBase = base.nanosecondsPerOp * Double(other.line.unitsPerIteration)
+                    for _ in 0..<Runner.interleavedRounds {
+                        let (b, _) = Runner.round(baseBody, other.line.prepare, other.perRound)
+                        bestBase = min(bestBase, Double(b) / Double(other.perRound))
+                        let (l, _) = Runner.round(body, line.prepare, perRound)
+                        bestLine = min(bestLine, Double(l) / Double(perRound))
+                    }
+                    m.ratio = (bestLine / Double(line.unitsPerIteration)) / (bestBase / Double(other.line.unitsPerIteration))
+                }
             }
+            timedLines[line.name] = (line, perRound)
         }
         results[line.name] = m
         return m
     }
 
     static let rounds = 5
+    static let interleavedRounds = 5
+
+    /// One measured round: elapsed nanoseconds and allocator calls.
+    private static func round(_ body: (Int) -> Void, _ prepare: ((Int) -> Void)?, _ n: Int) -> (UInt64, UInt64) {
+        prepare?(n)
+        let allocsBefore = palloc_count()
+        let start = Clock.monotonicNanoseconds()
+        body(n)
+        let elapsed = Clock.monotonicNanoseconds() - start
+        return (elapsed, palloc_count() - allocsBefore)
+    }
 
     /// Doubles the iteration count until a run takes a tenth of the slice, then scales to the slice.
     private func calibrate(_ body: (Int) -> Void, _ prepare: ((Int) -> Void)?) -> Int {
