@@ -84,23 +84,128 @@ public enum AES256 {
     /// Encrypts one block in place under `key` (32 bytes), expanding the key on the fly: each round's S-box
     /// layer substitutes the sixteen state bytes (bits 0–15 of each plane) and the key schedule's next
     /// SubWord (bits 16–19) together, so a block costs 14 S-box evaluations instead of 27, and no schedule
-    /// is stored. This is the relay's path (Adiantum encryption needs only the forward cipher).
+    /// is stored. This is the relay's path (Adiantum encryption needs only the forward cipher). Between
+    /// S-box layers the planes travel two to a 64-bit word (`Quad`), which halves the linear layers' work.
     @inline(__always)
     public static func encrypt(key: UnsafeRawPointer, block: UnsafeMutableRawPointer) {
-        var previous2 = load(key), previous = load(key + 16)
-        var s = mixColumns(shiftRows(substitute(load(block) ^ previous2))) ^ previous
+        var previous2 = Quad(load(key)), previous = Quad(load(key + 16))
+        var s = Quad(load(block)) ^ previous2
         var rcon: UInt32 = 1
-        for r in 2...14 {
-            let word = lastColumn(previous, round: r)
-            let both = substitute(State(s.b0 | word.b0 << 16, s.b1 | word.b1 << 16, s.b2 | word.b2 << 16,
-                                        s.b3 | word.b3 << 16, s.b4 | word.b4 << 16, s.b5 | word.b5 << 16,
-                                        s.b6 | word.b6 << 16, s.b7 | word.b7 << 16))
-            let key = nextRoundKey(previous2, both.map { ($0 >> 16) & 0xf }, round: r, rcon: &rcon)
-            s = r < 14 ? mixColumns(shiftRows(both)) ^ key : shiftRows(both) ^ key
-            previous2 = previous
-            previous = key
+        for r in 1...14 {
+            // Round 1's key (the key's second half) needs no SubWord; its S-box lanes 16–19 go unused.
+            let word = r == 1 ? Quad() : previous.lastColumn(round: r)
+            let both = Quad(substitute((s | word.shifted16).planes))
+            let key = r == 1 ? previous : previous2.nextRoundKey(both.keyWord, round: r, rcon: &rcon)
+            s = r < 14 ? both.shiftRows.mixColumns ^ key : both.shiftRows ^ key
+            if r > 1 {
+                previous2 = previous
+                previous = key
+            }
         }
-        store(s, block)
+        store(s.planes, block)
+    }
+
+    /// Eight bit planes two to a word: word k holds plane k in bits 0–31 and plane k+4 in bits 32–63
+    /// (each plane's block bits in 0–15 of its half).
+    @usableFromInline
+    struct Quad {
+        @usableFromInline var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0
+
+        @inline(__always) @usableFromInline
+        init() {}
+
+        @inline(__always) @usableFromInline
+        init(_ w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64) {
+            self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3
+        }
+
+        @inline(__always) @usableFromInline
+        init(_ s: State) {
+            self.init(UInt64(s.b0) | UInt64(s.b4) << 32, UInt64(s.b1) | UInt64(s.b5) << 32,
+                      UInt64(s.b2) | UInt64(s.b6) << 32, UInt64(s.b3) | UInt64(s.b7) << 32)
+        }
+
+        @inline(__always) @usableFromInline
+        var planes: State {
+            State(UInt32(truncatingIfNeeded: w0), UInt32(truncatingIfNeeded: w1), UInt32(truncatingIfNeeded: w2),
+                  UInt32(truncatingIfNeeded: w3), UInt32(truncatingIfNeeded: w0 >> 32), UInt32(truncatingIfNeeded: w1 >> 32),
+                  UInt32(truncatingIfNeeded: w2 >> 32), UInt32(truncatingIfNeeded: w3 >> 32))
+        }
+
+        @inline(__always) @usableFromInline
+        func map(_ f: (UInt64) -> UInt64) -> Quad { Quad(f(w0), f(w1), f(w2), f(w3)) }
+
+        @inline(__always) @usableFromInline
+        static func ^ (a: Quad, b: Quad) -> Quad { Quad(a.w0 ^ b.w0, a.w1 ^ b.w1, a.w2 ^ b.w2, a.w3 ^ b.w3) }
+
+        @inline(__always) @usableFromInline
+        static func | (a: Quad, b: Quad) -> Quad { Quad(a.w0 | b.w0, a.w1 | b.w1, a.w2 | b.w2, a.w3 | b.w3) }
+
+        @usableFromInline static let low16: UInt64 = 0x0000_ffff_0000_ffff
+
+        /// As `AES256.shiftRows`, on both halves at once (the doubling stays inside each 32-bit half).
+        @inline(__always) @usableFromInline
+        var shiftRows: Quad {
+            map { x in
+                let y = (x & Quad.low16) &* 0x1_0001
+                return (y & 0x0000_1111_0000_1111) | ((y >> 4) & 0x0000_2222_0000_2222)
+                    | ((y >> 8) & 0x0000_4444_0000_4444) | ((y >> 12) & 0x0000_8888_0000_8888)
+            }
+        }
+
+        @inline(__always) @usableFromInline
+        static func rotate1(_ x: UInt64) -> UInt64 {
+            ((x >> 1) & 0x0000_7777_0000_7777) | ((x << 3) & 0x0000_8888_0000_8888)
+        }
+
+        @inline(__always) @usableFromInline
+        static func rotate2(_ x: UInt64) -> UInt64 {
+            ((x >> 2) & 0x0000_3333_0000_3333) | ((x << 2) & 0x0000_cccc_0000_cccc)
+        }
+
+        /// Multiplication by 02: planes (b7, b0⊕b7, b1, b2⊕b7, b3⊕b7, b4, b5, b6), paired as in `Quad`.
+        @inline(__always) @usableFromInline
+        var times2: Quad {
+            let b7 = w3 >> 32
+            return Quad(((w3 >> 32) | (w3 << 32)) ^ (w3 & 0xffff_ffff_0000_0000), w0 ^ b7, w1, w2 ^ b7)
+        }
+
+        @inline(__always) @usableFromInline
+        var mixColumns: Quad {
+            let r1 = map(Quad.rotate1)
+            let t = self ^ r1
+            return t.times2 ^ r1 ^ t.map(Quad.rotate2)
+        }
+
+        /// SubWord's input for round key r: column 3 (bits 12–15) moved to column 0, rotated when r is even.
+        @inline(__always) @usableFromInline
+        func lastColumn(round r: Int) -> Quad {
+            let t = map { ($0 >> 12) & 0x0000_000f_0000_000f }
+            return r & 1 == 0 ? t.map { (($0 >> 1) & 0x0000_0007_0000_0007) | (($0 << 3) & 0x0000_0008_0000_0008) } : t
+        }
+
+        @inline(__always) @usableFromInline
+        var shifted16: Quad { map { $0 << 16 } }
+
+        /// SubWord's output, from bits 16–19 of an S-box layer's result back to column 0.
+        @inline(__always) @usableFromInline
+        var keyWord: Quad { map { ($0 >> 16) & 0x0000_000f_0000_000f } }
+
+        /// As `AES256.nextRoundKey`, on the pairs: Rcon bit k enters plane k.
+        @inline(__always) @usableFromInline
+        func nextRoundKey(_ word: Quad, round r: Int, rcon: inout UInt32) -> Quad {
+            var t = word
+            if r & 1 == 0 {
+                let c = UInt64(rcon)  // public constants
+                t = Quad(t.w0 ^ (c & 1) ^ ((c >> 4) & 1) << 32, t.w1 ^ ((c >> 1) & 1) ^ ((c >> 5) & 1) << 32,
+                         t.w2 ^ ((c >> 2) & 1) ^ ((c >> 6) & 1) << 32, t.w3 ^ ((c >> 3) & 1) ^ ((c >> 7) & 1) << 32)
+                rcon = (rcon << 1) ^ (0x11b & (0 &- (rcon >> 7)))
+            }
+            return (self ^ t).map { x in
+                let y = x ^ (x << 4)
+                return (y ^ (y << 8)) & Quad.low16
+            }
+        }
     }
 
     /// Decrypts one block in place with an expanded schedule.

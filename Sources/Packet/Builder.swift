@@ -12,13 +12,14 @@ public final class PacketBuilder {
     private let workspace: UnsafeMutableRawPointer
     private let workspaceBytes: Int
 
-    // Per hop: α (32) ‖ K (32) ‖ subkeys (128); then a stream area (β + slot), filler, scratch (128), and
+    // Per hop: α (32) ‖ K (32) ‖ subkeys (80); then a stream area (subkeys + β + slot), filler, scratch (192),
+    // and
     // the payload cipher's workspace.
     private static let perHop = 32 + 32 + HopKeys.subkeyBytes
     private var streamOffset: Int { geometry.maxHops * Self.perHop }
     private var fillerOffset: Int { streamOffset + HopKeys.subkeyBytes + geometry.betaBytes + Geometry.slotBytes }
     private var scratchOffset: Int { fillerOffset + geometry.betaBytes }
-    private var cipherOffset: Int { (scratchOffset + 128 + 63) & ~63 }
+    private var cipherOffset: Int { (scratchOffset + 192 + 63) & ~63 }
 
     /// `random` supplies ephemeral keys and padding; the default is the kernel's CSPRNG. Tests pass a
     /// seeded generator to build golden packets.
@@ -26,7 +27,7 @@ public final class PacketBuilder {
         self.geometry = geometry
         self.random = random
         workspaceBytes = ((geometry.maxHops * Self.perHop + HopKeys.subkeyBytes + 2 * geometry.betaBytes + Geometry.slotBytes
-                           + 128 + 63) & ~63)
+                           + 192 + 63) & ~63)
             + PayloadCipher.workspaceBytes
         workspace = .allocate(byteCount: workspaceBytes, alignment: 64)
         workspace.initializeMemory(as: UInt8.self, repeating: 0, count: workspaceBytes)
@@ -84,9 +85,9 @@ public final class PacketBuilder {
                 (try? X25519.sharedSecret(secret: scratch, publicKey: pk.baseAddress!, into: scratch + 32)) != nil
             }
             guard agreed else { throw .badRoute }
-            HopKeys.master(shared: scratch + 32, alpha: alpha(i), into: master(i), scratch: scratch + 64)
+            HopKeys.master(shared: scratch + 32, alpha: alpha(i), into: master(i), scratch: scratch + 64)  // 96 bytes
             HopKeys.subkeys(master: master(i), into: subkeys(i))
-            Memory.wipe(scratch, count: 128)
+            Memory.wipe(scratch, count: 160)
         }
 
         // Filler φ: what hops 0…n-2 append to β as they shift it, so the last hop's MAC covers it.

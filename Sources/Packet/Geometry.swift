@@ -16,7 +16,8 @@ public struct Geometry: Equatable, Sendable {
     public static let macBytes = 16
     /// Bytes at the start of every plaintext payload that must be zero; a modified payload fails this.
     public static let zeroPrefixBytes = 16
-    /// Smallest payload LIONESS can handle (its left half is 32 bytes) plus the zero prefix.
+    /// Smallest payload allowed: the 16-byte zero prefix and at least 48 bytes of message (Adiantum itself
+    /// needs 16 bytes).
     public static let minimumPayloadBytes = 64
 
     /// Postern's default: five hops, 2 KiB payload, 2 612-byte packets.

@@ -2,7 +2,7 @@ import PosternCrypto
 
 /// The per-hop key schedule. From the hop's X25519 shared secret `s` and the layer's α:
 ///
-///     K       = BLAKE2b-256(key = s, "postern/packet/v2" ‖ α)
+///     K       = BLAKE2b-256(s ‖ "postern/packet/v2" ‖ α)      (unkeyed, 81 bytes: one compression)
 ///     stream  = ChaCha20(K, nonce = "postern-hop\0")
 ///     subkeys = stream[0 ..< 80]    = k_mac (32) ‖ replay tag (16) ‖ payload key k_p (32)
 ///     β mask  = stream[80 ...]      (from the middle of block 1)
@@ -14,7 +14,9 @@ import PosternCrypto
 /// core instead of four.
 ///
 /// One small hash and one ChaCha20 stream instead of HKDF: this runs for every packet at every hop, and
-/// HKDF-SHA256 for these bytes would cost 9 HMACs. K is a PRF output keyed by the DH secret and bound to α.
+/// HKDF-SHA256 for these bytes would cost 9 HMACs. K is a PRF output keyed by the DH secret and bound to α:
+/// BLAKE2b is not open to length extension and the input has a fixed length, so the secret as a prefix
+/// keys it as well as BLAKE2b's keyed mode would, which spends a whole extra block on the key.
 /// The relay computes subkeys and β mask in one ChaCha20 call over a workspace copy of β, so nothing in
 /// the packet changes before the MAC has verified.
 enum HopKeys {
@@ -24,14 +26,19 @@ enum HopKeys {
     /// "postern-hop\0" as three little-endian words.
     static let nonce: (UInt32, UInt32, UInt32) = (0x7473_6f70, 0x2d6e_7265, 0x0070_6f68)
 
-    /// Writes K (32 bytes) for shared secret `s` and α.
+    /// Bytes of scratch `master` needs.
+    static let masterScratchBytes = 96
+
+    /// Writes K (32 bytes) for shared secret `s` and α; `scratch` (`masterScratchBytes`) is wiped after.
     @inline(__always)
     static func master(shared s: UnsafeRawPointer, alpha: UnsafeRawPointer, into k: UnsafeMutableRawPointer,
                        scratch: UnsafeMutableRawPointer) {
-        // scratch = label ‖ α (17 + 32 bytes)
-        label.withUnsafeBytes { scratch.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        (scratch + label.count).copyMemory(from: alpha, byteCount: 32)
-        BLAKE2b.hash(key: s, keyCount: 32, message: scratch, count: label.count + 32, output: k, outputCount: 32)
+        // scratch = s ‖ label ‖ α (32 + 17 + 32 bytes)
+        scratch.copyMemory(from: s, byteCount: 32)
+        label.withUnsafeBytes { (scratch + 32).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        (scratch + 32 + label.count).copyMemory(from: alpha, byteCount: 32)
+        BLAKE2b.hash(key: nil, keyCount: 0, message: scratch, count: 64 + label.count, output: k, outputCount: 32)
+        Memory.wipe(scratch, count: 32)
     }
 
     /// XORs the hop's stream, from block `counter`, into `count` bytes at `buffer`.

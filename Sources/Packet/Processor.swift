@@ -19,9 +19,9 @@ public final class PacketProcessor {
     private let workspace: UnsafeMutableRawPointer
     private let workspaceBytes: Int
     private static let sharedOffset = 0, masterOffset = 32, macOffset = 64
-    private static let scratchOffset = 80                               // 64 bytes
-    private static let subkeysOffset = 144
-    private static let betaOffset = subkeysOffset + HopKeys.subkeyBytes  // 224
+    private static let scratchOffset = 80                               // HopKeys.masterScratchBytes
+    private static let subkeysOffset = scratchOffset + HopKeys.masterScratchBytes   // 176
+    private static let betaOffset = subkeysOffset + HopKeys.subkeyBytes  // 256
     private let cipherOffset: Int
 
     public init(geometry: Geometry, keyring: Keyring) {
