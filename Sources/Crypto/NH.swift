@@ -24,18 +24,35 @@ public enum NH {
         var k0 = key.loadUnaligned(as: V.self), k1 = key.loadUnaligned(fromByteOffset: 16, as: V.self)
         var k2 = key.loadUnaligned(fromByteOffset: 32, as: V.self)
 
+        /// One 16-byte message block m against the key window (k0, k1, k2, k3) of passes 0…3.
         @inline(__always)
-        func step(_ m: V, _ k3: V) {
+        func accumulate(_ m: V, _ k0: V, _ k1: V, _ k2: V, _ k3: V) {
             let t0 = m &+ k0, t1 = m &+ k1, t2 = m &+ k2, t3 = m &+ k3
             a0 &+= W(truncatingIfNeeded: t0.lowHalf) &* W(truncatingIfNeeded: t0.highHalf)
             a1 &+= W(truncatingIfNeeded: t1.lowHalf) &* W(truncatingIfNeeded: t1.highHalf)
             a2 &+= W(truncatingIfNeeded: t2.lowHalf) &* W(truncatingIfNeeded: t2.highHalf)
             a3 &+= W(truncatingIfNeeded: t3.lowHalf) &* W(truncatingIfNeeded: t3.highHalf)
+        }
+
+        @inline(__always)
+        func step(_ m: V, _ k3: V) {
+            accumulate(m, k0, k1, k2, k3)
             k0 = k1; k1 = k2; k2 = k3
         }
 
         let whole = count & ~15
         var i = 0
+        // Four blocks at a time: the key window slides through registers without moves between blocks.
+        while i + 64 <= whole {
+            let k3 = key.loadUnaligned(fromByteOffset: i + 48, as: V.self), k4 = key.loadUnaligned(fromByteOffset: i + 64, as: V.self)
+            let k5 = key.loadUnaligned(fromByteOffset: i + 80, as: V.self), k6 = key.loadUnaligned(fromByteOffset: i + 96, as: V.self)
+            accumulate(message.loadUnaligned(fromByteOffset: i, as: V.self), k0, k1, k2, k3)
+            accumulate(message.loadUnaligned(fromByteOffset: i + 16, as: V.self), k1, k2, k3, k4)
+            accumulate(message.loadUnaligned(fromByteOffset: i + 32, as: V.self), k2, k3, k4, k5)
+            accumulate(message.loadUnaligned(fromByteOffset: i + 48, as: V.self), k3, k4, k5, k6)
+            k0 = k4; k1 = k5; k2 = k6
+            i += 64
+        }
         while i < whole {
             step(message.loadUnaligned(fromByteOffset: i, as: V.self), key.loadUnaligned(fromByteOffset: i + 48, as: V.self))
             i += 16
