@@ -45,7 +45,11 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("m")]),
         // Cryptographic core: libsodium wrappers, SIMD ChaCha20/XChaCha12, Adiantum with bitsliced AES-256, HKDF,
         // self-wiping keys.
-        .target(name: "PosternCrypto", dependencies: ["CSodium", "CSecp256k1", "PosternSystem"], path: "Sources/Crypto"),
+        // Optimised even in debug builds: the per-packet primitives written in Swift (SIMD ChaCha/XChaCha12, NH,
+        // bitsliced AES in Adiantum) run 20–100× slower unoptimised, which would make every multi-node test
+        // and the demo crawl on a loaded machine.
+        .target(name: "PosternCrypto", dependencies: ["CSodium", "CSecp256k1", "PosternSystem"], path: "Sources/Crypto",
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         // Sphinx-family packets: one X25519 per hop, Adiantum payloads, SURBs, replay tags.
         .target(name: "PosternPacket", dependencies: ["PosternCrypto", "PosternSystem"], path: "Sources/Packet"),
