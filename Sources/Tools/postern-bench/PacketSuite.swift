@@ -1,8 +1,8 @@
 import PosternCrypto
 import PosternPacket
 
-/// Suite `packet`: what a relay pays per packet. `unwrap` is held to `x25519` (goal ≤ 1.25 on the host,
-/// ≤ 1.3 by executed instructions on aarch64): the one public-key operation per hop should dominate.
+/// Suite `packet`: what a relay pays per packet. `unwrap` is held to `x25519` (goal ≤ 1.12 on the host,
+/// ≤ 1.08 by executed instructions on aarch64): the one public-key operation per hop should dominate.
 func packetSuite() -> Suite {
     Suite(name: "packet") {
         let geometry = Geometry.standard
