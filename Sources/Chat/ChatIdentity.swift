@@ -37,10 +37,33 @@ public enum PostMode: Equatable {
 public enum Authorship: Equatable {
     /// Posted by this seed's owner (possibly from another device); `anonymous` tells how it shows to others.
     case mine(anonymous: Bool)
+    /// Posted under one of this seed's session identities (docs/CHAT.md, "Sessions").
+    case mineSession(rotation: UInt32)
+    /// Posted under a session someone revealed: to the chat (bound to a chat key) or to us privately.
+    case revealed(session: [UInt8], owner: RevealedOwner)
     /// Anonymous, and not ours.
     case anonymous
     /// Signed openly by this chat key (65-byte uncompressed).
     case named(author: [UInt8])
+}
+
+extension Authorship {
+    /// How a device shows the author: "me", "me (anonymous)", "me (session 2)", "Anonymous", a session
+    /// pseudonym with whom it was revealed as, or the author's compressed key (`short`: its first 6 bytes).
+    public func shown(short: Bool = false) -> String {
+        switch self {
+        case .mine(let anonymous): return anonymous ? "me (anonymous)" : "me"
+        case .mineSession(let rotation): return "me (session \(rotation))"
+        case .anonymous: return "Anonymous"
+        case .named(let author):
+            let key = Secp256k1.normalize(author, compressed: true) ?? author
+            return "0x" + Hex.encode(short ? Array(key.prefix(6)) : key) + (short ? "…" : "")
+        case .revealed(let session, .chatKey(let chat)):
+            return ChatSession.pseudonym(session) + " (revealed: " + ChatSession.pseudonym(chat) + ")"
+        case .revealed(let session, .contact(let name)):
+            return ChatSession.pseudonym(session) + " (" + name + ", told you privately)"
+        }
+    }
 }
 
 public enum ChatError: Error, Equatable, CustomStringConvertible {
@@ -72,6 +95,12 @@ public final class ChatIdentity {
     public private(set) var ownKeyless: Set<[UInt8]> = []
     let syncKey: [UInt8]
     let syncAddressKey: Bytes32
+    /// The secret of m/43'/60'/1581'/0'/1', from which session identities are derived.
+    let sessionRoot: [UInt8]
+    /// Session public keys per chat (rotations 0 ..< sessionWindow), computed on first use.
+    var sessionKeys: [String: [[UInt8]]] = [:]
+    /// Session keys whose owner a verified reveal statement told us.
+    public internal(set) var revealed: [[UInt8]: RevealedOwner] = [:]
 
     public init(seed: [UInt8]) throws(SeedError) {
         let master = try ExtendedKey(seed: seed)
@@ -79,6 +108,7 @@ public final class ChatIdentity {
         chatSecret = chat.secret
         chatPublic = Secp256k1.publicKey(chat.secret, compressed: false)!
         anonymousBase = try master.derive(Self.anonymousPath)
+        sessionRoot = try master.derive(ChatSession.rootPath).secret
         syncKey = try! HKDF.derive(salt: Array("postern/device-sync/v1".utf8), ikm: chat.secret, info: Array("key".utf8), count: 32)
         syncAddressKey = Bytes32(try! HKDF.derive(salt: Array("postern/device-sync/v1".utf8), ikm: chat.secret,
                                                   info: Array("addresses".utf8), count: 32))!
@@ -167,7 +197,15 @@ public final class ChatIdentity {
         guard let author = wrapped.author else { throw .badSignature }
         let id = wrapped.messageID(author: author)
         guard let tag = message.anonymous.first else {
-            return (message, id, author == chatPublic ? .mine(anonymous: false) : .named(author: author))
+            if author == chatPublic { return (message, id, .mine(anonymous: false)) }
+            if let rotation = ownSession(chat: message.chatID, key: author) { return (message, id, .mineSession(rotation: rotation)) }
+            if !message.reveal.isEmpty {
+                // A reveal must be signed by the session it reveals, in the chat it names.
+                let statement = try learn(reveal: message.reveal, inChat: message.chatID)
+                guard statement.sessionKey == author else { throw .tampered }
+            }
+            if let owner = revealed[author] { return (message, id, .revealed(session: author, owner: owner)) }
+            return (message, id, .named(author: author))
         }
         let data = Array(message.anonymous.dropFirst())
         switch tag {

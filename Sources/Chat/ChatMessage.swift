@@ -22,6 +22,8 @@ public struct ChatMessage: Equatable {
     public var contentType: UInt64 = 1
     /// Field 20: anonymous-authorship data (docs/CHAT.md); empty for named messages.
     public var anonymous: [UInt8] = []
+    /// Field 21: a session reveal statement (docs/CHAT.md, "Sessions"); empty otherwise.
+    public var reveal: [UInt8] = []
 
     public init(clock: UInt64, timestamp: UInt64, text: String, chatID: String, anonymous: [UInt8] = []) {
         self.clock = clock
@@ -40,6 +42,7 @@ public struct ChatMessage: Equatable {
         w.uint(7, messageType)
         w.uint(8, contentType)
         w.data(20, anonymous)
+        w.data(21, reveal)
         return w.bytes
     }
 
@@ -56,6 +59,7 @@ public struct ChatMessage: Equatable {
             case 7: messageType = f.varint
             case 8: contentType = f.varint
             case 20: anonymous = f.data
+            case 21: reveal = f.data
             default: continue   // unknown fields are skipped
             }
         }

@@ -215,12 +215,7 @@ enum ChatCommand {
             for message in messages {
                 do {
                     let r = try identity.classify(message)
-                    let who: String
-                    switch r.authorship {
-                    case .mine(let anonymous): who = anonymous ? "me (anonymous)" : "me"
-                    case .anonymous: who = "Anonymous"
-                    case .named(let author): who = "0x" + Hex.encode(Secp256k1.normalize(author, compressed: true)!)
-                    }
+                    let who = r.authorship.shown()
                     Terminal.line("[#\(r.message.chatID)] \(who): \(r.message.text)")
                 } catch {
                     bad += 1

@@ -232,13 +232,7 @@ enum Demo {
         var allRight = true
         for blob in stored {
             guard let seenByPhone = try? phone.classify(blob), let seenByBob = try? bob.classify(blob) else { return false }
-            func show(_ a: Authorship) -> String {
-                switch a {
-                case .mine(let anonymous): anonymous ? "me (anonymous)" : "me"
-                case .anonymous: "Anonymous"
-                case .named(let author): "0x" + Hex.encode(Secp256k1.normalize(author, compressed: true)!.prefix(6)) + "…"
-                }
-            }
+            func show(_ a: Authorship) -> String { a.shown(short: true) }
             Terminal.line("  \"\(seenByPhone.message.text)\": Alice's phone shows \(show(seenByPhone.authorship)), Bob sees \(show(seenByBob.authorship))")
             let anonymousPost = seenByPhone.message.text != "named post"
             allRight = allRight && seenByPhone.authorship == .mine(anonymous: anonymousPost)

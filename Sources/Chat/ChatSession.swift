@@ -1,0 +1,237 @@
+import PosternCrypto
+
+/// A session identity: the key one person posts under in one public chat, for one rotation
+/// (docs/CHAT.md, "Sessions"). Derived from the seed, so every device restored from the phrase finds it
+/// without a sync message:
+///
+///     root   = BIP32 m/43'/60'/1581'/0'/1'  (secret key, never published)
+///     secret = HKDF-SHA256(salt "postern/chat-session/v1", ikm root, info u32 BE rotation ‖ u32 BE try ‖ chat id, 32)
+///
+/// with `try` counting from 0 until the output is a valid secp256k1 secret. Without the root, the secrets
+/// of different chats and rotations are independent pseudorandom values, and their public keys are
+/// unrelated points: nothing links two sessions to each other or to the chat key.
+public struct ChatSession: Equatable {
+    public static let rootPath = "m/43'/60'/1581'/0'/1'"
+    public let chatID: String
+    public let rotation: UInt32
+    let secret: [UInt8]
+    /// 65 bytes uncompressed: the key the chat sees (recovered from every post under this session).
+    public let publicKey: [UInt8]
+
+    /// How the session shows to people: its compressed key, shortened.
+    public var pseudonym: String { Self.pseudonym(publicKey) }
+
+    public static func pseudonym(_ key: [UInt8]) -> String {
+        "0x" + Hex.encode(Array((Secp256k1.normalize(key, compressed: true) ?? key).prefix(8)))
+    }
+
+    init(root: [UInt8], chatID: String, rotation: UInt32) {
+        self.chatID = chatID
+        self.rotation = rotation
+        var attempt: UInt32 = 0
+        var s: [UInt8]
+        repeat {
+            let info = Self.be32(rotation) + Self.be32(attempt) + Array(chatID.utf8)
+            s = try! HKDF.derive(salt: Array("postern/chat-session/v1".utf8), ikm: root, info: info, count: 32)
+            attempt += 1
+        } while !Secp256k1.isValidSecret(s)
+        secret = s
+        publicKey = Secp256k1.publicKey(s, compressed: false)!
+    }
+
+    static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+}
+
+/// A statement binding a session key to a chat key (docs/CHAT.md, "Revealing a session").
+///
+/// Public form (field 21 of a post in the chat, readable by anyone):
+///
+///     "postern-session-reveal/1" ‖ u16 BE |chat id| ‖ chat id ‖ session key (65) ‖ chat key (65)
+///       ‖ Sign(session, d) (65) ‖ Sign(chat key, d) (65),      d = keccak256(everything before the signatures)
+///
+/// Private form (sent to one contact through its Postern conversation): the same with the prefix
+/// "postern-session-reveal-to/1", the recipient's 32-byte contact key after the chat key, and only the
+/// session's signature. It proves to the contact that whoever holds the session chose to tell *them*
+/// (the conversation tells them who that is); it carries no signature by the chat key, so shown to anyone
+/// else it proves nothing about who the person is.
+public struct RevealStatement: Equatable {
+    public static let publicPrefix = Array("postern-session-reveal/1".utf8)
+    public static let privatePrefix = Array("postern-session-reveal-to/1".utf8)
+
+    public let chatID: String
+    public let sessionKey: [UInt8]
+    /// The chat key (public form) — nil in the private form.
+    public let chatKey: [UInt8]?
+    /// The contact key it was made for (private form).
+    public let recipient: [UInt8]?
+    public let encoded: [UInt8]
+
+    /// Parses and verifies a statement: every signature must recover to the key it names.
+    public init(verifying bytes: [UInt8]) throws(ChatError) {
+        var r = bytes[...]
+        func take(_ n: Int) throws(ChatError) -> [UInt8] {
+            guard r.count >= n else { throw .malformed("reveal statement is truncated") }
+            defer { r = r.dropFirst(n) }
+            return Array(r.prefix(n))
+        }
+        let isPublic: Bool
+        if bytes.starts(with: Self.publicPrefix) { isPublic = true; _ = try take(Self.publicPrefix.count) }
+        else if bytes.starts(with: Self.privatePrefix) { isPublic = false; _ = try take(Self.privatePrefix.count) }
+        else { throw .malformed("not a session reveal statement") }
+        let lengthBytes = try take(2)
+        let length = Int(lengthBytes[0]) << 8 | Int(lengthBytes[1])
+        guard let chat = String(validating: try take(length), as: UTF8.self) else { throw .malformed("chat id is not UTF-8") }
+        let session = try take(65)
+        let second = try take(isPublic ? 65 : 32)
+        let signed = Array(bytes[..<(bytes.count - r.count)])
+        let digest = Keccak256.hash(signed)
+        guard Secp256k1.recover(digest: digest, signature: try take(65)) == session else { throw .badSignature }
+        if isPublic {
+            guard Secp256k1.recover(digest: digest, signature: try take(65)) == second else { throw .badSignature }
+        }
+        guard r.isEmpty else { throw .malformed("reveal statement has trailing bytes") }
+        chatID = chat
+        sessionKey = session
+        chatKey = isPublic ? second : nil
+        recipient = isPublic ? nil : second
+        encoded = bytes
+    }
+
+    static func body(prefix: [UInt8], chatID: String, session: [UInt8], second: [UInt8]) -> [UInt8] {
+        let chat = Array(chatID.utf8)
+        return prefix + [UInt8(chat.count >> 8), UInt8(chat.count & 0xff)] + chat + session + second
+    }
+}
+
+/// Which of the chat's session keys are yours: a contact's question and its answer, both sent through
+/// the Postern conversation. The contact names one chat it is in and the session keys it has seen there;
+/// the answer holds a private reveal for each of those that is ours and that we choose to reveal. Nothing
+/// is said about chats the contact did not name (docs/CHAT.md argues this against a Bloom filter of chats).
+public struct SessionQuery: Equatable {
+    public static let prefix = Array("postern-session-query/1".utf8)
+    public let chatID: String
+    public let seen: [[UInt8]]
+
+    public init(chatID: String, seen: [[UInt8]]) {
+        self.chatID = chatID
+        self.seen = seen
+    }
+
+    ///  prefix ‖ u16 BE |chat id| ‖ chat id ‖ u16 BE n ‖ n × 65-byte keys
+    public var encoded: [UInt8] {
+        let chat = Array(chatID.utf8)
+        return Self.prefix + [UInt8(chat.count >> 8), UInt8(chat.count & 0xff)] + chat
+            + [UInt8(seen.count >> 8), UInt8(seen.count & 0xff)] + seen.flatMap { $0 }
+    }
+
+    public init(decoding bytes: [UInt8]) throws(ChatError) {
+        guard bytes.starts(with: Self.prefix), bytes.count >= Self.prefix.count + 4 else { throw .malformed("not a session query") }
+        var i = Self.prefix.count
+        let length = Int(bytes[i]) << 8 | Int(bytes[i + 1])
+        i += 2
+        guard bytes.count >= i + length + 2, let chat = String(validating: bytes[i..<(i + length)], as: UTF8.self) else {
+            throw .malformed("session query is truncated")
+        }
+        i += length
+        let n = Int(bytes[i]) << 8 | Int(bytes[i + 1])
+        i += 2
+        guard bytes.count == i + 65 * n else { throw .malformed("session query has the wrong length") }
+        chatID = chat
+        seen = (0..<n).map { Array(bytes[(i + 65 * $0)..<(i + 65 * $0 + 65)]) }
+    }
+}
+
+extension ChatIdentity {
+    /// How many rotations of a chat's session a device looks at when recognising its own posts.
+    public static let sessionWindow: UInt32 = 16
+
+    /// The session for `chatID` at `rotation`.
+    public func session(chat chatID: String, rotation: UInt32) -> ChatSession {
+        ChatSession(root: sessionRoot, chatID: chatID, rotation: rotation)
+    }
+
+    /// The rotation of ours that signed with `key` in `chatID`, if any (rotations 0 ..< sessionWindow).
+    public func ownSession(chat chatID: String, key: [UInt8]) -> UInt32? {
+        if sessionKeys[chatID] == nil {
+            sessionKeys[chatID] = (0..<Self.sessionWindow).map { session(chat: chatID, rotation: $0).publicKey }
+        }
+        return sessionKeys[chatID]!.firstIndex(of: key).map { UInt32($0) }
+    }
+
+    /// A post signed by the session: a named Status message, so the chat sees one consistent pseudonym.
+    public func post(_ text: String, chatID: String, clock: UInt64, timestamp: UInt64, session: ChatSession)
+        throws(ChatError) -> (bytes: [UInt8], id: [UInt8]) {
+        guard session.chatID == chatID else { throw .malformed("the session belongs to #\(session.chatID)") }
+        return try sign(ChatMessage(clock: clock, timestamp: timestamp, text: text, chatID: chatID), with: session.secret)
+    }
+
+    /// A post that reveals `session` to the whole chat: field 21 carries the public statement, and the
+    /// post is signed by the session (so it reads as the pseudonym saying who it is).
+    public func revealPost(session: ChatSession, clock: UInt64, timestamp: UInt64) throws(ChatError) -> (bytes: [UInt8], id: [UInt8]) {
+        var message = ChatMessage(clock: clock, timestamp: timestamp, text: "", chatID: session.chatID)
+        message.reveal = try revealStatement(session)
+        message.text = "this session is " + ChatSession.pseudonym(chatPublic)
+        return try sign(message, with: session.secret)
+    }
+
+    /// The public statement for `session`.
+    public func revealStatement(_ session: ChatSession) throws(ChatError) -> [UInt8] {
+        let body = RevealStatement.body(prefix: RevealStatement.publicPrefix, chatID: session.chatID, session: session.publicKey,
+                                        second: chatPublic)
+        let digest = Keccak256.hash(body)
+        guard let bySession = Secp256k1.sign(digest: digest, secret: session.secret),
+              let byChat = Secp256k1.sign(digest: digest, secret: chatSecret) else { throw .keyDerivation }
+        return body + bySession + byChat
+    }
+
+    /// The private statement for `session`, for the contact whose contact key is `recipient` (32 bytes).
+    public func privateReveal(_ session: ChatSession, to recipient: [UInt8]) throws(ChatError) -> [UInt8] {
+        guard recipient.count == 32 else { throw .malformed("a contact key is 32 bytes") }
+        let body = RevealStatement.body(prefix: RevealStatement.privatePrefix, chatID: session.chatID, session: session.publicKey,
+                                        second: recipient)
+        guard let bySession = Secp256k1.sign(digest: Keccak256.hash(body), secret: session.secret) else { throw .keyDerivation }
+        return body + bySession
+    }
+
+    /// Answers a contact's query: a private reveal for each seen key that is one of our sessions in that
+    /// chat and not in `withhold` (rotations the person keeps to themselves).
+    public func answer(_ query: SessionQuery, to recipient: [UInt8], withhold: Set<UInt32> = []) throws(ChatError) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        for key in query.seen {
+            guard let rotation = ownSession(chat: query.chatID, key: key), !withhold.contains(rotation) else { continue }
+            out.append(try privateReveal(session(chat: query.chatID, rotation: rotation), to: recipient))
+        }
+        return out
+    }
+
+    /// Records what a verified statement says, for `classify`: a public one read in `chatID`, or a private
+    /// one addressed to `ownContactKey`. A statement for another chat, or a private one made for someone
+    /// else, is refused.
+    public func learn(reveal bytes: [UInt8], inChat chatID: String, ownContactKey: [UInt8]? = nil, from contact: String? = nil)
+        throws(ChatError) -> RevealStatement {
+        let statement = try RevealStatement(verifying: bytes)
+        guard statement.chatID == chatID else { throw .malformed("the statement is about #\(statement.chatID), not #\(chatID)") }
+        if let recipient = statement.recipient {
+            guard let own = ownContactKey, recipient == own else { throw .malformed("the statement was made for someone else") }
+            revealed[statement.sessionKey] = .contact(contact ?? "a contact")
+        } else {
+            revealed[statement.sessionKey] = .chatKey(statement.chatKey!)
+        }
+        return statement
+    }
+
+    func sign(_ message: ChatMessage, with secret: [UInt8]) throws(ChatError) -> (bytes: [UInt8], id: [UInt8]) {
+        guard let wrapped = WrappedMessage.sign(message.encoded, secret: secret), let author = wrapped.author else {
+            throw .keyDerivation
+        }
+        return (wrapped.encoded, wrapped.messageID(author: author))
+    }
+}
+
+/// Who a revealed session belongs to, as this device learnt it.
+public enum RevealedOwner: Equatable {
+    /// A public statement bound it to this chat key (65 bytes uncompressed).
+    case chatKey([UInt8])
+    /// A contact told us privately.
+    case contact(String)
+}
