@@ -139,4 +139,31 @@ import Testing
         truncated.removeLast()
         #expect(throws: ChatError.self) { try SessionQuery(decoding: truncated) }
     }
+
+    /// The device's session book: sealed under the seed, refused whole when damaged or from another seed.
+    @Test func sessionBookRoundTripsSealedAndRefusesDamage() throws {
+        let d = try Devices()
+        var book = SessionBook()
+        #expect(book.current("lobby") == 0)
+        #expect(try book.rotate("lobby", burn: true) == 1)
+        #expect(try book.rotate("lobby", burn: false) == 2)
+        book.notice("other", rotation: 3)
+        book.notice("other", rotation: 1)          // never back to an older rotation
+        book.keep(SessionBook.Received(chat: "lobby", from: "bob", ownContactKey: Random.bytes(32), statement: [1, 2, 3]))
+        #expect(book.chats["lobby"] == SessionBook.Entry(current: 2, burned: [0]))
+        #expect(book.chats["other"]?.current == 3)
+        let file = book.sealed(for: d.laptop)
+        #expect(try SessionBook(file: file, for: d.phone) == book)
+        #expect(!String(decoding: file, as: UTF8.self).contains(Hex.encode(Array("lobby".utf8))))
+        #expect(throws: ChatError.self) { try SessionBook(file: file, for: d.stranger) }
+        for cut in [2, 10, file.count / 2] {   // (1 would only drop the final newline)
+            #expect(throws: ChatError.self) { try SessionBook(file: Array(file.prefix(file.count - cut)), for: d.laptop) }
+        }
+        for cut in 1..<book.encoded.count {
+            #expect(throws: ChatError.self) { try SessionBook(decoding: Array(book.encoded.prefix(cut))) }
+        }
+        var full = SessionBook()
+        for _ in 0..<(ChatIdentity.sessionWindow - 1) { try full.rotate("busy", burn: false) }
+        #expect(throws: ChatError.self) { try full.rotate("busy", burn: false) }
+    }
 }

@@ -198,6 +198,41 @@ import Testing
         #expect(phoneView.contains("me (anonymous): who said this?"), "\(phoneView)")
         #expect(strangerView.contains("Anonymous: who said this?"), "\(strangerView)")
 
+        // Sessions (docs/CHAT.md): Rosalind posts in #lobby under a session pseudonym, tells only Maurice
+        // through their conversation that it is her, then reveals it to the whole chat.
+        let rid = lab.dir + "/rosalind.id", mid = lab.dir + "/maurice.id"
+        let rosalindID = try lab.run("rosalind", ["chat", "identity", "new", "--identity", rid])
+        let chatKey = try #require(rosalindID.out.split(separator: "\n").first { $0.hasPrefix("chat key ") }).dropFirst(9)
+        #expect(try lab.run("maurice", ["chat", "identity", "new", "--identity", mid]).status == 0)
+        let started = try lab.run("rosalind", ["chat", "session", "new", "--chat", "lobby", "--identity", rid])
+        let pseudonym = try #require(started.out.split(separator: " ").last).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(started.status == 0 && started.out.contains("#lobby: session 0, shown to the chat as 0x"), "\(started.err)")
+        let sessionPost = try lab.run("rosalind", ["chat", "post", "--chat", "lobby", "--text", "from a session", "--session", "--identity", rid])
+        #expect(sessionPost.status == 0 && sessionPost.out.contains("posted to #lobby"), "\(sessionPost.err)")
+        var ownView = ""
+        for _ in 0..<50 where !ownView.contains("from a session") {
+            Thread.sleep(forTimeInterval: 0.1)
+            ownView = try lab.run("rosalind", ["chat", "read", "--chat", "lobby", "--identity", rid]).out
+        }
+        #expect(ownView.contains("me (session 0): from a session"), "\(ownView)")
+        strangerView = try lab.run("chat", ["chat", "read", "--chat", "lobby", "--identity", lab.dir + "/stranger.id"]).out
+        #expect(strangerView.contains("\(pseudonym)") && strangerView.contains(": from a session") && !strangerView.contains("rosalind"),
+                "\(strangerView)")
+        let told = try lab.run("rosalind", ["chat", "session", "reveal", "--chat", "lobby", "--to", "maurice", "--identity", rid])
+        #expect(told.status == 0 && told.out.contains("delivered to maurice"), "\(told.out) \(told.err)")
+        #expect(try lab.run("maurice", ["inbox"]).status == 0)
+        let learnt = try lab.run("maurice", ["chat", "session", "learn", "--chat", "lobby", "--from", "rosalind", "--identity", mid])
+        #expect(learnt.status == 0 && learnt.out.contains("verified: \(pseudonym) in #lobby is rosalind"), "\(learnt.out) \(learnt.err)")
+        let mauriceView = try lab.run("maurice", ["chat", "read", "--chat", "lobby", "--identity", mid]).out
+        #expect(mauriceView.contains("\(pseudonym) (rosalind, told you privately): from a session"), "\(mauriceView)")
+        let revealed = try lab.run("rosalind", ["chat", "session", "reveal", "--chat", "lobby", "--identity", rid])
+        #expect(revealed.status == 0 && revealed.out.contains("posted to #lobby"), "\(revealed.err)")
+        for _ in 0..<50 where !strangerView.contains("revealed") {
+            Thread.sleep(forTimeInterval: 0.1)
+            strangerView = try lab.run("chat", ["chat", "read", "--chat", "lobby", "--identity", lab.dir + "/stranger.id"]).out
+        }
+        #expect(strangerView.contains("\(pseudonym) (revealed: 0x\(chatKey.prefix(16))): from a session"), "\(strangerView)")
+
         // A backup restored on another device: export, import there, a new passphrase there, and the
         // conversation goes on from the copy (the original is not used to send again).
         let exported = try lab.run("rosalind", ["profile", "export", lab.dir + "/rosalind.backup"])

@@ -9,8 +9,9 @@ enum ChatCommand {
     usage: postern chat identity new [--identity FILE]
            postern chat identity restore [--identity FILE]      (reads the phrase from standard input)
            postern chat identity protect [--identity FILE]      (encrypts a file an earlier version wrote)
-           postern chat post --chat NAME --text TEXT [--anonymous derived|signed|keyless] [--identity FILE]
-                             [--out FILE | --config FILE]
+           postern chat post --chat NAME --text TEXT [--anonymous derived|signed|keyless | --session]
+                             [--identity FILE] [--out FILE | --config FILE]
+           postern chat session new|list|rotate|burn|reveal|learn …   ('postern chat session --help')
            postern chat read [--identity FILE] FILE...
            postern chat read --chat NAME --config FILE [--identity FILE]
            postern keys derive --seed HEX --path PATH [--private]
@@ -54,7 +55,7 @@ enum ChatCommand {
     }
 
     static func chat(_ args: [String]) -> Int32 {
-        CLI.dispatch(args, group: "chat", usage: usage, [("identity", identity), ("post", post), ("read", read)])
+        CLI.dispatch(args, group: "chat", usage: usage, [("identity", identity), ("session", session), ("post", post), ("read", read)])
     }
 
     /// Writes the seed encrypted under a new passphrase (asked twice, or from --passphrase-file …).
@@ -153,8 +154,13 @@ enum ChatCommand {
     }
 
     static func post(_ args: [String]) -> Int32 {
-        guard let o = CLI.options(args, ["--chat", "--text", "--anonymous", "--identity", "--out", "--config"], usage: usage),
+        guard let o = CLI.options(args, ["--chat", "--text", "--anonymous", "--identity", "--out", "--config"], flags: ["--session"],
+                                  usage: usage),
               let chat = o["--chat"], let text = o["--text"] else { Terminal.error(usage); return 2 }
+        if o["--session"] != nil {
+            guard o["--anonymous"] == nil else { return CLI.usageError("--session and --anonymous are two different ways to post; choose one") }
+            return postUnderSession(chat: chat, text: text, o)
+        }
         var mode = PostMode.named
         if let name = o["--anonymous"] {
             guard let m = PostMode(name: name) else { return CLI.usageError("--anonymous must be derived, signed or keyless") }
@@ -177,6 +183,28 @@ enum ChatCommand {
         return 0
     }
 
+    static func postUnderSession(chat: String, text: String, _ o: [String: String]) -> Int32 {
+        let path = o["--identity"] ?? defaultIdentity
+        guard let identity = load(path), var book = loadBook(path, identity) else { return 1 }
+        let rotation = book.current(chat)
+        guard saveBook(book, path, identity) == 0 else { return 1 }
+        let now = UInt64(Clock.wallNanoseconds() / 1_000_000)
+        let post: (bytes: [UInt8], id: [UInt8])
+        do { post = try identity.post(text, chatID: chat, clock: now, timestamp: now, session: identity.session(chat: chat, rotation: rotation)) }
+        catch { return fail(error.description) }
+        if let config = o["--config"] ?? ClientContext.globals["--config"] {
+            return ChatNetwork.post((post.bytes, post.id, nil), chat: chat, identity: identity, config: config)
+        }
+        let line = Hex.encode(post.bytes) + "\n"
+        if let out = o["--out"] {
+            do { try Files.writeAtomically(out, Array(line.utf8), mode: 0o644) } catch { return fail("\(out): \(error.description)") }
+            Terminal.line("wrote \(out); message id \(Hex.encode(post.id))")
+        } else {
+            Terminal.out(line)
+        }
+        return 0
+    }
+
     static func read(_ args: [String]) -> Int32 {
         var rest = args[...]
         var path = defaultIdentity
@@ -195,6 +223,7 @@ enum ChatCommand {
             Terminal.error(usage); return 2
         }
         guard let identity = load(path) else { return 1 }
+        loadBook(path, identity)?.teach(identity)   // sessions contacts revealed to us privately
         var sources: [(String, [[UInt8]])] = []
         if let chat, let config, files.isEmpty {
             guard let posts = ChatNetwork.read(chat: chat, identity: identity, config: config) else { return 1 }
@@ -202,6 +231,14 @@ enum ChatCommand {
             sources.append(("#" + chat, posts))
         }
         var bad = 0
+        var noticed: [(String, UInt32)] = []
+        defer {
+            // Posts of ours under a later session (from another device): move this device on to it.
+            if !noticed.isEmpty, var book = loadBook(path, identity) {
+                for (c, rotation) in noticed { book.notice(c, rotation: rotation) }
+                _ = saveBook(book, path, identity)
+            }
+        }
         for file in files {
             guard let bytes = try? Files.read(file) else { bad += 1; Terminal.line("\(file): unreadable"); continue }
             var messages: [[UInt8]] = []
@@ -211,10 +248,14 @@ enum ChatCommand {
             }
             sources.append((file, messages))
         }
+        // A reveal statement applies to every post of its session, also the ones listed before it: learn
+        // them all first.
+        for (_, messages) in sources { for message in messages { _ = try? identity.classify(message) } }
         for (file, messages) in sources {
             for message in messages {
                 do {
                     let r = try identity.classify(message)
+                    if case .mineSession(let rotation) = r.authorship { noticed.append((r.message.chatID, rotation)) }
                     let who = r.authorship.shown()
                     Terminal.line("[#\(r.message.chatID)] \(who): \(r.message.text)")
                 } catch {

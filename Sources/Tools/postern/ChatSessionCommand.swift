@@ -1,0 +1,190 @@
+import PosternChat
+import PosternClient
+import PosternCrypto
+import PosternSystem
+
+/// `postern chat session …`: session identities per chat (docs/CHAT.md, "Sessions").
+extension ChatCommand {
+    static let sessionUsage = """
+    usage: postern chat session new|rotate|burn --chat NAME [--identity FILE]
+           postern chat session list [--chat NAME] [--identity FILE]
+           postern chat session reveal --chat NAME [--out FILE | --config FILE] [--identity FILE]
+           postern [--profile DIR] chat session reveal --chat NAME --to CONTACT [--identity FILE]
+           postern [--profile DIR] chat session learn --chat NAME --from CONTACT [--identity FILE]
+           postern chat session reveal --chat NAME --to-key HEX [--out FILE] [--identity FILE]
+           postern chat session learn --chat NAME --contact-key HEX [--from NAME] FILE [--identity FILE]
+    A session is the pseudonym you post under in one chat ('chat post --session'); it is derived from your
+    seed phrase, so every device restored from the phrase recognises its posts, and nobody else can link
+    it to you or to your other sessions. 'new' shows the chat's current session, 'rotate' starts the next
+    one, 'burn' starts the next one and never uses or reveals the old one again. 'reveal' posts a signed
+    statement binding the session to your chat key for the whole chat, or with --to CONTACT sends a
+    statement to that contact only, as a message in your Postern conversation: it names their contact key,
+    so only they can use it, and it carries no signature of your chat key, so it proves nothing to anyone
+    they show it to. The contact runs 'postern inbox', then 'chat session learn --from YOU', which checks
+    every such message from you and remembers the sessions on that device. (--to-key and --contact-key do
+    the same with files and raw 32-byte contact keys.)
+    The sessions you use are remembered in IDENTITY.sessions, sealed under a key from your seed.
+    example: postern chat session new --chat lobby && postern chat post --chat lobby --text hi --session
+    """
+
+    static func session(_ args: [String]) -> Int32 {
+        CLI.helpRequested(args, sessionUsage)
+        guard let sub = args.first else { Terminal.error(sessionUsage); return 2 }
+        var rest = Array(args.dropFirst())
+        var files: [String] = []
+        if sub == "learn" {
+            // The statement file is the one positional argument.
+            var options: [String] = []
+            var i = 0
+            while i < rest.count {
+                if rest[i].hasPrefix("--"), i + 1 < rest.count { options += [rest[i], rest[i + 1]]; i += 2 } else { files.append(rest[i]); i += 1 }
+            }
+            rest = options
+        }
+        guard let o = CLI.options(rest, ["--chat", "--identity", "--out", "--config", "--to-key", "--contact-key", "--from", "--to"],
+                                  usage: sessionUsage) else { Terminal.error(sessionUsage); return 2 }
+        let path = o["--identity"] ?? defaultIdentity
+        let chat = o["--chat"]
+        guard ["new", "rotate", "burn", "list", "reveal", "learn"].contains(sub) else {
+            return CLI.usageError("unknown 'chat session' command '\(sub)'")
+        }
+        guard chat != nil || sub == "list" else { return CLI.usageError("'chat session \(sub)' needs --chat NAME") }
+        guard let identity = load(path) else { return 1 }
+        guard var book = loadBook(path, identity) else { return 1 }
+        switch sub {
+        case "new", "rotate", "burn":
+            let chat = chat!
+            if sub != "new" {
+                do { try book.rotate(chat, burn: sub == "burn") } catch { return fail(error.description) }
+            }
+            let rotation = book.current(chat)
+            guard saveBook(book, path, identity) == 0 else { return 1 }
+            let s = identity.session(chat: chat, rotation: rotation)
+            Terminal.line("#\(chat): session \(rotation), shown to the chat as \(s.pseudonym)")
+            if sub == "burn" { Terminal.line("session \(rotation - 1) is burned: it is never used or revealed again") }
+            return 0
+        case "list":
+            let chats = chat.map { [$0] } ?? book.chats.keys.sorted()
+            if chats.isEmpty { Terminal.line("no sessions yet ('postern chat session new --chat NAME')") }
+            for c in chats {
+                let entry = book.chats[c] ?? SessionBook.Entry()
+                for r in 0...entry.current {
+                    let state = r == entry.current ? "current" : entry.burned.contains(r) ? "burned" : "retired"
+                    Terminal.line("#\(c)  session \(r)  \(identity.session(chat: c, rotation: r).pseudonym)  \(state)")
+                }
+            }
+            return 0
+        case "reveal":
+            return reveal(chat: chat!, identity: identity, book: &book, o)
+        default:
+            return learn(chat: chat!, identity: identity, book: &book, path: path, files: files, o)
+        }
+    }
+
+    static func reveal(chat: String, identity: ChatIdentity, book: inout SessionBook, _ o: [String: String]) -> Int32 {
+        let rotation = book.current(chat)
+        let s = identity.session(chat: chat, rotation: rotation)
+        if let name = o["--to"] {
+            // Through the Postern conversation with NAME, bound to their contact key.
+            guard let profile = ClientContext([:]).openProfile() else { return 1 }
+            let contact: Contact
+            do { contact = try profile.contact(name) } catch { profile.close(); return fail(error.description) }
+            profile.close()
+            let statement: [UInt8]
+            do { statement = try identity.privateReveal(s, to: contact.theirs.publicKey.bytes) } catch { return fail(error.description) }
+            Terminal.line("revealing session \(rotation) of #\(chat) (\(s.pseudonym)) to \(name) only")
+            return MessageCommand.send([name, revealMessagePrefix + Hex.encode(statement)])
+        }
+        if let keyHex = o["--to-key"] {
+            guard let key = Hex.decode(keyHex), key.count == 32 else { return CLI.usageError("--to-key must be a 32-byte contact key in hex") }
+            let statement: [UInt8]
+            do { statement = try identity.privateReveal(s, to: key) } catch { return fail(error.description) }
+            let line = revealMessagePrefix + Hex.encode(statement) + "\n"
+            guard let out = o["--out"] else { Terminal.out(line); return 0 }
+            do { try Files.writeAtomically(out, Array(line.utf8), mode: 0o600) } catch { return fail("\(out): \(error.description)") }
+            Terminal.line("wrote \(out): session \(rotation) of #\(chat) (\(s.pseudonym)), for that contact only")
+            return 0
+        }
+        let now = UInt64(Clock.wallNanoseconds() / 1_000_000)
+        let post: (bytes: [UInt8], id: [UInt8])
+        do { post = try identity.revealPost(session: s, clock: now, timestamp: now) } catch { return fail(error.description) }
+        if let config = o["--config"] ?? ClientContext.globals["--config"] {
+            return ChatNetwork.post((post.bytes, post.id, nil), chat: chat, identity: identity, config: config)
+        }
+        let line = Hex.encode(post.bytes) + "\n"
+        if let out = o["--out"] {
+            do { try Files.writeAtomically(out, Array(line.utf8), mode: 0o644) } catch { return fail("\(out): \(error.description)") }
+            Terminal.line("wrote \(out): reveals session \(rotation) of #\(chat) (\(s.pseudonym)) as \(ChatSession.pseudonym(identity.chatPublic))")
+        } else {
+            Terminal.out(line)
+        }
+        return 0
+    }
+
+    static let revealMessagePrefix = "postern-session-reveal "
+
+    static func learn(chat: String, identity: ChatIdentity, book: inout SessionBook, path: String, files: [String],
+                      _ o: [String: String]) -> Int32 {
+        if files.isEmpty, o["--contact-key"] == nil, let name = o["--from"] {
+            return learnFromInbox(chat: chat, from: name, identity: identity, book: &book, path: path)
+        }
+        guard files.count == 1, let keyHex = o["--contact-key"] else { return CLI.usageError("'chat session learn' needs --contact-key HEX and one FILE") }
+        guard let key = Hex.decode(keyHex), key.count == 32 else { return CLI.usageError("--contact-key must be 32 bytes in hex") }
+        guard let bytes = try? Files.read(files[0]) else { return fail("cannot read \(files[0])") }
+        // "postern-session-reveal HEX" as 'reveal --to-key' writes it (and as it arrives in a message), or bare hex.
+        let text = (String(decoding: bytes, as: UTF8.self).split(separator: " ").last.map(String.init) ?? "").trimmedLine
+        guard let statement = Hex.decode(text) else { return fail("\(files[0]): not a session reveal statement") }
+        do {
+            let s = try identity.learn(reveal: statement, inChat: chat, ownContactKey: key, from: o["--from"])
+            book.keep(SessionBook.Received(chat: chat, from: o["--from"] ?? "a contact", ownContactKey: key, statement: statement))
+            guard saveBook(book, path, identity) == 0 else { return 1 }
+            Terminal.line("verified: \(ChatSession.pseudonym(s.sessionKey)) in #\(chat) is \(o["--from"] ?? "the contact who sent it")")
+            return 0
+        } catch {
+            return fail("\(files[0]): \(error.description)")
+        }
+    }
+
+    /// Checks every reveal message from contact `name` in the profile's inbox (fetched by 'postern inbox').
+    static func learnFromInbox(chat: String, from name: String, identity: ChatIdentity, book: inout SessionBook, path: String) -> Int32 {
+        guard let profile = ClientContext([:]).openProfile() else { return 1 }
+        defer { profile.close() }
+        let contact: Contact, inbox: [InboxEntry]
+        do { contact = try profile.contact(name); inbox = try profile.inbox() } catch { return fail(error.description) }
+        let own = contact.mine.publicKey.bytes
+        var learnt = 0, refused = 0
+        for entry in inbox where entry.contact == name {
+            let text = String(decoding: entry.text, as: UTF8.self)
+            guard text.hasPrefix(revealMessagePrefix) else { continue }
+            guard let statement = Hex.decode(String(text.dropFirst(revealMessagePrefix.count)).trimmedLine),
+                  let s = try? RevealStatement(verifying: statement), s.chatID == chat else { continue }
+            do {
+                _ = try identity.learn(reveal: statement, inChat: chat, ownContactKey: own, from: name)
+                book.keep(SessionBook.Received(chat: chat, from: name, ownContactKey: own, statement: statement))
+                Terminal.line("verified: \(ChatSession.pseudonym(s.sessionKey)) in #\(chat) is \(name)")
+                learnt += 1
+            } catch {
+                refused += 1
+                Terminal.error("postern: a reveal from \(name) refused: \(error.description)")
+            }
+        }
+        guard saveBook(book, path, identity) == 0 else { return 1 }
+        if learnt == 0 && refused == 0 { Terminal.line("no session reveals from \(name) for #\(chat) in your inbox (run 'postern inbox' first)") }
+        return refused == 0 ? 0 : 1
+    }
+
+    static func bookPath(_ identityPath: String) -> String { identityPath + ".sessions" }
+
+    static func loadBook(_ identityPath: String, _ identity: ChatIdentity) -> SessionBook? {
+        let path = bookPath(identityPath)
+        guard Files.exists(path) else { return SessionBook() }
+        guard let bytes = try? Files.read(path) else { _ = fail("cannot read \(path)"); return nil }
+        do { return try SessionBook(file: bytes, for: identity) } catch { _ = fail("\(path): \(error.description)"); return nil }
+    }
+
+    static func saveBook(_ book: SessionBook, _ identityPath: String, _ identity: ChatIdentity) -> Int32 {
+        let path = bookPath(identityPath)
+        do { try Files.writeAtomically(path, book.sealed(for: identity), mode: 0o600) } catch { return fail("\(path): \(error.description)") }
+        return 0
+    }
+}
