@@ -223,7 +223,7 @@ import Testing
         #expect(try lab.run("maurice", ["inbox"]).status == 0)
         let learnt = try lab.run("maurice", ["chat", "session", "learn", "--chat", "lobby", "--from", "rosalind", "--identity", mid])
         #expect(learnt.status == 0 && learnt.out.contains("verified: \(pseudonym) in #lobby is rosalind"), "\(learnt.out) \(learnt.err)")
-        let mauriceView = try lab.run("maurice", ["chat", "read", "--chat", "lobby", "--identity", mid]).out
+        var mauriceView = try lab.run("maurice", ["chat", "read", "--chat", "lobby", "--identity", mid]).out
         #expect(mauriceView.contains("\(pseudonym) (rosalind, told you privately): from a session"), "\(mauriceView)")
         let revealed = try lab.run("rosalind", ["chat", "session", "reveal", "--chat", "lobby", "--identity", rid])
         #expect(revealed.status == 0 && revealed.out.contains("posted to #lobby"), "\(revealed.err)")
@@ -232,6 +232,26 @@ import Testing
             strangerView = try lab.run("chat", ["chat", "read", "--chat", "lobby", "--identity", lab.dir + "/stranger.id"]).out
         }
         #expect(strangerView.contains("\(pseudonym) (revealed: 0x\(chatKey.prefix(16))): from a session"), "\(strangerView)")
+        // A new session; Maurice asks which of the keys he sees in #lobby are hers, she answers, he learns.
+        let rotated = try lab.run("rosalind", ["chat", "session", "rotate", "--chat", "lobby", "--identity", rid])
+        let second = try #require(rotated.out.split(separator: " ").last).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(rotated.out.contains("session 1") && second != pseudonym, "\(rotated.out)")
+        #expect(try lab.run("rosalind", ["chat", "post", "--chat", "lobby", "--text", "a fresh start", "--session", "--identity", rid]).status == 0)
+        for _ in 0..<50 where !mauriceView.contains("a fresh start") {
+            Thread.sleep(forTimeInterval: 0.1)
+            mauriceView = try lab.run("maurice", ["chat", "read", "--chat", "lobby", "--identity", mid]).out
+        }
+        #expect(mauriceView.contains("\(second)") && !mauriceView.contains("\(second) ("), "\(mauriceView)")
+        let asked = try lab.run("maurice", ["chat", "session", "ask", "--chat", "lobby", "--to", "rosalind", "--identity", mid])
+        #expect(asked.status == 0 && asked.out.contains("asking rosalind which of "), "\(asked.out) \(asked.err)")
+        #expect(try lab.run("rosalind", ["inbox"]).status == 0)
+        let answered = try lab.run("rosalind", ["chat", "session", "answer", "--from", "maurice", "--identity", rid])
+        #expect(answered.status == 0 && answered.out.contains("revealed 1 session to maurice"), "\(answered.out) \(answered.err)")
+        #expect(try lab.run("maurice", ["inbox"]).status == 0)
+        let learntAgain = try lab.run("maurice", ["chat", "session", "learn", "--chat", "lobby", "--from", "rosalind", "--identity", mid])
+        #expect(learntAgain.out.contains("verified: \(second) in #lobby is rosalind"), "\(learntAgain.out) \(learntAgain.err)")
+        mauriceView = try lab.run("maurice", ["chat", "read", "--chat", "lobby", "--identity", mid]).out
+        #expect(mauriceView.contains("\(second) (rosalind, told you privately): a fresh start"), "\(mauriceView)")
 
         // A backup restored on another device: export, import there, a new passphrase there, and the
         // conversation goes on from the copy (the original is not used to send again).

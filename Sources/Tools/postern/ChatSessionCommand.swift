@@ -11,6 +11,8 @@ extension ChatCommand {
            postern chat session reveal --chat NAME [--out FILE | --config FILE] [--identity FILE]
            postern [--profile DIR] chat session reveal --chat NAME --to CONTACT [--identity FILE]
            postern [--profile DIR] chat session learn --chat NAME --from CONTACT [--identity FILE]
+           postern [--profile DIR] --config FILE chat session ask --chat NAME --to CONTACT [--identity FILE]
+           postern [--profile DIR] chat session answer --from CONTACT [--withhold N,N…] [--identity FILE]
            postern chat session reveal --chat NAME --to-key HEX [--out FILE] [--identity FILE]
            postern chat session learn --chat NAME --contact-key HEX [--from NAME] FILE [--identity FILE]
     A session is the pseudonym you post under in one chat ('chat post --session'); it is derived from your
@@ -23,6 +25,9 @@ extension ChatCommand {
     they show it to. The contact runs 'postern inbox', then 'chat session learn --from YOU', which checks
     every such message from you and remembers the sessions on that device. (--to-key and --contact-key do
     the same with files and raw 32-byte contact keys.)
+    'ask' sends a contact the session keys seen in one chat you are in (read from the network), asking
+    which are theirs; 'answer' (run by them after 'postern inbox') sends back a private reveal for each of
+    those that is theirs, except burned rotations and those listed in --withhold; then 'learn --from'.
     The sessions you use are remembered in IDENTITY.sessions, sealed under a key from your seed.
     example: postern chat session new --chat lobby && postern chat post --chat lobby --text hi --session
     """
@@ -41,14 +46,15 @@ extension ChatCommand {
             }
             rest = options
         }
-        guard let o = CLI.options(rest, ["--chat", "--identity", "--out", "--config", "--to-key", "--contact-key", "--from", "--to"],
+        guard let o = CLI.options(rest, ["--chat", "--identity", "--out", "--config", "--to-key", "--contact-key", "--from", "--to",
+                                         "--withhold"],
                                   usage: sessionUsage) else { Terminal.error(sessionUsage); return 2 }
         let path = o["--identity"] ?? defaultIdentity
         let chat = o["--chat"]
-        guard ["new", "rotate", "burn", "list", "reveal", "learn"].contains(sub) else {
+        guard ["new", "rotate", "burn", "list", "reveal", "learn", "ask", "answer"].contains(sub) else {
             return CLI.usageError("unknown 'chat session' command '\(sub)'")
         }
-        guard chat != nil || sub == "list" else { return CLI.usageError("'chat session \(sub)' needs --chat NAME") }
+        guard chat != nil || sub == "list" || sub == "answer" else { return CLI.usageError("'chat session \(sub)' needs --chat NAME") }
         guard let identity = load(path) else { return 1 }
         guard var book = loadBook(path, identity) else { return 1 }
         switch sub {
@@ -76,6 +82,10 @@ extension ChatCommand {
             return 0
         case "reveal":
             return reveal(chat: chat!, identity: identity, book: &book, o)
+        case "ask":
+            return ask(chat: chat!, identity: identity, o)
+        case "answer":
+            return answer(identity: identity, book: book, o)
         default:
             return learn(chat: chat!, identity: identity, book: &book, path: path, files: files, o)
         }
@@ -122,6 +132,55 @@ extension ChatCommand {
     }
 
     static let revealMessagePrefix = "postern-session-reveal "
+    static let queryMessagePrefix = "postern-session-query "
+
+    /// Sends `name` the session keys seen in the chat's last 20 minutes that are neither ours nor known.
+    static func ask(chat: String, identity: ChatIdentity, _ o: [String: String]) -> Int32 {
+        guard let name = o["--to"] else { return CLI.usageError("'chat session ask' needs --to CONTACT") }
+        guard let config = o["--config"] ?? ClientContext.globals["--config"] else { return CLI.usageError("'chat session ask' needs --config FILE") }
+        guard let posts = ChatNetwork.read(chat: chat, identity: identity, config: config) else { return 1 }
+        // Not about sessions already known: those revealed to us privately or (anywhere in these posts) publicly.
+        loadBook(o["--identity"] ?? defaultIdentity, identity)?.teach(identity)
+        for post in posts { _ = try? identity.classify(post) }
+        var seen: [[UInt8]] = []
+        for post in posts {
+            if case .named(let author)? = try? identity.classify(post).authorship, !seen.contains(author), seen.count < 256 { seen.append(author) }
+        }
+        guard !seen.isEmpty else { return fail("no unknown session keys in #\(chat) in the last 20 minutes: nothing to ask about") }
+        Terminal.line("asking \(name) which of \(seen.count) session\(seen.count == 1 ? "" : "s") in #\(chat) are theirs")
+        return MessageCommand.send([name, queryMessagePrefix + Hex.encode(SessionQuery(chatID: chat, seen: seen).encoded)])
+    }
+
+    /// Answers every query from `name` in the inbox with private reveals.
+    static func answer(identity: ChatIdentity, book: SessionBook, _ o: [String: String]) -> Int32 {
+        guard let name = o["--from"] else { return CLI.usageError("'chat session answer' needs --from CONTACT") }
+        var withhold: Set<UInt32> = []
+        for part in (o["--withhold"] ?? "").split(separator: ",") {
+            guard let n = UInt32(part), n < ChatIdentity.sessionWindow else { return CLI.usageError("--withhold takes rotations 0…\(ChatIdentity.sessionWindow - 1)") }
+            withhold.insert(n)
+        }
+        guard let profile = ClientContext([:]).openProfile() else { return 1 }
+        let contact: Contact, inbox: [InboxEntry]
+        do { contact = try profile.contact(name); inbox = try profile.inbox() } catch { profile.close(); return fail(error.description) }
+        profile.close()
+        var reveals: [[UInt8]] = []
+        for entry in inbox where entry.contact == name {
+            let text = String(decoding: entry.text, as: UTF8.self)
+            guard text.hasPrefix(queryMessagePrefix) else { continue }
+            guard let raw = Hex.decode(String(text.dropFirst(queryMessagePrefix.count)).trimmedLine),
+                  let query = try? SessionQuery(decoding: raw) else { Terminal.error("postern: a malformed query from \(name) skipped"); continue }
+            let burned = book.chats[query.chatID]?.burned ?? []
+            do { reveals += try identity.answer(query, to: contact.theirs.publicKey.bytes, withhold: withhold.union(burned)) }
+            catch { return fail(error.description) }
+        }
+        if reveals.isEmpty { Terminal.line("nothing to reveal to \(name): no query from them names a session of yours"); return 0 }
+        for r in reveals {
+            let status = MessageCommand.send([name, revealMessagePrefix + Hex.encode(r)])
+            guard status == 0 else { return status }
+        }
+        Terminal.line("revealed \(reveals.count) session\(reveals.count == 1 ? "" : "s") to \(name)")
+        return 0
+    }
 
     static func learn(chat: String, identity: ChatIdentity, book: inout SessionBook, path: String, files: [String],
                       _ o: [String: String]) -> Int32 {
