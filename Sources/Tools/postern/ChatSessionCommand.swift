@@ -1,5 +1,6 @@
 import PosternChat
 import PosternClient
+import PosternRatchet
 import PosternCrypto
 import PosternSystem
 
