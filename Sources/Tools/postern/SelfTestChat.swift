@@ -5,7 +5,8 @@ import PosternCrypto
 /// Keccak-256 digest, and anonymous posts recognised by a second device of the same seed only.
 extension SelfTest {
     static func chatChecks() -> [Check] {
-        [("chat: EIP-1581 key (BIP32 vector), keccak-256, anonymous posts recognised across devices", chatRoundTrip)]
+        [("chat: EIP-1581 key (BIP32 vector), keccak-256, anonymous posts recognised across devices", chatRoundTrip),
+         ("chat sessions: recognised across devices, revealed publicly and privately", chatSessions)]
     }
 
     static func chatRoundTrip() -> String? {
@@ -22,6 +23,25 @@ extension SelfTest {
             guard (try? phone.classify(post.bytes))?.authorship == .mine(anonymous: true) else { return "\(mode): not recognised" }
             guard (try? stranger.classify(post.bytes))?.authorship == .anonymous else { return "\(mode): recognised by a stranger" }
         }
+        return nil
+    }
+
+    static func chatSessions() -> String? {
+        let phrase = BIP39.newPhrase()
+        guard let laptop = try? ChatIdentity(phrase: phrase), let phone = try? ChatIdentity(phrase: phrase),
+              let stranger = try? ChatIdentity(phrase: BIP39.newPhrase()) else { return "identity failed" }
+        let session = laptop.session(chat: "c", rotation: 3)
+        guard let post = try? laptop.post("hi", chatID: "c", clock: 1, timestamp: 1, session: session),
+              let reveal = try? laptop.revealPost(session: session, clock: 2, timestamp: 2) else { return "post failed" }
+        guard (try? phone.classify(post.bytes))?.authorship == .mineSession(rotation: 3) else { return "not recognised by the other device" }
+        guard (try? stranger.classify(post.bytes))?.authorship == .named(author: session.publicKey) else { return "stranger saw more than a pseudonym" }
+        guard (try? stranger.classify(reveal.bytes))?.authorship == .revealed(session: session.publicKey, owner: .chatKey(laptop.chatPublic))
+        else { return "public reveal not accepted" }
+        let contactKey = Random.bytes(32)
+        guard let statement = try? laptop.privateReveal(session, to: contactKey),
+              (try? stranger.learn(reveal: statement, inChat: "c", ownContactKey: contactKey)) != nil,
+              (try? stranger.learn(reveal: statement, inChat: "c", ownContactKey: Random.bytes(32))) == nil
+        else { return "private reveal not bound to its recipient" }
         return nil
     }
 }
