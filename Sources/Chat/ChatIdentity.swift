@@ -62,6 +62,8 @@ extension Authorship {
             return ChatSession.pseudonym(session) + " (revealed: " + ChatSession.pseudonym(chat) + ")"
         case .revealed(let session, .contact(let name)):
             return ChatSession.pseudonym(session) + " (" + name + ", told you privately)"
+        case .revealed(let session, .continues(let old)):
+            return ChatSession.pseudonym(session) + " (continues " + ChatSession.pseudonym(old) + ")"
         }
     }
 }

@@ -103,6 +103,40 @@ public struct RevealStatement: Equatable {
     }
 }
 
+/// A statement, for one contact, that a new session continues an old one (docs/CHAT.md, "Rotation"):
+///
+///     "postern-session-link-to/1" ‖ u16 BE |chat id| ‖ chat id ‖ old session key (65) ‖ new session key (65)
+///       ‖ recipient's contact key (32) ‖ Sign(old, d) (65) ‖ Sign(new, d) (65),   d = keccak256(everything before)
+///
+/// Both sessions sign, so it cannot be made by anyone who does not hold both; it says nothing about whose
+/// sessions they are, and like a private reveal it is bound to the contact it was made for.
+public struct LinkStatement: Equatable {
+    public static let prefix = Array("postern-session-link-to/1".utf8)
+    public let chatID: String
+    public let oldKey: [UInt8]
+    public let newKey: [UInt8]
+    public let recipient: [UInt8]
+
+    public init(verifying bytes: [UInt8]) throws(ChatError) {
+        guard bytes.starts(with: Self.prefix), bytes.count >= Self.prefix.count + 2 else { throw .malformed("not a session link statement") }
+        var i = Self.prefix.count
+        let length = Int(bytes[i]) << 8 | Int(bytes[i + 1])
+        i += 2
+        guard bytes.count == i + length + 65 + 65 + 32 + 65 + 65, let chat = String(validating: bytes[i..<(i + length)], as: UTF8.self) else {
+            throw .malformed("session link statement has the wrong length")
+        }
+        i += length
+        let old = Array(bytes[i..<(i + 65)]), new = Array(bytes[(i + 65)..<(i + 130)]), recipient = Array(bytes[(i + 130)..<(i + 162)])
+        let digest = Keccak256.hash(Array(bytes[..<(i + 162)]))
+        guard Secp256k1.recover(digest: digest, signature: Array(bytes[(i + 162)..<(i + 227)])) == old,
+              Secp256k1.recover(digest: digest, signature: Array(bytes[(i + 227)...])) == new else { throw .badSignature }
+        chatID = chat
+        oldKey = old
+        newKey = new
+        self.recipient = recipient
+    }
+}
+
 /// Which of the chat's session keys are yours: a contact's question and its answer, both sent through
 /// the Postern conversation. The contact names one chat it is in and the session keys it has seen there;
 /// the answer holds a private reveal for each of those that is ours and that we choose to reveal. Nothing
@@ -193,6 +227,29 @@ extension ChatIdentity {
         return body + bySession
     }
 
+    /// A link statement from `old` to `new` (same chat), for the contact whose contact key is `recipient`.
+    public func linkStatement(from old: ChatSession, to new: ChatSession, for recipient: [UInt8]) throws(ChatError) -> [UInt8] {
+        guard old.chatID == new.chatID, old != new else { throw .malformed("a link joins two sessions of one chat") }
+        guard recipient.count == 32 else { throw .malformed("a contact key is 32 bytes") }
+        let body = RevealStatement.body(prefix: LinkStatement.prefix, chatID: old.chatID, session: old.publicKey,
+                                        second: new.publicKey) + recipient
+        let digest = Keccak256.hash(body)
+        guard let byOld = Secp256k1.sign(digest: digest, secret: old.secret),
+              let byNew = Secp256k1.sign(digest: digest, secret: new.secret) else { throw .keyDerivation }
+        return body + byOld + byNew
+    }
+
+    /// Records a verified link statement addressed to `ownContactKey`: the new session is shown as continuing
+    /// the old one, or as its owner's when the old one was revealed to us.
+    @discardableResult
+    public func learn(link bytes: [UInt8], inChat chatID: String, ownContactKey: [UInt8]) throws(ChatError) -> LinkStatement {
+        let link = try LinkStatement(verifying: bytes)
+        guard link.chatID == chatID else { throw .malformed("the statement is about #\(link.chatID), not #\(chatID)") }
+        guard link.recipient == ownContactKey else { throw .malformed("the statement was made for someone else") }
+        revealed[link.newKey] = revealed[link.oldKey] ?? .continues(link.oldKey)
+        return link
+    }
+
     /// Answers a contact's query: a private reveal for each seen key that is one of our sessions in that
     /// chat and not in `withhold` (rotations the person keeps to themselves).
     public func answer(_ query: SessionQuery, to recipient: [UInt8], withhold: Set<UInt32> = []) throws(ChatError) -> [[UInt8]] {
@@ -234,4 +291,6 @@ public enum RevealedOwner: Equatable {
     case chatKey([UInt8])
     /// A contact told us privately.
     case contact(String)
+    /// Nobody said whose it is, but a link statement showed it continues this (older) session.
+    case continues([UInt8])
 }

@@ -25,7 +25,8 @@ public struct SessionBook: Equatable {
 
     public private(set) var chats: [String: Entry] = [:]
 
-    /// A private reveal statement a contact sent us, kept so every read shows their session as theirs.
+    /// A private reveal (or link) statement a contact sent us, kept so every read shows their session as
+    /// theirs. Kept in the order received, so a link learnt after a reveal inherits its owner.
     public struct Received: Equatable {
         public var chat: String
         public var from: String
@@ -44,7 +45,11 @@ public struct SessionBook: Equatable {
     /// Teaches `identity` every kept statement (each was verified when kept; one that no longer verifies is skipped).
     public func teach(_ identity: ChatIdentity) {
         for r in received {
-            _ = try? identity.learn(reveal: r.statement, inChat: r.chat, ownContactKey: r.ownContactKey, from: r.from)
+            if r.statement.starts(with: LinkStatement.prefix) {
+                _ = try? identity.learn(link: r.statement, inChat: r.chat, ownContactKey: r.ownContactKey)
+            } else {
+                _ = try? identity.learn(reveal: r.statement, inChat: r.chat, ownContactKey: r.ownContactKey, from: r.from)
+            }
         }
     }
     static let magic = "postern-chat-sessions/1 "

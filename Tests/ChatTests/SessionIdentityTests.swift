@@ -124,6 +124,34 @@ import Testing
         #expect(try carolView.classify(post.bytes).authorship == .named(author: s.publicKey))
     }
 
+    /// Rotation linked for one contact: both sessions sign; the contact sees the new one continue the old
+    /// one (or inherit its owner when that was revealed to them); nobody else, and no other chat, can use it.
+    @Test func rotationLinkedForOneContact() throws {
+        let d = try Devices()
+        let old = d.laptop.session(chat: "lobby", rotation: 0), new = d.laptop.session(chat: "lobby", rotation: 1)
+        let bob = Random.bytes(32)
+        let link = try d.laptop.linkStatement(from: old, to: new, for: bob)
+        let bobView = try ChatIdentity(phrase: BIP39.newPhrase())
+        try bobView.learn(link: link, inChat: "lobby", ownContactKey: bob)
+        let post = try d.laptop.post("later", chatID: "lobby", clock: 1, timestamp: 1, session: new)
+        #expect(try bobView.classify(post.bytes).authorship == .revealed(session: new.publicKey, owner: .continues(old.publicKey)))
+        #expect(try d.stranger.classify(post.bytes).authorship == .named(author: new.publicKey))
+        #expect(throws: ChatError.self) { try d.stranger.learn(link: link, inChat: "lobby", ownContactKey: Random.bytes(32)) }
+        #expect(throws: ChatError.self) { try bobView.learn(link: link, inChat: "other", ownContactKey: bob) }
+        for i in stride(from: 0, to: link.count, by: 11) {
+            var forged = link
+            forged[i] ^= 0x10
+            #expect(throws: ChatError.self) { try LinkStatement(verifying: forged) }
+        }
+        // A link joins two sessions of one chat only.
+        #expect(throws: ChatError.self) { try d.laptop.linkStatement(from: old, to: d.laptop.session(chat: "other", rotation: 1), for: bob) }
+        // Told privately who the old one is, Bob sees the new one as the same person's.
+        let carolKey = Random.bytes(32), carol = try ChatIdentity(phrase: BIP39.newPhrase())
+        try carol.learn(reveal: try d.laptop.privateReveal(old, to: carolKey), inChat: "lobby", ownContactKey: carolKey, from: "alice")
+        try carol.learn(link: try d.laptop.linkStatement(from: old, to: new, for: carolKey), inChat: "lobby", ownContactKey: carolKey)
+        #expect(try carol.classify(post.bytes).authorship == .revealed(session: new.publicKey, owner: .contact("alice")))
+    }
+
     @Test func queryIsAnsweredOnlyForOwnSessionsInTheNamedChat() throws {
         let d = try Devices()
         let mine0 = d.laptop.session(chat: "lobby", rotation: 0), mine4 = d.laptop.session(chat: "lobby", rotation: 4)

@@ -252,6 +252,20 @@ import Testing
         #expect(learntAgain.out.contains("verified: \(second) in #lobby is rosalind"), "\(learntAgain.out) \(learntAgain.err)")
         mauriceView = try lab.run("maurice", ["chat", "read", "--chat", "lobby", "--identity", mid]).out
         #expect(mauriceView.contains("\(second) (rosalind, told you privately): a fresh start"), "\(mauriceView)")
+        // Rotating again, linked for Maurice only: he sees the third session as hers too.
+        let linked = try lab.run("rosalind", ["chat", "session", "rotate", "--chat", "lobby", "--link-to", "maurice", "--identity", rid])
+        let third = try #require(linked.out.split(separator: "\n").first?.split(separator: " ").last).trimmingCharacters(in: .whitespaces)
+        #expect(linked.status == 0 && linked.out.contains("telling maurice that \(third) continues \(second)")
+                && linked.out.contains("delivered to maurice"), "\(linked.out) \(linked.err)")
+        #expect(try lab.run("maurice", ["inbox"]).status == 0)
+        let followed2 = try lab.run("maurice", ["chat", "session", "learn", "--chat", "lobby", "--from", "rosalind", "--identity", mid])
+        #expect(followed2.out.contains("verified: \(third) in #lobby continues \(second)"), "\(followed2.out) \(followed2.err)")
+        #expect(try lab.run("rosalind", ["chat", "post", "--chat", "lobby", "--text", "third time", "--session", "--identity", rid]).status == 0)
+        for _ in 0..<50 where !mauriceView.contains("third time") {
+            Thread.sleep(forTimeInterval: 0.1)
+            mauriceView = try lab.run("maurice", ["chat", "read", "--chat", "lobby", "--identity", mid]).out
+        }
+        #expect(mauriceView.contains("\(third) (rosalind, told you privately): third time"), "\(mauriceView)")
 
         // A backup restored on another device: export, import there, a new passphrase there, and the
         // conversation goes on from the copy (the original is not used to send again).

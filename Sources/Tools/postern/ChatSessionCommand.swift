@@ -8,6 +8,7 @@ import PosternSystem
 extension ChatCommand {
     static let sessionUsage = """
     usage: postern chat session new|rotate|burn --chat NAME [--identity FILE]
+           postern [--profile DIR] chat session rotate --chat NAME --link-to CONTACT[,CONTACT…] [--identity FILE]
            postern chat session list [--chat NAME] [--identity FILE]
            postern chat session reveal --chat NAME [--out FILE | --config FILE] [--identity FILE]
            postern [--profile DIR] chat session reveal --chat NAME --to CONTACT [--identity FILE]
@@ -19,9 +20,11 @@ extension ChatCommand {
     A session is the pseudonym you post under in one chat ('chat post --session'); it is derived from your
     seed phrase, so every device restored from the phrase recognises its posts, and nobody else can link
     it to you or to your other sessions. 'new' shows the chat's current session, 'rotate' starts the next
-    one, 'burn' starts the next one and never uses or reveals the old one again. 'reveal' posts a signed
-    statement binding the session to your chat key for the whole chat, or with --to CONTACT sends a
-    statement to that contact only, as a message in your Postern conversation: it names their contact key,
+    one (with --link-to, telling those contacts, and nobody else, that the new one continues the old one,
+    without saying whose either is), 'burn' starts the next one and never uses or reveals the old one
+    again. 'reveal' posts a signed statement binding the session to your chat key for the whole chat, or
+    with --to CONTACT sends a statement to that contact only, as a message in your Postern conversation: it
+    names their contact key,
     so only they can use it, and it carries no signature of your chat key, so it proves nothing to anyone
     they show it to. The contact runs 'postern inbox', then 'chat session learn --from YOU', which checks
     every such message from you and remembers the sessions on that device. (--to-key and --contact-key do
@@ -48,7 +51,7 @@ extension ChatCommand {
             rest = options
         }
         guard let o = CLI.options(rest, ["--chat", "--identity", "--out", "--config", "--to-key", "--contact-key", "--from", "--to",
-                                         "--withhold"],
+                                         "--withhold", "--link-to"],
                                   usage: sessionUsage) else { Terminal.error(sessionUsage); return 2 }
         let path = o["--identity"] ?? defaultIdentity
         let chat = o["--chat"]
@@ -61,6 +64,8 @@ extension ChatCommand {
         switch sub {
         case "new", "rotate", "burn":
             let chat = chat!
+            if o["--link-to"] != nil && sub != "rotate" { return CLI.usageError("--link-to goes with 'rotate' (a burned session is never linked)") }
+            let before = book.current(chat)
             if sub != "new" {
                 do { try book.rotate(chat, burn: sub == "burn") } catch { return fail(error.description) }
             }
@@ -69,6 +74,9 @@ extension ChatCommand {
             let s = identity.session(chat: chat, rotation: rotation)
             Terminal.line("#\(chat): session \(rotation), shown to the chat as \(s.pseudonym)")
             if sub == "burn" { Terminal.line("session \(rotation - 1) is burned: it is never used or revealed again") }
+            if let names = o["--link-to"] {
+                return link(from: identity.session(chat: chat, rotation: before), to: s, names: names.split(separator: ",").map(String.init), identity)
+            }
             return 0
         case "list":
             let chats = chat.map { [$0] } ?? book.chats.keys.sorted()
@@ -128,6 +136,28 @@ extension ChatCommand {
             Terminal.line("wrote \(out): reveals session \(rotation) of #\(chat) (\(s.pseudonym)) as \(ChatSession.pseudonym(identity.chatPublic))")
         } else {
             Terminal.out(line)
+        }
+        return 0
+    }
+
+    static let linkMessagePrefix = "postern-session-link "
+
+    /// Sends each contact a link statement from `old` to `new`, through its conversation.
+    static func link(from old: ChatSession, to new: ChatSession, names: [String], _ identity: ChatIdentity) -> Int32 {
+        guard let profile = ClientContext([:]).openProfile() else { return 1 }
+        var messages: [(String, String)] = []
+        for name in names {
+            let contact: Contact, statement: [UInt8]
+            do { contact = try profile.contact(name) } catch { profile.close(); return fail(error.description) }
+            do { statement = try identity.linkStatement(from: old, to: new, for: contact.theirs.publicKey.bytes) }
+            catch { profile.close(); return fail(error.description) }
+            messages.append((name, linkMessagePrefix + Hex.encode(statement)))
+        }
+        profile.close()
+        for (name, text) in messages {
+            Terminal.line("telling \(name) that \(new.pseudonym) continues \(old.pseudonym)")
+            let status = MessageCommand.send([name, text])
+            guard status == 0 else { return status }
         }
         return 0
     }
@@ -215,6 +245,19 @@ extension ChatCommand {
         var learnt = 0, refused = 0
         for entry in inbox where entry.contact == name {
             let text = String(decoding: entry.text, as: UTF8.self)
+            if text.hasPrefix(linkMessagePrefix), let raw = Hex.decode(String(text.dropFirst(linkMessagePrefix.count)).trimmedLine),
+               let link = try? LinkStatement(verifying: raw), link.chatID == chat {
+                do {
+                    try identity.learn(link: raw, inChat: chat, ownContactKey: own)
+                    book.keep(SessionBook.Received(chat: chat, from: name, ownContactKey: own, statement: raw))
+                    Terminal.line("verified: \(ChatSession.pseudonym(link.newKey)) in #\(chat) continues \(ChatSession.pseudonym(link.oldKey))")
+                    learnt += 1
+                } catch {
+                    refused += 1
+                    Terminal.error("postern: a session link from \(name) refused: \(error.description)")
+                }
+                continue
+            }
             guard text.hasPrefix(revealMessagePrefix) else { continue }
             guard let statement = Hex.decode(String(text.dropFirst(revealMessagePrefix.count)).trimmedLine),
                   let s = try? RevealStatement(verifying: statement), s.chatID == chat else { continue }
