@@ -48,7 +48,7 @@ func chatTarget() -> FuzzTarget {
         let identity = try! ChatIdentity(seed: [UInt8](repeating: 0x5a, count: 64))
         let signer = [UInt8](repeating: 0x3c, count: 32)
     }
-    return FuzzTarget(name: "chat", summary: "ChatIdentity.classify of posts (wrapped, re-signed by the harness) and ChatMessage decoding (round trip)",
+    return FuzzTarget(name: "chat", summary: "ChatIdentity.classify of posts (wrapped, re-signed by the harness), ChatMessage decoding (round trip), session reveal/link statements, queries and session books",
                       seeds: {
         let k = Keys.shared
         var seeds: [[UInt8]] = []
@@ -59,11 +59,21 @@ func chatTarget() -> FuzzTarget {
                 if mode == .named, let file = try? IdentityFile.seal(seed: [UInt8](repeating: 0x5a, count: 64), passphrase: [1]) { seeds.append([3] + file) }
             }
         }
+        let s0 = k.identity.session(chat: "fuzz", rotation: 0), s1 = k.identity.session(chat: "fuzz", rotation: 1)
+        if let r = try? k.identity.revealStatement(s0) { seeds.append([4] + r) }
+        if let r = try? k.identity.privateReveal(s0, to: [UInt8](repeating: 7, count: 32)) { seeds.append([4] + r) }
+        if let l = try? k.identity.linkStatement(from: s0, to: s1, for: [UInt8](repeating: 7, count: 32)) { seeds.append([5] + l) }
+        seeds.append([6] + SessionQuery(chatID: "fuzz", seen: [s0.publicKey, s1.publicKey]).encoded)
+        var book = SessionBook()
+        _ = try? book.rotate("fuzz", burn: true)
+        book.keep(SessionBook.Received(chat: "fuzz", from: "bob", ownContactKey: [UInt8](repeating: 7, count: 32), statement: [1, 2]))
+        seeds.append([7] + book.encoded)
+        if let post = try? k.identity.revealPost(session: s0, clock: 1, timestamp: 1) { seeds.append([0] + post.bytes) }
         return seeds
     }, run: { input in
         let k = Keys.shared
         var f = FuzzInput(input)
-        let mode = f.byte() % 4
+        let mode = f.byte() % 8
         let bytes = f.rest
         switch mode {
         case 0:
@@ -75,6 +85,16 @@ func chatTarget() -> FuzzTarget {
             guard let signature = Secp256k1.sign(digest: Keccak256.hash(bytes), secret: k.signer) else { return }
             do throws(ChatError) { _ = try k.identity.classify(WrappedMessage(signature: signature, payload: bytes).encoded) } catch {
                 Fuzz.require(error != .badSignature, "a post the harness signed refused for its signature")
+            }
+        case 4:
+            if let r = try? RevealStatement(verifying: bytes) { Fuzz.require(r.encoded == bytes, "reveal statement does not keep its bytes") }
+        case 5:
+            _ = try? LinkStatement(verifying: bytes)
+        case 6:
+            if let q = try? SessionQuery(decoding: bytes) { Fuzz.require(q.encoded == bytes, "session query does not round-trip") }
+        case 7:
+            if let book = try? SessionBook(decoding: bytes) {
+                Fuzz.require((try? SessionBook(decoding: book.encoded)) == book, "session book does not round-trip")
             }
         default:
             guard let m = try? ChatMessage(decoding: bytes) else { return }
