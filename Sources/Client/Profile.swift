@@ -79,8 +79,14 @@ public final class Profile {
         return key
     }
 
-    /// Opens the LMDB store, waiting up to `waitSeconds` while another process holds it.
-    static func openStore(_ directory: String, waitSeconds: Double = 0) throws(ProfileError) -> RecordStore {
+    /// How long opening waits for a busy store unless told otherwise.
+    public static let defaultWaitSeconds = 2.0
+
+    /// Opens the LMDB store, waiting up to `waitSeconds` while another process holds it. The default is not
+    /// zero: a child this process is spawning shares the lock's open file description from fork until its
+    /// exec closes it, so a profile closed and reopened here while another thread starts a process can
+    /// look busy for a moment (seen as a flaky test on a loaded CI machine).
+    static func openStore(_ directory: String, waitSeconds: Double = defaultWaitSeconds) throws(ProfileError) -> RecordStore {
         let end = Clock.monotonicNanoseconds() &+ UInt64(waitSeconds * 1e9)
         while true {
             do { return try RecordStore(directory: directory + "/store", mapSize: mapSize) } catch {
@@ -124,7 +130,7 @@ public final class Profile {
 
     /// Opens an existing profile; a wrong passphrase fails before anything is written. Another process
     /// using it is waited for up to `waitSeconds`.
-    public static func open(directory: String, passphrase: [UInt8], waitSeconds: Double = 0) throws(ProfileError) -> Profile {
+    public static func open(directory: String, passphrase: [UInt8], waitSeconds: Double = defaultWaitSeconds) throws(ProfileError) -> Profile {
         let saltPath = directory + "/profile.salt", newSaltPath = saltPath + ".new"
         guard let salt = try? Files.read(saltPath), salt.count == Argon2id.saltBytes else { throw .notAProfile(directory) }
         let profile = Profile(directory: directory, store: try openStore(directory, waitSeconds: waitSeconds), master: try master(passphrase, salt))

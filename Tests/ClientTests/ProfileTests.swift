@@ -4,6 +4,23 @@ import PosternCrypto
 import Testing
 
 @Suite struct ProfileTests {
+    /// A store that is being let go (here closed by another thread after 0.3 s; in CI, a lock description
+    /// a just-spawned child still shared until its exec) is waited for, not reported busy at once. With
+    /// no wait, `passphraseChangeKeepsEverything` failed on a loaded CI machine with "in use by another
+    /// postern process".
+    @Test func openWaitsForAStoreThatIsBeingLetGo() throws {
+        let dir = NSTemporaryDirectory() + "postern-profile-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pass = Array("correct horse battery staple".utf8)
+        let holder = try Profile.create(directory: dir, passphrase: pass)
+        #expect(throws: ProfileError.busy(dir)) { try Profile.open(directory: dir, passphrase: pass, waitSeconds: 0) }
+        nonisolated(unsafe) let held = holder
+        let release = Thread { Thread.sleep(forTimeInterval: 0.3); held.close() }
+        release.start()
+        let reopened = try Profile.open(directory: dir, passphrase: pass)
+        reopened.close()
+    }
+
     @Test func encryptedAtRestAndWrongPassphrase() throws {
         let dir = NSTemporaryDirectory() + "postern-profile-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: dir) }
