@@ -43,41 +43,16 @@ public enum AES256 {
     /// Writes the bitsliced round keys for `key` (32 bytes) into `schedule` (`scheduleBytes`): what
     /// decryption needs, since it uses the round keys last to first.
     public static func expand(key: UnsafeRawPointer, into schedule: UnsafeMutableRawPointer) {
-        var previous2 = load(key), previous = load(key + 16)
-        store(previous2, schedule, 0)
-        store(previous, schedule, 1)
+        var previous2 = Quad(load(key)), previous = Quad(load(key + 16))
+        previous2.store(schedule, 0)
+        previous.store(schedule, 1)
         var rcon: UInt32 = 1
         for r in 2...14 {
-            let word = substitute(lastColumn(previous, round: r)).map { $0 & 0xf }
-            let next = nextRoundKey(previous2, word, round: r, rcon: &rcon)
-            store(next, schedule, r)
+            let word = Quad(substitute(previous.lastColumn(round: r).planes)).map { $0 & 0x0000_000f_0000_000f }
+            let next = previous2.nextRoundKey(word, round: r, rcon: &rcon)
+            next.store(schedule, r)
             previous2 = previous
             previous = next
-        }
-    }
-
-    /// The last word (column 3) of round key r−1, moved to column 0, rotated (RotWord: row i takes row
-    /// i+1) when r is even: the input of the key schedule's SubWord for round key r.
-    @inline(__always) @usableFromInline
-    static func lastColumn(_ previous: State, round r: Int) -> State {
-        let t = previous.map { ($0 >> 12) & 0xf }
-        return r & 1 == 0 ? t.map { (($0 >> 1) & 0x7) | (($0 << 3) & 0x8) } : t
-    }
-
-    /// Round key r from round key r−2 and SubWord's output `word` (column 0 only): Rcon enters row 0 when
-    /// r is even, then w[j] = w[j−8] ⊕ w[j−1] along the four columns is a prefix XOR over columns.
-    @inline(__always) @usableFromInline
-    static func nextRoundKey(_ previous2: State, _ word: State, round r: Int, rcon: inout UInt32) -> State {
-        var t = word
-        if r & 1 == 0 {
-            let c = rcon  // public constants: branching on them leaks nothing
-            t = State(t.b0 ^ (c & 1), t.b1 ^ ((c >> 1) & 1), t.b2 ^ ((c >> 2) & 1), t.b3 ^ ((c >> 3) & 1),
-                      t.b4 ^ ((c >> 4) & 1), t.b5 ^ ((c >> 5) & 1), t.b6 ^ ((c >> 6) & 1), t.b7 ^ ((c >> 7) & 1))
-            rcon = (c << 1) ^ (0x11b & (0 &- (c >> 7)))
-        }
-        return (previous2 ^ t).map { x in
-            let y = x ^ (x << 4)
-            return (y ^ (y << 8)) & 0xffff
         }
     }
 
@@ -132,6 +107,20 @@ public enum AES256 {
                   UInt32(truncatingIfNeeded: w2 >> 32), UInt32(truncatingIfNeeded: w3 >> 32))
         }
 
+        /// Round key r of an expanded schedule (four words per round key).
+        @inline(__always) @usableFromInline
+        init(_ schedule: UnsafeRawPointer, _ r: Int) {
+            let p = schedule + 32 * r
+            self.init(p.load(as: UInt64.self), p.load(fromByteOffset: 8, as: UInt64.self),
+                      p.load(fromByteOffset: 16, as: UInt64.self), p.load(fromByteOffset: 24, as: UInt64.self))
+        }
+
+        func store(_ schedule: UnsafeMutableRawPointer, _ r: Int) {
+            let p = schedule + 32 * r
+            p.storeBytes(of: w0, as: UInt64.self); p.storeBytes(of: w1, toByteOffset: 8, as: UInt64.self)
+            p.storeBytes(of: w2, toByteOffset: 16, as: UInt64.self); p.storeBytes(of: w3, toByteOffset: 24, as: UInt64.self)
+        }
+
         @inline(__always) @usableFromInline
         func map(_ f: (UInt64) -> UInt64) -> Quad { Quad(f(w0), f(w1), f(w2), f(w3)) }
 
@@ -143,7 +132,10 @@ public enum AES256 {
 
         @usableFromInline static let low16: UInt64 = 0x0000_ffff_0000_ffff
 
-        /// As `AES256.shiftRows`, on both halves at once (the doubling stays inside each 32-bit half).
+        /// Row r moves left by r columns: inside a plane, the row's bits (r, r+4, r+8, r+12) rotate right by
+        /// 4r within 16 bits. With the plane doubled into 32 bits (y = x ‖ x, inside each half of the word), a
+        /// 16-bit rotation is one shift, and each row a shift and a mask (one AArch64 `and` with a shifted
+        /// operand). Bits 16–31 of each half are ignored on input and clear on output.
         @inline(__always) @usableFromInline
         var shiftRows: Quad {
             map { x in
@@ -153,6 +145,17 @@ public enum AES256 {
             }
         }
 
+        /// The inverse: row r rotates left by 4r, i.e. right by 16 − 4r.
+        @inline(__always) @usableFromInline
+        var invShiftRows: Quad {
+            map { x in
+                let y = (x & Quad.low16) &* 0x1_0001
+                return (y & 0x0000_1111_0000_1111) | ((y >> 12) & 0x0000_2222_0000_2222)
+                    | ((y >> 8) & 0x0000_4444_0000_4444) | ((y >> 4) & 0x0000_8888_0000_8888)
+            }
+        }
+
+        /// Each byte takes the byte one row down in its column (row 3 takes row 0).
         @inline(__always) @usableFromInline
         static func rotate1(_ x: UInt64) -> UInt64 {
             ((x >> 1) & 0x0000_7777_0000_7777) | ((x << 3) & 0x0000_8888_0000_8888)
@@ -163,13 +166,15 @@ public enum AES256 {
             ((x >> 2) & 0x0000_3333_0000_3333) | ((x << 2) & 0x0000_cccc_0000_cccc)
         }
 
-        /// Multiplication by 02: planes (b7, b0⊕b7, b1, b2⊕b7, b3⊕b7, b4, b5, b6), paired as in `Quad`.
+        /// Multiplication by x (02) in GF(2⁸) mod x⁸+x⁴+x³+x+1: planes (b7, b0⊕b7, b1, b2⊕b7, b3⊕b7, b4, b5,
+        /// b6), paired as in `Quad`.
         @inline(__always) @usableFromInline
         var times2: Quad {
             let b7 = w3 >> 32
             return Quad(((w3 >> 32) | (w3 << 32)) ^ (w3 & 0xffff_ffff_0000_0000), w0 ^ b7, w1, w2 ^ b7)
         }
 
+        /// b_r = 2·a_r ⊕ 3·a_{r+1} ⊕ a_{r+2} ⊕ a_{r+3} = 2·(a_r ⊕ a_{r+1}) ⊕ a_{r+1} ⊕ rot2(a_r ⊕ a_{r+1}).
         @inline(__always) @usableFromInline
         var mixColumns: Quad {
             let r1 = map(Quad.rotate1)
@@ -177,7 +182,15 @@ public enum AES256 {
             return t.times2 ^ r1 ^ t.map(Quad.rotate2)
         }
 
-        /// SubWord's input for round key r: column 3 (bits 12–15) moved to column 0, rotated when r is even.
+        /// InvMixColumns = MixColumns after adding 4·(a_r ⊕ a_{r+2}) to every byte.
+        @inline(__always) @usableFromInline
+        var invMixColumns: Quad {
+            let u = (self ^ map(Quad.rotate2)).times2.times2
+            return (self ^ u).mixColumns
+        }
+
+        /// SubWord's input for round key r: the last word (column 3, bits 12–15) of round key r−1 moved to
+        /// column 0, rotated (RotWord: row i takes row i+1) when r is even.
         @inline(__always) @usableFromInline
         func lastColumn(round r: Int) -> Quad {
             let t = map { ($0 >> 12) & 0x0000_000f_0000_000f }
@@ -191,7 +204,9 @@ public enum AES256 {
         @inline(__always) @usableFromInline
         var keyWord: Quad { map { ($0 >> 16) & 0x0000_000f_0000_000f } }
 
-        /// As `AES256.nextRoundKey`, on the pairs: Rcon bit k enters plane k.
+        /// Round key r from round key r−2 (self) and SubWord's output `word` (column 0 only): Rcon enters row 0
+        /// when r is even (bit k into plane k; Rcon is public, so branching on it leaks nothing), then
+        /// w[j] = w[j−8] ⊕ w[j−1] along the four columns is a prefix XOR over columns.
         @inline(__always) @usableFromInline
         func nextRoundKey(_ word: Quad, round r: Int, rcon: inout UInt32) -> Quad {
             var t = word
@@ -211,11 +226,11 @@ public enum AES256 {
     /// Decrypts one block in place with an expanded schedule.
     @inline(__always)
     public static func decrypt(schedule: UnsafeRawPointer, block: UnsafeMutableRawPointer) {
-        var s = invSubstitute(invShiftRows(load(block) ^ roundKey(schedule, 14)))
+        var s = Quad(invSubstitute((Quad(load(block)) ^ Quad(schedule, 14)).invShiftRows.planes))
         for r in stride(from: 13, through: 1, by: -1) {
-            s = invSubstitute(invShiftRows(invMixColumns(s ^ roundKey(schedule, r))))
+            s = Quad(invSubstitute((s ^ Quad(schedule, r)).invMixColumns.invShiftRows.planes))
         }
-        store(s ^ roundKey(schedule, 0), block)
+        store((s ^ Quad(schedule, 0)).planes, block)
     }
 
     /// Array forms for tests and the self-test.
@@ -293,71 +308,7 @@ public enum AES256 {
         p.storeBytes(of: half(8).littleEndian, toByteOffset: 8, as: UInt64.self)
     }
 
-    @inline(__always) @usableFromInline
-    static func roundKey(_ schedule: UnsafeRawPointer, _ r: Int) -> State {
-        let p = schedule + 32 * r
-        return State(p.load(as: UInt32.self), p.load(fromByteOffset: 4, as: UInt32.self),
-                     p.load(fromByteOffset: 8, as: UInt32.self), p.load(fromByteOffset: 12, as: UInt32.self),
-                     p.load(fromByteOffset: 16, as: UInt32.self), p.load(fromByteOffset: 20, as: UInt32.self),
-                     p.load(fromByteOffset: 24, as: UInt32.self), p.load(fromByteOffset: 28, as: UInt32.self))
-    }
-
-    static func store(_ s: State, _ schedule: UnsafeMutableRawPointer, _ r: Int) {
-        let p = schedule + 32 * r
-        p.storeBytes(of: s.b0, as: UInt32.self); p.storeBytes(of: s.b1, toByteOffset: 4, as: UInt32.self)
-        p.storeBytes(of: s.b2, toByteOffset: 8, as: UInt32.self); p.storeBytes(of: s.b3, toByteOffset: 12, as: UInt32.self)
-        p.storeBytes(of: s.b4, toByteOffset: 16, as: UInt32.self); p.storeBytes(of: s.b5, toByteOffset: 20, as: UInt32.self)
-        p.storeBytes(of: s.b6, toByteOffset: 24, as: UInt32.self); p.storeBytes(of: s.b7, toByteOffset: 28, as: UInt32.self)
-    }
-
-    // MARK: Linear layers
-
-    /// Row r moves left by r columns: inside a plane, the row's bits (r, r+4, r+8, r+12) rotate right by 4r
-    /// within 16 bits. With the plane doubled into 32 bits (y = x ‖ x), a 16-bit rotation is one shift,
-    /// and each row is a shift and a mask (one AArch64 `and` with a shifted operand).
-    @inline(__always) @usableFromInline
-    static func shiftRows(_ s: State) -> State {
-        s.map { x in
-            let y = (x & 0xffff) &* 0x1_0001
-            return (y & 0x1111) | ((y >> 4) & 0x2222) | ((y >> 8) & 0x4444) | ((y >> 12) & 0x8888)
-        }
-    }
-
-    /// The inverse: row r rotates left by 4r, i.e. right by 16 − 4r.
-    @inline(__always) @usableFromInline
-    static func invShiftRows(_ s: State) -> State {
-        s.map { x in
-            let y = (x & 0xffff) &* 0x1_0001
-            return (y & 0x1111) | ((y >> 12) & 0x2222) | ((y >> 8) & 0x4444) | ((y >> 4) & 0x8888)
-        }
-    }
-
-    /// Each byte takes the byte one row down in its column (row 3 takes row 0).
-    @inline(__always) @usableFromInline
-    static func rotate1(_ x: UInt32) -> UInt32 { ((x >> 1) & 0x7777) | ((x << 3) & 0x8888) }
-    @inline(__always) @usableFromInline
-    static func rotate2(_ x: UInt32) -> UInt32 { ((x >> 2) & 0x3333) | ((x << 2) & 0xcccc) }
-
-    /// Multiplication by x (02) in GF(2⁸) mod x⁸+x⁴+x³+x+1, on planes.
-    @inline(__always) @usableFromInline
-    static func times2(_ t: State) -> State {
-        State(t.b7, t.b0 ^ t.b7, t.b1, t.b2 ^ t.b7, t.b3 ^ t.b7, t.b4, t.b5, t.b6)
-    }
-
-    /// b_r = 2·a_r ⊕ 3·a_{r+1} ⊕ a_{r+2} ⊕ a_{r+3} = 2·(a_r ⊕ a_{r+1}) ⊕ a_{r+1} ⊕ rot2(a_r ⊕ a_{r+1}).
-    @inline(__always) @usableFromInline
-    static func mixColumns(_ a: State) -> State {
-        let r1 = a.map(rotate1)
-        let t = a ^ r1
-        return times2(t) ^ r1 ^ t.map(rotate2)
-    }
-
-    /// InvMixColumns = MixColumns after adding 4·(a_r ⊕ a_{r+2}) to every byte.
-    @inline(__always) @usableFromInline
-    static func invMixColumns(_ a: State) -> State {
-        let u = times2(times2(a ^ a.map(rotate2)))
-        return mixColumns(a ^ u)
-    }
+    // MARK: S-box and its inverse
 
     /// The linear part of FIPS-197's inverse affine map: bit i = bits (i+2) ⊕ (i+5) ⊕ (i+7).
     @inline(__always) @usableFromInline
@@ -374,8 +325,6 @@ public enum AES256 {
         y.b0 = ~y.b0; y.b2 = ~y.b2
         return y
     }
-
-    // MARK: S-box
 
     /// Boyar–Peralta's S-box circuit. Inputs U0…U7 are bits 7…0 of each byte; outputs S0…S7 likewise.
     @inline(__always) @usableFromInline
