@@ -97,6 +97,16 @@ public struct RevealStatement: Equatable {
         encoded = bytes
     }
 
+    /// The chat a reveal or link statement is about, read without verifying it (to pick the statements
+    /// about one chat out of many before checking them).
+    public static func chatID(of bytes: [UInt8]) -> String? {
+        guard let prefix = [publicPrefix, privatePrefix, LinkStatement.prefix].first(where: { bytes.starts(with: $0) }),
+              bytes.count >= prefix.count + 2 else { return nil }
+        let length = Int(bytes[prefix.count]) << 8 | Int(bytes[prefix.count + 1])
+        guard bytes.count >= prefix.count + 2 + length else { return nil }
+        return String(validating: bytes[(prefix.count + 2)..<(prefix.count + 2 + length)], as: UTF8.self)
+    }
+
     static func body(prefix: [UInt8], chatID: String, session: [UInt8], second: [UInt8]) -> [UInt8] {
         let chat = Array(chatID.utf8)
         return prefix + [UInt8(chat.count >> 8), UInt8(chat.count & 0xff)] + chat + session + second
@@ -248,6 +258,25 @@ extension ChatIdentity {
         guard link.recipient == ownContactKey else { throw .malformed("the statement was made for someone else") }
         revealed[link.newKey] = revealed[link.oldKey] ?? .continues(link.oldKey)
         return link
+    }
+
+    /// What a private statement a contact sent (a reveal or a link, told apart by its prefix) taught us.
+    public enum Learnt: Equatable {
+        case revealed(session: [UInt8])
+        case linked(old: [UInt8], new: [UInt8])
+    }
+
+    /// Verifies and records a private reveal or link statement from contact `from`, addressed to
+    /// `ownContactKey`, about chat `chatID`.
+    @discardableResult
+    public func learn(privateStatement bytes: [UInt8], inChat chatID: String, ownContactKey: [UInt8], from: String)
+        throws(ChatError) -> Learnt {
+        if bytes.starts(with: LinkStatement.prefix) {
+            let link = try learn(link: bytes, inChat: chatID, ownContactKey: ownContactKey)
+            return .linked(old: link.oldKey, new: link.newKey)
+        }
+        guard bytes.starts(with: RevealStatement.privatePrefix) else { throw .malformed("not a private session statement") }
+        return .revealed(session: try learn(reveal: bytes, inChat: chatID, ownContactKey: ownContactKey, from: from).sessionKey)
     }
 
     /// Answers a contact's query: a private reveal for each seen key that is one of our sessions in that

@@ -45,11 +45,7 @@ public struct SessionBook: Equatable {
     /// Teaches `identity` every kept statement (each was verified when kept; one that no longer verifies is skipped).
     public func teach(_ identity: ChatIdentity) {
         for r in received {
-            if r.statement.starts(with: LinkStatement.prefix) {
-                _ = try? identity.learn(link: r.statement, inChat: r.chat, ownContactKey: r.ownContactKey)
-            } else {
-                _ = try? identity.learn(reveal: r.statement, inChat: r.chat, ownContactKey: r.ownContactKey, from: r.from)
-            }
+            _ = try? identity.learn(privateStatement: r.statement, inChat: r.chat, ownContactKey: r.ownContactKey, from: r.from)
         }
     }
     static let magic = "postern-chat-sessions/1 "

@@ -171,11 +171,18 @@ enum ChatCommand {
         let now = UInt64(Clock.wallNanoseconds() / 1_000_000)
         let post: (bytes: [UInt8], id: [UInt8], syncNote: [UInt8]?)
         do { post = try identity.post(text, chatID: chat, clock: now, timestamp: now, mode: mode) } catch { return fail(error.description) }
+        return deliver(post, chat: chat, identity: identity, o, wrote: "; message id \(Hex.encode(post.id))")
+    }
+
+    /// A signed post through the mixnet (--config, or client.toml from the global options), to --out, or
+    /// as hex on standard output; `wrote` follows "wrote FILE" when it went to --out.
+    static func deliver(_ post: (bytes: [UInt8], id: [UInt8], syncNote: [UInt8]?), chat: String, identity: ChatIdentity,
+                        _ o: [String: String], wrote: String) -> Int32 {
         if let config = o["--config"] ?? ClientContext.globals["--config"] { return ChatNetwork.post(post, chat: chat, identity: identity, config: config) }
         let line = Hex.encode(post.bytes) + "\n"
         if let out = o["--out"] {
             do { try Files.writeAtomically(out, Array(line.utf8), mode: 0o644) } catch { return fail("\(out): \(error.description)") }
-            Terminal.line("wrote \(out); message id \(Hex.encode(post.id))")
+            Terminal.line("wrote \(out)" + wrote)
         } else {
             Terminal.out(line)
         }
@@ -192,17 +199,7 @@ enum ChatCommand {
         let post: (bytes: [UInt8], id: [UInt8])
         do { post = try identity.post(text, chatID: chat, clock: now, timestamp: now, session: identity.session(chat: chat, rotation: rotation)) }
         catch { return fail(error.description) }
-        if let config = o["--config"] ?? ClientContext.globals["--config"] {
-            return ChatNetwork.post((post.bytes, post.id, nil), chat: chat, identity: identity, config: config)
-        }
-        let line = Hex.encode(post.bytes) + "\n"
-        if let out = o["--out"] {
-            do { try Files.writeAtomically(out, Array(line.utf8), mode: 0o644) } catch { return fail("\(out): \(error.description)") }
-            Terminal.line("wrote \(out); message id \(Hex.encode(post.id))")
-        } else {
-            Terminal.out(line)
-        }
-        return 0
+        return deliver((post.bytes, post.id, nil), chat: chat, identity: identity, o, wrote: "; message id \(Hex.encode(post.id))")
     }
 
     static func read(_ args: [String]) -> Int32 {

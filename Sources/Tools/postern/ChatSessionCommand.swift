@@ -105,14 +105,11 @@ extension ChatCommand {
         let s = identity.session(chat: chat, rotation: rotation)
         if let name = o["--to"] {
             // Through the Postern conversation with NAME, bound to their contact key.
-            guard let profile = ClientContext([:]).openProfile() else { return 1 }
-            let contact: Contact
-            do { contact = try profile.contact(name) } catch { profile.close(); return fail(error.description) }
-            profile.close()
+            guard let (contact, _) = contact(name) else { return 1 }
             let statement: [UInt8]
             do { statement = try identity.privateReveal(s, to: contact.theirs.publicKey.bytes) } catch { return fail(error.description) }
             Terminal.line("revealing session \(rotation) of #\(chat) (\(s.pseudonym)) to \(name) only")
-            return MessageCommand.send([name, revealMessagePrefix + Hex.encode(statement)])
+            return sendAll([revealMessagePrefix + Hex.encode(statement)], to: name)
         }
         if let keyHex = o["--to-key"] {
             guard let key = Hex.decode(keyHex), key.count == 32 else { return CLI.usageError("--to-key must be a 32-byte contact key in hex") }
@@ -127,43 +124,55 @@ extension ChatCommand {
         let now = UInt64(Clock.wallNanoseconds() / 1_000_000)
         let post: (bytes: [UInt8], id: [UInt8])
         do { post = try identity.revealPost(session: s, clock: now, timestamp: now) } catch { return fail(error.description) }
-        if let config = o["--config"] ?? ClientContext.globals["--config"] {
-            return ChatNetwork.post((post.bytes, post.id, nil), chat: chat, identity: identity, config: config)
-        }
-        let line = Hex.encode(post.bytes) + "\n"
-        if let out = o["--out"] {
-            do { try Files.writeAtomically(out, Array(line.utf8), mode: 0o644) } catch { return fail("\(out): \(error.description)") }
-            Terminal.line("wrote \(out): reveals session \(rotation) of #\(chat) (\(s.pseudonym)) as \(ChatSession.pseudonym(identity.chatPublic))")
-        } else {
-            Terminal.out(line)
-        }
-        return 0
+        return deliver((post.bytes, post.id, nil), chat: chat, identity: identity, o,
+                       wrote: ": reveals session \(rotation) of #\(chat) (\(s.pseudonym)) as \(ChatSession.pseudonym(identity.chatPublic))")
     }
 
+    /// Messages between contacts that carry session statements: PREFIX ‖ hex.
+    static let revealMessagePrefix = "postern-session-reveal "
     static let linkMessagePrefix = "postern-session-link "
+    static let queryMessagePrefix = "postern-session-query "
 
-    /// Sends each contact a link statement from `old` to `new`, through its conversation.
-    static func link(from old: ChatSession, to new: ChatSession, names: [String], _ identity: ChatIdentity) -> Int32 {
-        guard let profile = ClientContext([:]).openProfile() else { return 1 }
-        var messages: [(String, String)] = []
-        for name in names {
-            let contact: Contact, statement: [UInt8]
-            do { contact = try profile.contact(name) } catch { profile.close(); return fail(error.description) }
-            do { statement = try identity.linkStatement(from: old, to: new, for: contact.theirs.publicKey.bytes) }
-            catch { profile.close(); return fail(error.description) }
-            messages.append((name, linkMessagePrefix + Hex.encode(statement)))
-        }
-        profile.close()
-        for (name, text) in messages {
-            Terminal.line("telling \(name) that \(new.pseudonym) continues \(old.pseudonym)")
+    /// The bytes of a message "PREFIX HEX", if `text` is one.
+    static func payload(_ text: String, _ prefix: String) -> [UInt8]? {
+        guard text.hasPrefix(prefix) else { return nil }
+        return Hex.decode(String(text.dropFirst(prefix.count)).trimmedLine)
+    }
+
+    /// Contact `name` of the profile, with the profile's inbox. The profile is closed again before
+    /// returning: sending (`MessageCommand.send`) opens it itself.
+    static func contact(_ name: String) -> (contact: Contact, inbox: [InboxEntry])? {
+        guard let profile = ClientContext([:]).openProfile() else { return nil }
+        defer { profile.close() }
+        do { return (try profile.contact(name), try profile.inbox()) } catch { _ = fail(error.description); return nil }
+    }
+
+    /// Sends each text to `name` through the conversation, stopping at the first that is not delivered.
+    static func sendAll(_ texts: [String], to name: String) -> Int32 {
+        for text in texts {
             let status = MessageCommand.send([name, text])
             guard status == 0 else { return status }
         }
         return 0
     }
 
-    static let revealMessagePrefix = "postern-session-reveal "
-    static let queryMessagePrefix = "postern-session-query "
+    /// Sends each contact a link statement from `old` to `new`, through its conversation.
+    static func link(from old: ChatSession, to new: ChatSession, names: [String], _ identity: ChatIdentity) -> Int32 {
+        var messages: [(String, String)] = []
+        for name in names {
+            guard let (contact, _) = contact(name) else { return 1 }
+            let statement: [UInt8]
+            do { statement = try identity.linkStatement(from: old, to: new, for: contact.theirs.publicKey.bytes) }
+            catch { return fail(error.description) }
+            messages.append((name, linkMessagePrefix + Hex.encode(statement)))
+        }
+        for (name, text) in messages {
+            Terminal.line("telling \(name) that \(new.pseudonym) continues \(old.pseudonym)")
+            let status = sendAll([text], to: name)
+            guard status == 0 else { return status }
+        }
+        return 0
+    }
 
     /// Sends `name` the session keys seen in the chat's last 20 minutes that are neither ours nor known.
     static func ask(chat: String, identity: ChatIdentity, _ o: [String: String]) -> Int32 {
@@ -179,7 +188,7 @@ extension ChatCommand {
         }
         guard !seen.isEmpty else { return fail("no unknown session keys in #\(chat) in the last 20 minutes: nothing to ask about") }
         Terminal.line("asking \(name) which of \(seen.count) session\(seen.count == 1 ? "" : "s") in #\(chat) are theirs")
-        return MessageCommand.send([name, queryMessagePrefix + Hex.encode(SessionQuery(chatID: chat, seen: seen).encoded)])
+        return sendAll([queryMessagePrefix + Hex.encode(SessionQuery(chatID: chat, seen: seen).encoded)], to: name)
     }
 
     /// Answers every query from `name` in the inbox with private reveals.
@@ -190,25 +199,24 @@ extension ChatCommand {
             guard let n = UInt32(part), n < ChatIdentity.sessionWindow else { return CLI.usageError("--withhold takes rotations 0…\(ChatIdentity.sessionWindow - 1)") }
             withhold.insert(n)
         }
-        guard let profile = ClientContext([:]).openProfile() else { return 1 }
-        let contact: Contact, inbox: [InboxEntry]
-        do { contact = try profile.contact(name); inbox = try profile.inbox() } catch { profile.close(); return fail(error.description) }
-        profile.close()
-        var reveals: [[UInt8]] = []
+        guard let (contact, inbox) = contact(name) else { return 1 }
+        var reveals: [String] = []
         for entry in inbox where entry.contact == name {
             let text = String(decoding: entry.text, as: UTF8.self)
             guard text.hasPrefix(queryMessagePrefix) else { continue }
-            guard let raw = Hex.decode(String(text.dropFirst(queryMessagePrefix.count)).trimmedLine),
-                  let query = try? SessionQuery(decoding: raw) else { Terminal.error("postern: a malformed query from \(name) skipped"); continue }
+            guard let raw = payload(text, queryMessagePrefix), let query = try? SessionQuery(decoding: raw) else {
+                Terminal.error("postern: a malformed query from \(name) skipped")
+                continue
+            }
             let burned = book.chats[query.chatID]?.burned ?? []
-            do { reveals += try identity.answer(query, to: contact.theirs.publicKey.bytes, withhold: withhold.union(burned)) }
-            catch { return fail(error.description) }
+            do {
+                let answers = try identity.answer(query, to: contact.theirs.publicKey.bytes, withhold: withhold.union(burned))
+                reveals += answers.map { revealMessagePrefix + Hex.encode($0) }
+            } catch { return fail(error.description) }
         }
         if reveals.isEmpty { Terminal.line("nothing to reveal to \(name): no query from them names a session of yours"); return 0 }
-        for r in reveals {
-            let status = MessageCommand.send([name, revealMessagePrefix + Hex.encode(r)])
-            guard status == 0 else { return status }
-        }
+        let status = sendAll(reveals, to: name)
+        guard status == 0 else { return status }
         Terminal.line("revealed \(reveals.count) session\(reveals.count == 1 ? "" : "s") to \(name)")
         return 0
     }
@@ -223,52 +231,44 @@ extension ChatCommand {
         guard let bytes = try? Files.read(files[0]) else { return fail("cannot read \(files[0])") }
         // "postern-session-reveal HEX" as 'reveal --to-key' writes it (and as it arrives in a message), or bare hex.
         let text = (String(decoding: bytes, as: UTF8.self).split(separator: " ").last.map(String.init) ?? "").trimmedLine
-        guard let statement = Hex.decode(text) else { return fail("\(files[0]): not a session reveal statement") }
+        guard let statement = Hex.decode(text) else { return fail("\(files[0]): not a session statement") }
+        let from = o["--from"] ?? "the contact who sent it"
         do {
-            let s = try identity.learn(reveal: statement, inChat: chat, ownContactKey: key, from: o["--from"])
-            book.keep(SessionBook.Received(chat: chat, from: o["--from"] ?? "a contact", ownContactKey: key, statement: statement))
+            let learnt = try identity.learn(privateStatement: statement, inChat: chat, ownContactKey: key, from: from)
+            book.keep(SessionBook.Received(chat: chat, from: from, ownContactKey: key, statement: statement))
             guard saveBook(book, path, identity) == 0 else { return 1 }
-            Terminal.line("verified: \(ChatSession.pseudonym(s.sessionKey)) in #\(chat) is \(o["--from"] ?? "the contact who sent it")")
+            Terminal.line(verified(learnt, chat: chat, from: from))
             return 0
         } catch {
             return fail("\(files[0]): \(error.description)")
         }
     }
 
-    /// Checks every reveal message from contact `name` in the profile's inbox (fetched by 'postern inbox').
+    static func verified(_ learnt: ChatIdentity.Learnt, chat: String, from: String) -> String {
+        switch learnt {
+        case .revealed(let session): "verified: \(ChatSession.pseudonym(session)) in #\(chat) is \(from)"
+        case .linked(let old, let new): "verified: \(ChatSession.pseudonym(new)) in #\(chat) continues \(ChatSession.pseudonym(old))"
+        }
+    }
+
+    /// Checks every reveal and link message about `chat` from contact `name` in the profile's inbox
+    /// (fetched by 'postern inbox').
     static func learnFromInbox(chat: String, from name: String, identity: ChatIdentity, book: inout SessionBook, path: String) -> Int32 {
-        guard let profile = ClientContext([:]).openProfile() else { return 1 }
-        defer { profile.close() }
-        let contact: Contact, inbox: [InboxEntry]
-        do { contact = try profile.contact(name); inbox = try profile.inbox() } catch { return fail(error.description) }
+        guard let (contact, inbox) = contact(name) else { return 1 }
         let own = contact.mine.publicKey.bytes
         var learnt = 0, refused = 0
         for entry in inbox where entry.contact == name {
             let text = String(decoding: entry.text, as: UTF8.self)
-            if text.hasPrefix(linkMessagePrefix), let raw = Hex.decode(String(text.dropFirst(linkMessagePrefix.count)).trimmedLine),
-               let link = try? LinkStatement(verifying: raw), link.chatID == chat {
-                do {
-                    try identity.learn(link: raw, inChat: chat, ownContactKey: own)
-                    book.keep(SessionBook.Received(chat: chat, from: name, ownContactKey: own, statement: raw))
-                    Terminal.line("verified: \(ChatSession.pseudonym(link.newKey)) in #\(chat) continues \(ChatSession.pseudonym(link.oldKey))")
-                    learnt += 1
-                } catch {
-                    refused += 1
-                    Terminal.error("postern: a session link from \(name) refused: \(error.description)")
-                }
-                continue
-            }
-            guard text.hasPrefix(revealMessagePrefix) else { continue }
-            guard let statement = Hex.decode(String(text.dropFirst(revealMessagePrefix.count)).trimmedLine),
-                  let s = try? RevealStatement(verifying: statement), s.chatID == chat else { continue }
+            guard let statement = payload(text, revealMessagePrefix) ?? payload(text, linkMessagePrefix),
+                  RevealStatement.chatID(of: statement) == chat else { continue }
             do {
-                _ = try identity.learn(reveal: statement, inChat: chat, ownContactKey: own, from: name)
+                let what = try identity.learn(privateStatement: statement, inChat: chat, ownContactKey: own, from: name)
                 book.keep(SessionBook.Received(chat: chat, from: name, ownContactKey: own, statement: statement))
-                Terminal.line("verified: \(ChatSession.pseudonym(s.sessionKey)) in #\(chat) is \(name)")
+                Terminal.line(verified(what, chat: chat, from: name))
                 learnt += 1
             } catch {
                 refused += 1
-                Terminal.error("postern: a reveal from \(name) refused: \(error.description)")
+                Terminal.error("postern: a session statement from \(name) refused: \(error.description)")
             }
         }
         guard saveBook(book, path, identity) == 0 else { return 1 }
