@@ -31,7 +31,7 @@ public struct ChatSession: Equatable {
         var attempt: UInt32 = 0
         var s: [UInt8]
         repeat {
-            let info = Self.be32(rotation) + Self.be32(attempt) + Array(chatID.utf8)
+            let info = SessionWriter.u32(rotation) + SessionWriter.u32(attempt) + Array(chatID.utf8)
             s = try! HKDF.derive(salt: Array("postern/chat-session/v1".utf8), ikm: root, info: info, count: 32)
             attempt += 1
         } while !Secp256k1.isValidSecret(s)
@@ -39,7 +39,6 @@ public struct ChatSession: Equatable {
         publicKey = Secp256k1.publicKey(s, compressed: false)!
     }
 
-    static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
 }
 
 /// A statement binding a session key to a chat key (docs/CHAT.md, "Revealing a session").
@@ -68,28 +67,20 @@ public struct RevealStatement: Equatable {
 
     /// Parses and verifies a statement: every signature must recover to the key it names.
     public init(verifying bytes: [UInt8]) throws(ChatError) {
-        var r = bytes[...]
-        func take(_ n: Int) throws(ChatError) -> [UInt8] {
-            guard r.count >= n else { throw .malformed("reveal statement is truncated") }
-            defer { r = r.dropFirst(n) }
-            return Array(r.prefix(n))
-        }
+        var r = SessionReader(bytes, what: "reveal statement")
         let isPublic: Bool
-        if bytes.starts(with: Self.publicPrefix) { isPublic = true; _ = try take(Self.publicPrefix.count) }
-        else if bytes.starts(with: Self.privatePrefix) { isPublic = false; _ = try take(Self.privatePrefix.count) }
+        if r.skip(prefix: Self.publicPrefix) { isPublic = true }
+        else if r.skip(prefix: Self.privatePrefix) { isPublic = false }
         else { throw .malformed("not a session reveal statement") }
-        let lengthBytes = try take(2)
-        let length = Int(lengthBytes[0]) << 8 | Int(lengthBytes[1])
-        guard let chat = String(validating: try take(length), as: UTF8.self) else { throw .malformed("chat id is not UTF-8") }
-        let session = try take(65)
-        let second = try take(isPublic ? 65 : 32)
-        let signed = Array(bytes[..<(bytes.count - r.count)])
-        let digest = Keccak256.hash(signed)
-        guard Secp256k1.recover(digest: digest, signature: try take(65)) == session else { throw .badSignature }
+        let chat = try r.text()
+        let session = try r.take(65)
+        let second = try r.take(isPublic ? 65 : 32)
+        let digest = Keccak256.hash(r.consumed)
+        guard Secp256k1.recover(digest: digest, signature: try r.take(65)) == session else { throw .badSignature }
         if isPublic {
-            guard Secp256k1.recover(digest: digest, signature: try take(65)) == second else { throw .badSignature }
+            guard Secp256k1.recover(digest: digest, signature: try r.take(65)) == second else { throw .badSignature }
         }
-        guard r.isEmpty else { throw .malformed("reveal statement has trailing bytes") }
+        try r.end()
         chatID = chat
         sessionKey = session
         chatKey = isPublic ? second : nil
@@ -100,16 +91,13 @@ public struct RevealStatement: Equatable {
     /// The chat a reveal or link statement is about, read without verifying it (to pick the statements
     /// about one chat out of many before checking them).
     public static func chatID(of bytes: [UInt8]) -> String? {
-        guard let prefix = [publicPrefix, privatePrefix, LinkStatement.prefix].first(where: { bytes.starts(with: $0) }),
-              bytes.count >= prefix.count + 2 else { return nil }
-        let length = Int(bytes[prefix.count]) << 8 | Int(bytes[prefix.count + 1])
-        guard bytes.count >= prefix.count + 2 + length else { return nil }
-        return String(validating: bytes[(prefix.count + 2)..<(prefix.count + 2 + length)], as: UTF8.self)
+        var r = SessionReader(bytes, what: "statement")
+        guard [publicPrefix, privatePrefix, LinkStatement.prefix].contains(where: { r.skip(prefix: $0) }) else { return nil }
+        return try? r.text()
     }
 
     static func body(prefix: [UInt8], chatID: String, session: [UInt8], second: [UInt8]) -> [UInt8] {
-        let chat = Array(chatID.utf8)
-        return prefix + [UInt8(chat.count >> 8), UInt8(chat.count & 0xff)] + chat + session + second
+        prefix + SessionWriter.text(chatID) + session + second
     }
 }
 
@@ -128,18 +116,14 @@ public struct LinkStatement: Equatable {
     public let recipient: [UInt8]
 
     public init(verifying bytes: [UInt8]) throws(ChatError) {
-        guard bytes.starts(with: Self.prefix), bytes.count >= Self.prefix.count + 2 else { throw .malformed("not a session link statement") }
-        var i = Self.prefix.count
-        let length = Int(bytes[i]) << 8 | Int(bytes[i + 1])
-        i += 2
-        guard bytes.count == i + length + 65 + 65 + 32 + 65 + 65, let chat = String(validating: bytes[i..<(i + length)], as: UTF8.self) else {
-            throw .malformed("session link statement has the wrong length")
-        }
-        i += length
-        let old = Array(bytes[i..<(i + 65)]), new = Array(bytes[(i + 65)..<(i + 130)]), recipient = Array(bytes[(i + 130)..<(i + 162)])
-        let digest = Keccak256.hash(Array(bytes[..<(i + 162)]))
-        guard Secp256k1.recover(digest: digest, signature: Array(bytes[(i + 162)..<(i + 227)])) == old,
-              Secp256k1.recover(digest: digest, signature: Array(bytes[(i + 227)...])) == new else { throw .badSignature }
+        var r = SessionReader(bytes, what: "session link statement")
+        guard r.skip(prefix: Self.prefix) else { throw .malformed("not a session link statement") }
+        let chat = try r.text()
+        let old = try r.take(65), new = try r.take(65), recipient = try r.take(32)
+        let digest = Keccak256.hash(r.consumed)
+        guard Secp256k1.recover(digest: digest, signature: try r.take(65)) == old,
+              Secp256k1.recover(digest: digest, signature: try r.take(65)) == new else { throw .badSignature }
+        try r.end()
         chatID = chat
         oldKey = old
         newKey = new
@@ -163,25 +147,17 @@ public struct SessionQuery: Equatable {
 
     ///  prefix ‖ u16 BE |chat id| ‖ chat id ‖ u16 BE n ‖ n × 65-byte keys
     public var encoded: [UInt8] {
-        let chat = Array(chatID.utf8)
-        return Self.prefix + [UInt8(chat.count >> 8), UInt8(chat.count & 0xff)] + chat
-            + [UInt8(seen.count >> 8), UInt8(seen.count & 0xff)] + seen.flatMap { $0 }
+        Self.prefix + SessionWriter.text(chatID) + SessionWriter.u16(seen.count) + seen.flatMap { $0 }
     }
 
     public init(decoding bytes: [UInt8]) throws(ChatError) {
-        guard bytes.starts(with: Self.prefix), bytes.count >= Self.prefix.count + 4 else { throw .malformed("not a session query") }
-        var i = Self.prefix.count
-        let length = Int(bytes[i]) << 8 | Int(bytes[i + 1])
-        i += 2
-        guard bytes.count >= i + length + 2, let chat = String(validating: bytes[i..<(i + length)], as: UTF8.self) else {
-            throw .malformed("session query is truncated")
-        }
-        i += length
-        let n = Int(bytes[i]) << 8 | Int(bytes[i + 1])
-        i += 2
-        guard bytes.count == i + 65 * n else { throw .malformed("session query has the wrong length") }
-        chatID = chat
-        seen = (0..<n).map { Array(bytes[(i + 65 * $0)..<(i + 65 * $0 + 65)]) }
+        var r = SessionReader(bytes, what: "session query")
+        guard r.skip(prefix: Self.prefix) else { throw .malformed("not a session query") }
+        chatID = try r.text()
+        var keys: [[UInt8]] = []
+        for _ in 0..<(try r.u16()) { keys.append(try r.take(65)) }
+        try r.end()
+        seen = keys
     }
 }
 

@@ -80,59 +80,37 @@ public struct SessionBook: Equatable {
     }
 
     public var encoded: [UInt8] {
-        var out = SessionBook.u16(chats.count)
+        var out = SessionWriter.u16(chats.count)
         for chat in chats.keys.sorted() {
-            let e = chats[chat]!, name = Array(chat.utf8)
-            out += SessionBook.u16(name.count) + name + ChatSession.be32(e.current) + SessionBook.u16(e.burned.count)
-            for b in e.burned.sorted() { out += ChatSession.be32(b) }
+            let e = chats[chat]!
+            out += SessionWriter.text(chat) + SessionWriter.u32(e.current) + SessionWriter.u16(e.burned.count)
+            for b in e.burned.sorted() { out += SessionWriter.u32(b) }
         }
-        out += SessionBook.u16(received.count)
+        out += SessionWriter.u16(received.count)
         for r in received {
-            let chat = Array(r.chat.utf8), from = Array(r.from.utf8)
-            out += SessionBook.u16(chat.count) + chat + SessionBook.u16(from.count) + from + r.ownContactKey
-                + SessionBook.u16(r.statement.count) + r.statement
+            out += SessionWriter.text(r.chat) + SessionWriter.text(r.from) + r.ownContactKey
+                + SessionWriter.u16(r.statement.count) + r.statement
         }
         return out
     }
 
     public init(decoding bytes: [UInt8]) throws(ChatError) {
-        var i = 0
-        func u16() throws(ChatError) -> Int {
-            guard i + 2 <= bytes.count else { throw .malformed("session book is truncated") }
-            defer { i += 2 }
-            return Int(bytes[i]) << 8 | Int(bytes[i + 1])
-        }
-        func u32() throws(ChatError) -> UInt32 {
-            guard i + 4 <= bytes.count else { throw .malformed("session book is truncated") }
-            defer { i += 4 }
-            return bytes[i..<(i + 4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        }
-        for _ in 0..<(try u16()) {
-            let length = try u16()
-            guard i + length <= bytes.count, let chat = String(validating: bytes[i..<(i + length)], as: UTF8.self) else {
-                throw .malformed("session book is truncated")
-            }
-            i += length
+        var r = SessionReader(bytes, what: "session book")
+        for _ in 0..<(try r.u16()) {
+            let chat = try r.text()
             var entry = Entry()
-            entry.current = try u32()
-            for _ in 0..<(try u16()) { entry.burned.insert(try u32()) }
+            entry.current = try r.u32()
+            for _ in 0..<(try r.u16()) { entry.burned.insert(try r.u32()) }
             guard entry.current < ChatIdentity.sessionWindow, entry.burned.allSatisfy({ $0 < ChatIdentity.sessionWindow }) else {
                 throw .malformed("session book names a rotation past \(ChatIdentity.sessionWindow)")
             }
             chats[chat] = entry
         }
-        func take(_ n: Int) throws(ChatError) -> [UInt8] {
-            guard i + n <= bytes.count else { throw .malformed("session book is truncated") }
-            defer { i += n }
-            return Array(bytes[i..<(i + n)])
+        for _ in 0..<(try r.u16()) {
+            let chat = try r.text(), from = try r.text(), key = try r.take(32)
+            received.append(Received(chat: chat, from: from, ownContactKey: key, statement: try r.take(try r.u16())))
         }
-        for _ in 0..<(try u16()) {
-            guard let chat = String(validating: try take(try u16()), as: UTF8.self),
-                  let from = String(validating: try take(try u16()), as: UTF8.self) else { throw .malformed("session book holds a bad name") }
-            let key = try take(32)
-            received.append(Received(chat: chat, from: from, ownContactKey: key, statement: try take(try u16())))
-        }
-        guard i == bytes.count else { throw .malformed("session book has trailing bytes") }
+        try r.end()
     }
 
     /// The file contents for `identity`.
@@ -153,7 +131,6 @@ public struct SessionBook: Equatable {
         try self.init(decoding: book)
     }
 
-    static func u16(_ v: Int) -> [UInt8] { [UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
 }
 
 extension ChatIdentity {
