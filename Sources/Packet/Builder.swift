@@ -12,9 +12,9 @@ public final class PacketBuilder {
     private let workspace: UnsafeMutableRawPointer
     private let workspaceBytes: Int
 
-    // Per hop: α (32) ‖ K (32) ‖ subkeys (80); then a stream area (subkeys + β + slot), filler, scratch (192),
-    // and
-    // the payload cipher's workspace.
+    // Per hop: α (32) ‖ K (32) ‖ subkeys (80); then a stream area (subkeys + β + slot), filler, scratch (192:
+    // x (32) ‖ s (32) ‖ HopKeys.master's 96, with γ at +96 once the keys are made), and the payload cipher's
+    // workspace.
     private static let perHop = 32 + 32 + HopKeys.subkeyBytes
     private var streamOffset: Int { geometry.maxHops * Self.perHop }
     private var fillerOffset: Int { streamOffset + HopKeys.subkeyBytes + geometry.betaBytes + Geometry.slotBytes }
