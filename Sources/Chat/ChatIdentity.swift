@@ -73,6 +73,8 @@ public enum ChatError: Error, Equatable, CustomStringConvertible {
     case badSignature
     /// Field 20 decrypts for us but does not belong to this message (copied from another one).
     case tampered
+    /// The message's signature is good but the reveal statement it carries does not verify.
+    case badReveal
     case keyDerivation
 
     public var description: String {
@@ -80,6 +82,7 @@ public enum ChatError: Error, Equatable, CustomStringConvertible {
         case .malformed(let why): "malformed message: \(why)"
         case .badSignature: "signature does not verify"
         case .tampered: "anonymous-authorship data does not match the message (tampered or replayed)"
+        case .badReveal: "the reveal statement in the message does not verify"
         case .keyDerivation: "key derivation failed"
         }
     }
@@ -203,8 +206,7 @@ public final class ChatIdentity {
             if let rotation = ownSession(chat: message.chatID, key: author) { return (message, id, .mineSession(rotation: rotation)) }
             if !message.reveal.isEmpty {
                 // A reveal must be signed by the session it reveals, in the chat it names.
-                let statement = try learn(reveal: message.reveal, inChat: message.chatID)
-                guard statement.sessionKey == author else { throw .tampered }
+                _ = try learn(reveal: message.reveal, inChat: message.chatID, postAuthor: author)
             }
             if let owner = revealed[author] { return (message, id, .revealed(session: author, owner: owner)) }
             return (message, id, .named(author: author))

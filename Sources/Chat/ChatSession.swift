@@ -266,13 +266,18 @@ extension ChatIdentity {
         return out
     }
 
-    /// Records what a verified statement says, for `classify`: a public one read in `chatID`, or a private
-    /// one addressed to `ownContactKey`. A statement for another chat, or a private one made for someone
-    /// else, is refused.
-    public func learn(reveal bytes: [UInt8], inChat chatID: String, ownContactKey: [UInt8]? = nil, from contact: String? = nil)
-        throws(ChatError) -> RevealStatement {
-        let statement = try RevealStatement(verifying: bytes)
+    /// Records what a verified statement says, for `classify`: a public one read in `chatID` (carried by
+    /// a post signed by `postAuthor`, which must be the session it reveals), or a private one addressed to
+    /// `ownContactKey`. A statement that does not verify (`badReveal`), for another chat, made for someone
+    /// else, or posted by another key (`tampered`) is refused, and nothing is recorded.
+    public func learn(reveal bytes: [UInt8], inChat chatID: String, ownContactKey: [UInt8]? = nil, from contact: String? = nil,
+                      postAuthor: [UInt8]? = nil) throws(ChatError) -> RevealStatement {
+        let statement: RevealStatement
+        do throws(ChatError) { statement = try RevealStatement(verifying: bytes) } catch {
+            throw error == .badSignature ? .badReveal : error
+        }
         guard statement.chatID == chatID else { throw .malformed("the statement is about #\(statement.chatID), not #\(chatID)") }
+        if let author = postAuthor, statement.sessionKey != author { throw .tampered }
         if let recipient = statement.recipient {
             guard let own = ownContactKey, recipient == own else { throw .malformed("the statement was made for someone else") }
             revealed[statement.sessionKey] = .contact(contact ?? "a contact")

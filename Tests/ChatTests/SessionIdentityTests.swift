@@ -108,6 +108,24 @@ import Testing
         repost.reveal = statement
         let byStranger = try d.stranger.sign(repost, with: d.stranger.session(chat: "lobby", rotation: 0).secret)
         #expect(throws: ChatError.tampered) { try d.phone.classify(byStranger.bytes) }
+        // and a refused post teaches its reader nothing.
+        let reader = try ChatIdentity(phrase: BIP39.newPhrase())
+        #expect(throws: ChatError.tampered) { try reader.classify(byStranger.bytes) }
+        #expect(reader.revealed[s.publicKey] == nil)
+    }
+
+    @Test func aPostCarryingABrokenRevealIsRefusedForTheRevealNotItsSignature() throws {
+        // The post's own signature is good; the statement inside it is not. A reader (and the fuzz
+        // harness) must be able to tell the two apart.
+        let d = try Devices()
+        let s = d.laptop.session(chat: "lobby", rotation: 0)
+        var statement = try d.laptop.revealStatement(s)
+        statement[statement.count - 70] ^= 0x01
+        var post = ChatMessage(clock: 1, timestamp: 1, text: "it is me", chatID: "lobby")
+        post.reveal = statement
+        let signed = try d.laptop.sign(post, with: s.secret)
+        #expect(throws: ChatError.badReveal) { try d.stranger.classify(signed.bytes) }
+        #expect(d.stranger.revealed[s.publicKey] == nil)
     }
 
     @Test func privateRevealReachesOnlyItsRecipient() throws {
