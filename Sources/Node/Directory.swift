@@ -79,8 +79,17 @@ final class Directory: Timed {
         viewDirty = false
     }
 
-    /// The interval between gossip rounds: an eighth of an epoch, 0.5 s … 5 min.
+    /// The longest interval between gossip rounds: an eighth of an epoch, 0.5 s … 5 min.
     var gossipInterval: UInt64 { UInt64(min(max(Double(parameters.epochSeconds) / 8, 0.5), 300) * 1e9) }
+    /// The shortest: rounds come this soon after the view gained a node.
+    var quickGossipInterval: UInt64 { min(500_000_000, gossipInterval) }
+    /// The interval to the next round (Trickle, RFC 6206, without suppression): back to
+    /// `quickGossipInterval` whenever the view gains a node, doubled after each round that brought
+    /// none, up to `gossipInterval` (so an unreachable bootstrap peer is asked at 1, 2, 4 … s). A join
+    /// reaches every node in seconds, not one long interval per hop.
+    var roundInterval: UInt64 = 0
+    /// The view gained a node since the last round.
+    var learnedNode = false
 
     /// Loads or makes the packet keys, fills the keyring and publishes the first descriptor.
     func start(address: String, clientAddress: String?) {
@@ -158,11 +167,17 @@ final class Directory: Timed {
             counters.stats.gossipRefused += 1
             return false
         }
+        let known = view.count
         let (taken, refusal) = view.offer(bytes, now: now)
         if let refusal { counters.stats.refused(refusal) }
         if taken {
             counters.stats.descriptorsTaken += 1
             viewDirty = true
+            if view.count > known {
+                // A node new to this view: the next round (and map rebuild) comes soon.
+                learnedNode = true
+                nextGossip = min(nextGossip, EventLoop.now() &+ quickGossipInterval)
+            }
         }
         return taken
     }
@@ -197,7 +212,9 @@ final class Directory: Timed {
         let wall = Clock.wallSeconds()
         if wall >= nextKeyEvent { rotate(now: wall) }
         if now >= nextGossip {
-            nextGossip = now &+ gossipInterval
+            roundInterval = learnedNode ? quickGossipInterval : min(max(roundInterval, quickGossipInterval) &* 2, gossipInterval)
+            learnedNode = false
+            nextGossip = now &+ roundInterval
             controlBytes.removeAll(keepingCapacity: true)
             gossipRound(now: wall)
             if viewDirty {

@@ -160,7 +160,10 @@ public final class Node {
         deposits.loops = relayLoops
         let outgoing = links, dir = directory
         directory.sendControl = { frames, key, address in outgoing.sendControl(frames, linkKey: key, address: address) }
-        directory.onChange = { outgoing.prune(keeping: Set(dir.view.descriptors.values.map { $0.linkKey })) }
+        // Links to nodes that left the view close; a bootstrap peer's link stays (it is how a new node
+        // gets its first view, and is often not in the view yet when the view first changes).
+        let bootstrapKeys = Set(options.bootstrap.map { $0.linkKey })
+        directory.onChange = { outgoing.prune(keeping: Set(dir.view.descriptors.values.map { $0.linkKey }).union(bootstrapKeys)) }
         let replayLog = replay
         directory.onKeyDeleted = { replayLog.drop(epoch: $0) }
     }

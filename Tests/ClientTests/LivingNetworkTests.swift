@@ -333,6 +333,28 @@ final class NodeProcess: @unchecked Sendable {
         return n.metric("postern_view_descriptors")
     }
 
+    /// With hour-long epochs (gossip every 5 min at most), four nodes started one after another, each
+    /// knowing only the first, all know all four within seconds: a round comes soon after the view gains
+    /// a node, and the link to the bootstrap peer is not closed before it answers.
+    @Test func nodesWithHourLongEpochsLearnEachOtherInSeconds() throws {
+        let root = NSTemporaryDirectory() + "postern-join-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let roles = ["gateway", "mix", "mix", "mix"]
+        let nodes = try Self.makeNodes(roles, root: root)
+        defer { for n in nodes { n.stop() } }
+        try nodes[0].start(role: roles[0], bootstrap: "", epochSeconds: 3600)
+        let port = try #require(nodes[0].wait(for: "listening on port ([0-9]+)"))
+        let bootstrap = "\(nodes[0].host):\(port)#\(try Self.linkKey(nodes[0]))"
+        for i in 1..<4 {
+            try nodes[i].start(role: roles[i], bootstrap: bootstrap, epochSeconds: 3600)
+            _ = nodes[i].wait(for: "listening on port ([0-9]+)")
+        }
+        for n in nodes {
+            let known = Self.viewSize(n, reaching: 4, seconds: 20)
+            #expect(known == 4, "\(n.name) knows \(known ?? -1) of 4:\n\(n.log)")
+        }
+    }
+
     @Test func aNetworkOfProcessesLivesThroughEpochs() throws {
         let root = NSTemporaryDirectory() + "postern-living-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: root) }
