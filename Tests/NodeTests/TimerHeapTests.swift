@@ -134,3 +134,41 @@ final class Ticker: Timed {
         server?.close("done")
     }
 }
+
+/// ChildProcess (the seam's posix_spawn): stderr lands in the log file, exit statuses and SIGTERM are
+/// reported, CPU time is read from the child's clock.
+@Suite struct ChildProcessTests {
+    let dir = NSTemporaryDirectory() + "postern-child-" + UUID().uuidString
+
+    @Test func aChildWritesItsLogAndReportsItsExit() throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let c = try ChildProcess("/bin/sh", ["-c", "echo to-stdout; echo to-stderr >&2; exit 3"], logPath: dir + "/log")
+        var status: Int32?
+        let end = Date().addingTimeInterval(10)
+        while status == nil && Date() < end { status = c.exitStatus(); Thread.sleep(forTimeInterval: 0.01) }
+        #expect(status == 3)
+        #expect(c.log == "to-stderr\n")
+    }
+
+    @Test func stopEndsARunningChildWithSIGTERM() throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A busy loop, so its CPU clock moves.
+        let c = try ChildProcess("/bin/sh", ["-c", "while :; do :; done"], logPath: dir + "/log")
+        let end = Date().addingTimeInterval(10)
+        while c.cpuNanoseconds < 20_000_000 && Date() < end { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(c.cpuNanoseconds >= 20_000_000)
+        #expect(c.exitStatus() == nil)
+        #expect(c.stop() == 128 + 15)
+    }
+
+    @Test func aMissingProgramIsAnError() {
+        #expect(throws: SystemError.self) { try ChildProcess(dir + "/no-such-program", [], logPath: "/dev/null") }
+    }
+
+    @Test func theExecutablePathIsThisProgram() throws {
+        let path = try #require(ChildProcess.executablePath)
+        #expect(FileManager.default.isExecutableFile(atPath: path))
+    }
+}

@@ -20,6 +20,17 @@ int32_t psys_getpid(void);
 /// 1 if a process with this id exists (kill(pid, 0)), else 0.
 int32_t psys_process_alive(int32_t pid);
 void psys_exit(int32_t status) __attribute__((noreturn));
+/// Starts `path` with the NULL-terminated `argv` (environment inherited), stdin and stdout on /dev/null and
+/// stderr on `stderr_fd` (or /dev/null when < 0), no signal blocked and every signal at its default action:
+/// the child's pid, or -errno.
+int32_t psys_spawn(const char *path, const char *const *argv, int32_t stderr_fd);
+/// kill(2): 0 or -errno.
+int32_t psys_kill(int32_t pid, int32_t signal);
+/// waitpid(2) for one child, blocking when `block` is 1: its exit status (128 + signal if killed), -1 when
+/// it is still running (block 0), or -errno - 1000.
+int32_t psys_wait(int32_t pid, int32_t block);
+/// The running executable's path (/proc/self/exe) into `buffer`: its length, or -errno.
+int32_t psys_executable_path(char *buffer, int32_t capacity);
 /// Human-readable text for an errno value (static storage).
 const char *psys_strerror(int32_t err);
 
@@ -28,6 +39,8 @@ uint64_t psys_monotonic_ns(void);
 int64_t psys_realtime_ns(void);
 /// CPU time used by the whole process (all threads), nanoseconds.
 uint64_t psys_process_cpu_ns(void);
+/// CPU time used by another process of this user (its CPU-time clock), nanoseconds; 0 if it has gone.
+uint64_t psys_other_process_cpu_ns(int32_t pid);
 /// Sleeps for at least `ns` nanoseconds (restarted on EINTR).
 void psys_sleep_ns(uint64_t ns);
 
