@@ -84,7 +84,8 @@ struct Runner {
             let (value, unit) = body()
             m.value = value
             m.unit = unit
-            if let b = line.baseline, let base = results[b]?.value, base != 0 { m.ratio = value / base }
+            // Against a value line's value, or a timed line's ns/op (a value in ns measured another way).
+            if let b = line.baseline, let base = results[b].map({ $0.value ?? $0.nanosecondsPerOp }), base != 0 { m.ratio = value / base }
         case .timed(let body):
             // Calibrated runs are split into rounds and the fastest round is reported: on a shared machine
             // noise only ever adds time, so the minimum is the best estimate of the work's own cost.

@@ -24,7 +24,7 @@ in this binary, so calls from the Swift runtime and C libraries are counted too)
 }
 
 /// Every suite, in the order `all` runs them.
-func allSuites() -> [Suite] { [cryptoSuite(), packetSuite(), ratchetSuite(), mailboxSuite(), relaySuite(), memorySuite(), pkiSuite(), chatSuite(), coverSuite()] }
+func allSuites() -> [Suite] { [cryptoSuite(), packetSuite(), ratchetSuite(), mailboxSuite(), relaySuite(), processSuite(), memorySuite(), pkiSuite(), chatSuite(), coverSuite()] }
 
 func fail(_ message: String) -> Never {
     Terminal.error("postern-bench: " + message)
