@@ -1,3 +1,4 @@
+import PosternCrypto
 import PosternNode
 import PosternSystem
 
