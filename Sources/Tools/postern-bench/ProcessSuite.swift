@@ -1,4 +1,5 @@
 import PosternClient
+import PosternCrypto
 import PosternLocalNetwork
 import PosternNetwork
 import PosternNode
