@@ -2,7 +2,7 @@ import PosternCrypto
 
 /// Compact, versioned binary encoding of a conversation (docs/PROTOCOL.md §3.6):
 ///
-///     "PRS" ‖ version 1 ‖ flags (bit 0 hasSend, bit 1 hasRecv) ‖ window u32 ‖ maxSkip u32
+///     "PRS" ‖ version 1 ‖ flags (bit 0 hasSend, always set; bit 1 hasRecv) ‖ window u32 ‖ maxSkip u32
 ///     ‖ 14 keys × 32 ‖ Ns u32 ‖ Nr u32 ‖ PN u32 ‖ skipped count u32 ‖ skipped × (address 32 ‖ header key 32
 ///     ‖ index u32 ‖ message key 32)                                          (integers little-endian)
 ///
@@ -36,7 +36,9 @@ extension Conversation {
         guard version == Self.stateVersion else { throw .unsupportedVersion(version) }
         let flags = try reader.byte()
         let window = Int(try reader.u32()), maxSkip = Int(try reader.u32())
-        guard window >= 1, maxSkip >= window, maxSkip <= 1 << 20, flags & ~3 == 0 else { throw .malformed }
+        // Every conversation has a sending chain from its start (flags bit 0); one without is not a state
+        // this code wrote, and sending from it would trap.
+        guard window >= 1, maxSkip >= window, maxSkip <= 1 << 20, flags & ~3 == 0, flags & 1 == 1 else { throw .malformed }
         let s = RatchetState()
         s.hasSend = flags & 1 != 0; s.hasRecv = flags & 2 != 0
         s.dhSecret = try reader.key(); s.dhPublic = try reader.key(); s.remoteDH = try reader.key()

@@ -18,6 +18,15 @@ import Testing
         #expect(try Conversation(serialized: p.alice.serialized()).serialized() == p.alice.serialized())
     }
 
+    /// A stored state without a sending chain (flags bit 0 clear: never written by this code) is refused
+    /// when read; `send` from it trapped (found by cross/fuzz ratchet).
+    @Test func stateWithoutASendingChainIsRefused() throws {
+        let p = try Pair()
+        var bytes = p.alice.serialized()
+        bytes[4] &= ~1
+        #expect(throws: RatchetError.malformed) { try Conversation(serialized: bytes) }
+    }
+
     @Test func inOrderBothDirections() throws {
         let p = try Pair()
         for round in 0..<5 {
