@@ -21,6 +21,7 @@ enum PosternCommand {
       demo         run a local mixnet (3 mix layers, 2 gateways) and two people messaging through it
       node         keygen | info | run: operate a relay or gateway (see 'postern node')
       top          a running node, live, from its metrics endpoint (q quits)
+      simulate     gossip: partial views and samples for thousands of simulated nodes
       network      keygen | certify: the network key and membership certificates (certified networks)
       chat         identity new|restore, post, read: public-chat messages and anonymous posting
       keys         derive --seed HEX --path PATH [--private]: BIP32 keys for tooling
@@ -91,6 +92,8 @@ enum PosternCommand {
             status = TestnetCommand.run(args)
         case "top":
             status = TopCommand.run(args)
+        case "simulate":
+            status = SimulateCommand.run(args)
         default:
             let what = command.hasPrefix("-") ? "option" : "command"
             Terminal.error("postern: unknown \(what) '\(command)' (try 'postern --help')")

@@ -1,0 +1,103 @@
+/// Sizes of a node's partial view and sample (docs/PROTOCOL.md §5.9): `viewSize` ids in the view (ℓ₁),
+/// `sampleSize` min-wise samplers (ℓ₂); each round a node pushes its own descriptor to `pushes` view
+/// members, pulls the views of `pulls` others, and rebuilds its view from `pushes` received pushes,
+/// `pulls` pulled ids and `fromSample` sample values (α = β = 0.45, γ = 0.1, as in Brahms).
+public struct BrahmsParameters: Equatable {
+    public var viewSize: Int
+    public var sampleSize: Int
+
+    public init(viewSize: Int, sampleSize: Int) {
+        self.viewSize = max(viewSize, 3)
+        self.sampleSize = max(sampleSize, 1)
+    }
+
+    public var pushes: Int { max(1, viewSize * 45 / 100) }
+    public var pulls: Int { max(1, viewSize * 45 / 100) }
+    public var fromSample: Int { max(1, viewSize - pushes - pulls) }
+    /// More distinct pushes than this in one round is a flood: the round is blocked. Twice the pushes a
+    /// node receives on average, so honest rounds are rarely blocked by chance.
+    public var acceptedPushes: Int { 2 * pushes }
+}
+
+/// One node's Brahms state (Bortnikov et al., "Brahms: Byzantine resilient random membership sampling",
+/// 2009): a bounded view that gossip renews every round, and a sample that pushing cannot bias.
+///
+/// A round: push this node's id to `pushTargets`, pull the views of `pullTargets`, then `endRound` with
+/// what arrived. The view is rebuilt only when the round looks healthy: at most `acceptedPushes` distinct pushes
+/// (more means someone floods: the round is blocked, the view kept) and at least one push and one pull
+/// answer (none means this node is cut off: kept too). Every id heard, blocked round or not, goes to the
+/// samplers, whose values stay uniform over the distinct ids heard however often an attacker repeats
+/// his own.
+///
+/// Invariants (tested): the view holds at most `viewSize` distinct ids, never this node's; every view id
+/// was pushed, pulled or sampled.
+public struct BrahmsView<ID: SampleID> {
+    public let me: ID
+    public let parameters: BrahmsParameters
+    public private(set) var view: [ID]
+    public var sample: NodeSample<ID>
+
+    public enum Outcome: Equatable { case renewed, flooded, cutOff }
+
+    /// `bootstrap`: the first view (a bootstrap peer's id; ids learnt from it). `key`: sampler keys.
+    public init(me: ID, parameters: BrahmsParameters, bootstrap: [ID], key: () -> UInt64) {
+        self.me = me
+        self.parameters = parameters
+        var seen = Set<ID>()
+        view = []
+        for id in bootstrap where id != me && seen.insert(id).inserted && view.count < parameters.viewSize { view.append(id) }
+        sample = NodeSample(count: parameters.sampleSize, key: key)
+        sample.next(view)
+    }
+
+    /// `count` distinct view members chosen at random (all of them if the view is smaller).
+    /// `random(n)`: uniform in 0..<n.
+    public func targets(_ count: Int, random: (UInt32) -> UInt32) -> [ID] {
+        Self.pick(view, count, random: random)
+    }
+
+    public func pushTargets(random: (UInt32) -> UInt32) -> [ID] { targets(parameters.pushes, random: random) }
+    public func pullTargets(random: (UInt32) -> UInt32) -> [ID] { targets(parameters.pulls, random: random) }
+
+    /// Ends a round with the ids that pushed to this node and the ids in the views it pulled.
+    @discardableResult
+    public mutating func endRound(pushed: [ID], pulled: [ID], random: (UInt32) -> UInt32) -> Outcome {
+        var pushSet = Set<ID>(), pushes: [ID] = []
+        for id in pushed where id != me && pushSet.insert(id).inserted { pushes.append(id) }
+        var pullSet = Set<ID>(), pulls: [ID] = []
+        for id in pulled where id != me && pullSet.insert(id).inserted { pulls.append(id) }
+        let outcome: Outcome
+        if pushes.count > parameters.acceptedPushes {
+            outcome = .flooded
+        } else if pushes.isEmpty || pulls.isEmpty {
+            outcome = .cutOff
+        } else {
+            let sampled = sample.values.filter { $0 != me }
+            var next: [ID] = [], taken = Set<ID>()
+            for id in Self.pick(pushes, parameters.pushes, random: random) + Self.pick(pulls, parameters.pulls, random: random)
+                + Self.pick(sampled, parameters.fromSample, random: random) where taken.insert(id).inserted && next.count < parameters.viewSize {
+                next.append(id)
+            }
+            view = next
+            outcome = .renewed
+        }
+        sample.next(pushes)
+        sample.next(pulls)
+        return outcome
+    }
+
+    /// Drops ids from the view (their descriptors aged out).
+    public mutating func remove(where isGone: (ID) -> Bool) { view.removeAll(where: isGone) }
+
+    /// Up to `count` distinct elements of `from` (which holds distinct ids) in random order: a partial
+    /// Fisher–Yates shuffle.
+    static func pick(_ from: [ID], _ count: Int, random: (UInt32) -> UInt32) -> [ID] {
+        if from.count <= count { return from }
+        var a = from
+        for i in 0..<count {
+            let j = i + Int(random(UInt32(a.count - i)))
+            a.swapAt(i, j)
+        }
+        return Array(a[0..<count])
+    }
+}

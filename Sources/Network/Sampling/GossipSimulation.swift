@@ -1,0 +1,291 @@
+import PosternCrypto
+
+/// The gossip simulator (`postern simulate gossip`): the real `BrahmsView` and `NodeSample` code for
+/// thousands of nodes in one process, messages passed in memory, rounds in lock step. Node ids are
+/// 32-bit (`SimID`) so 100 000 nodes fit; everything else is the code nodes run.
+///
+/// The network: `nodes` nodes, a fraction `malicious` of them one coalition that pushes its own ids to
+/// every honest node, as many as it accepts in a round (more would only block the round), and answers
+/// every pull with its own ids only. Each epoch has `roundsPerEpoch` rounds. At the start of
+/// epoch 1, `joiners` new honest nodes join, each knowing one bootstrap node. At the start of epoch 2
+/// a churn wave: a fraction `churn` of the honest nodes leave silently (the same number of new ones
+/// join). Dead nodes answer nothing; at every epoch boundary a node drops from its view and samplers
+/// the nodes whose descriptors aged out (they published none for the new epoch), and fetches the new
+/// descriptors of the rest.
+public struct GossipSimulation {
+    public struct Config {
+        public var nodes = 1000
+        public var malicious = 0.1
+        public var churn = 0.1
+        public var parameters = BrahmsParameters(viewSize: 40, sampleSize: 40)
+        public var roundsPerEpoch = 12
+        public var epochs = 4
+        public var joiners = 16
+        public var epochSeconds = 3600
+        /// Descriptors per layer a client fetches from its gateway each epoch (3 layers and gateways).
+        public var clientSamplePerLayer = 10
+        public var seed: UInt64 = 1
+        public init() {}
+    }
+
+    /// Wire sizes used for the byte counts (docs/PROTOCOL.md §5.6, §5.9).
+    public static let descriptorBytes = 320, digestEntryBytes = 40, requestBytes = 48
+
+    /// One report line per epoch.
+    public struct EpochReport {
+        public var epoch = 0
+        public var honestNodes = 0
+        public var bytesPerNode = 0.0
+        public var bytesPerClient = 0.0
+        public var maliciousInSamples = 0.0
+        public var maliciousInViews = 0.0
+        public var deadInSamplesBeforeRefresh = 0.0
+        public var deadInSamplesAfterRefresh = 0.0
+        public var joinersReached = 0.0
+        public var roundsToReach: Int? = nil
+        public var floodedRounds = 0
+        public var cutOffRounds = 0
+        public var memoryPerNode = 0
+    }
+
+    public let config: Config
+    var random: SimRandom
+    /// Per node: its Brahms state (nil: malicious, modelled as one coalition) and whether it is alive.
+    var states: [BrahmsView<SimID>?] = []
+    var alive: [Bool] = []
+    /// Bit i: this node has heard joiner i (it went to its samplers).
+    var heard: [UInt64] = []
+    var joinerIDs: [SimID] = []
+    var maliciousIDs: [SimID] = []
+    var bytes = 0.0
+    var round = 0
+
+    public init(_ config: Config) {
+        self.config = config
+        random = SimRandom(seed: config.seed)
+        let m = Int(Double(config.nodes) * config.malicious)
+        for i in 0..<config.nodes {
+            alive.append(true)
+            heard.append(0)
+            if i < m {
+                states.append(nil)
+                maliciousIDs.append(SimID(UInt32(i)))
+            } else {
+                states.append(nil)   // made below, once every id exists
+            }
+        }
+        // Honest nodes start from a random view of honest and malicious ids alike (a bootstrapped network).
+        for i in m..<config.nodes {
+            var boot: [SimID] = []
+            for _ in 0..<config.parameters.viewSize { boot.append(SimID(random.below(UInt32(config.nodes)))) }
+            states[i] = makeNode(SimID(UInt32(i)), bootstrap: boot)
+        }
+    }
+
+    mutating func makeNode(_ id: SimID, bootstrap: [SimID]) -> BrahmsView<SimID> {
+        var r = random
+        let node = BrahmsView(me: id, parameters: config.parameters, bootstrap: bootstrap, key: { r.next() })
+        random = r
+        return node
+    }
+
+    func isMalicious(_ id: SimID) -> Bool { Int(id.value) < maliciousIDs.count }
+
+    /// Runs every epoch; `progress` gets each epoch's report as it ends.
+    public mutating func run(progress: (EpochReport) -> Void) {
+        for epoch in 0..<config.epochs {
+            if epoch == 1 { join(config.joiners, tracked: true) }
+            var wave = 0
+            if epoch == 2 { wave = churnWave() }
+            bytes = 0
+            var report = EpochReport()
+            report.epoch = epoch
+            var reachedAt: Int?
+            for r in 0..<config.roundsPerEpoch {
+                let (flooded, cutOff) = gossipRound()
+                report.floodedRounds += flooded
+                report.cutOffRounds += cutOff
+                if epoch >= 1 && reachedAt == nil && joinerReach() >= 0.99 { reachedAt = (epoch - 1) * config.roundsPerEpoch + r + 1 }
+            }
+            report.joinersReached = epoch >= 1 ? joinerReach() : 0
+            report.roundsToReach = reachedAt
+            report.deadInSamplesBeforeRefresh = fraction { !alive[Int($0.value)] }
+            refreshEpoch()
+            report.deadInSamplesAfterRefresh = fraction { !alive[Int($0.value)] }
+            report.maliciousInSamples = fraction { isMalicious($0) }
+            report.maliciousInViews = fraction(views: true) { isMalicious($0) }
+            let honest = states.indices.filter { states[$0] != nil && alive[$0] }.count
+            report.honestNodes = honest
+            report.bytesPerNode = bytes / Double(max(honest, 1))
+            report.bytesPerClient = Double(3 * config.clientSamplePerLayer * Self.descriptorBytes + Self.requestBytes)
+            report.memoryPerNode = (config.parameters.viewSize + config.parameters.sampleSize) * (Self.descriptorBytes + 64)
+                + config.parameters.sampleSize * MemoryLayout<MinWiseSampler<Bytes32>>.stride
+            _ = wave
+            progress(report)
+        }
+    }
+
+    /// One lock-step round: every live honest node pushes and pulls; the coalition pushes its ids.
+    mutating func gossipRound() -> (flooded: Int, cutOff: Int) {
+        let n = states.count, p = config.parameters
+        var pushed = [[SimID]](repeating: [], count: n)
+        var pulled = [[SimID]](repeating: [], count: n)
+        var r = random
+        let below: (UInt32) -> UInt32 = { r.below($0) }
+        var honestAlive: [Int] = []
+        for i in 0..<n where alive[i] && states[i] != nil { honestAlive.append(i) }
+        for i in honestAlive {
+            let node = states[i]!
+            for t in node.pushTargets(random: below) {
+                bytes += Double(Self.descriptorBytes)
+                let ti = Int(t.value)
+                if alive[ti] && states[ti] != nil { pushed[ti].append(node.me) }
+            }
+            for t in node.pullTargets(random: below) {
+                bytes += Double(Self.requestBytes)
+                let ti = Int(t.value)
+                guard alive[ti] else { continue }
+                if let other = states[ti] {
+                    pulled[i] += other.view
+                    bytes += Double(2 * other.view.count * Self.digestEntryBytes)   // sent by one, received by the other
+                } else {
+                    for _ in 0..<p.viewSize { pulled[i].append(maliciousIDs[Int(r.below(UInt32(maliciousIDs.count)))]) }
+                    bytes += Double(p.viewSize * Self.digestEntryBytes)
+                }
+            }
+        }
+        // The coalition's pushes: every honest node gets distinct malicious ids up to the number it
+        // accepts (one more would block its round, which gains the attacker nothing). One push per
+        // sender id per round: a node accepts a push only over a link authenticated as that node.
+        if !maliciousIDs.isEmpty {
+            for i in honestAlive {
+                let room = min(p.acceptedPushes - pushed[i].count, maliciousIDs.count)
+                guard room > 0 else { continue }
+                let start = Int(r.below(UInt32(maliciousIDs.count)))
+                for k in 0..<room { pushed[i].append(maliciousIDs[(start + k) % maliciousIDs.count]) }
+            }
+        }
+        var flooded = 0, cutOff = 0
+        for i in honestAlive {
+            let before = Set(states[i]!.view)
+            switch states[i]!.endRound(pushed: pushed[i], pulled: pulled[i], random: below) {
+            case .flooded: flooded += 1
+            case .cutOff: cutOff += 1
+            case .renewed: break
+            }
+            // Descriptors of ids new to the view are fetched (counted), and joiners heard are marked.
+            for id in states[i]!.view where !before.contains(id) { bytes += Double(Self.descriptorBytes) }
+            if !joinerIDs.isEmpty {
+                for id in pushed[i] + pulled[i] { if let j = joinerIndex(id) { heard[i] |= 1 << UInt64(j) } }
+            }
+        }
+        random = r
+        round += 1
+        return (flooded, cutOff)
+    }
+
+    func joinerIndex(_ id: SimID) -> Int? {
+        guard let first = joinerIDs.first, id.value >= first.value, Int(id.value - first.value) < joinerIDs.count else { return nil }
+        return Int(id.value - first.value)
+    }
+
+    /// New honest nodes (appended), each knowing one random live honest node.
+    mutating func join(_ count: Int, tracked: Bool) {
+        let honest = states.indices.filter { states[$0] != nil && alive[$0] }
+        let start = states.count
+        for k in 0..<count {
+            let id = SimID(UInt32(start + k))
+            let boot = SimID(UInt32(honest[Int(random.below(UInt32(honest.count)))]))
+            states.append(makeNode(id, bootstrap: [boot]))
+            alive.append(true)
+            heard.append(0)
+            if tracked && k < 64 { joinerIDs.append(id) }
+            bytes += Double(Self.descriptorBytes)
+        }
+    }
+
+    /// A fraction `churn` of the honest nodes leave; as many new ones join.
+    mutating func churnWave() -> Int {
+        let honest = states.indices.filter { states[$0] != nil && alive[$0] && joinerIndex(SimID(UInt32($0))) == nil }
+        let leaving = Int(Double(honest.count) * config.churn)
+        var pool = honest
+        for k in 0..<leaving {
+            let j = k + Int(random.below(UInt32(pool.count - k)))
+            pool.swapAt(k, j)
+            alive[pool[k]] = false
+        }
+        join(leaving, tracked: false)
+        return leaving
+    }
+
+    /// The epoch boundary: every live honest node drops the dead from its view and samplers (their
+    /// descriptors aged out) and fetches the new descriptors of the rest (counted).
+    mutating func refreshEpoch() {
+        var r = random
+        for i in states.indices where alive[i] && states[i] != nil {
+            states[i]!.remove { !alive[Int($0.value)] }
+            states[i]!.sample.invalidate(where: { !alive[Int($0.value)] }, key: { r.next() })
+            bytes += Double((states[i]!.view.count + config.parameters.sampleSize) * (Self.requestBytes + Self.descriptorBytes))
+        }
+        random = r
+    }
+
+    /// Share of honest live nodes that heard every joiner.
+    func joinerReach() -> Double {
+        guard !joinerIDs.isEmpty else { return 0 }
+        let all: UInt64 = joinerIDs.count == 64 ? .max : (1 << UInt64(joinerIDs.count)) - 1
+        var total = 0, reached = 0
+        for i in states.indices where alive[i] && states[i] != nil && joinerIndex(SimID(UInt32(i))) == nil {
+            total += 1
+            if heard[i] & all == all { reached += 1 }
+        }
+        return Double(reached) / Double(max(total, 1))
+    }
+
+    /// Share of the ids in honest live nodes' samples (or views) for which `test` holds.
+    func fraction(views: Bool = false, _ test: (SimID) -> Bool) -> Double {
+        var total = 0, hits = 0
+        for i in states.indices where alive[i] {
+            guard let s = states[i] else { continue }
+            for id in views ? s.view : s.sample.values {
+                total += 1
+                if test(id) { hits += 1 }
+            }
+        }
+        return Double(hits) / Double(max(total, 1))
+    }
+}
+
+/// A simulated node id.
+public struct SimID: SampleID {
+    public let value: UInt32
+    public init(_ value: UInt32) { self.value = value }
+    /// Spread over 64 bits (splitmix64's finaliser), as real ids' first 8 bytes are.
+    public var fingerprint: UInt64 { MinWiseSampler<SimID>.mix(UInt64(value) &+ 0x9e37_79b9_7f4a_7c15) }
+}
+
+/// xoshiro256** seeded by splitmix64: the simulator's deterministic generator (not for keys).
+public struct SimRandom {
+    var s: (UInt64, UInt64, UInt64, UInt64)
+
+    public init(seed: UInt64) {
+        var x = seed
+        func split() -> UInt64 { x &+= 0x9e37_79b9_7f4a_7c15; return MinWiseSampler<SimID>.mix(x) }
+        s = (split(), split(), split(), split())
+    }
+
+    public mutating func next() -> UInt64 {
+        func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { x << k | x >> (64 - k) }
+        let result = rotl(s.1 &* 5, 7) &* 9
+        let t = s.1 << 17
+        s.2 ^= s.0; s.3 ^= s.1; s.1 ^= s.2; s.0 ^= s.3
+        s.2 ^= t
+        s.3 = rotl(s.3, 45)
+        return result
+    }
+
+    /// Uniform in 0..<bound (Lemire's multiply-shift; the bias is below 2⁻³² for the bounds used here).
+    public mutating func below(_ bound: UInt32) -> UInt32 {
+        UInt32(((next() >> 32) &* UInt64(bound)) >> 32)
+    }
+}

@@ -1,0 +1,77 @@
+import PosternNetwork
+import PosternSystem
+
+/// `postern simulate gossip`: the partial-view gossip (Brahms views and min-wise samples, the code nodes
+/// run) for thousands of simulated nodes in this process, with a pushing coalition and churn
+/// (docs/PROTOCOL.md §5.9, docs/BENCH.md "Gossip at scale").
+enum SimulateCommand {
+    static let usage = """
+    usage: postern simulate gossip [--nodes N] [--malicious F] [--churn F] [--view L1] [--sample L2]
+                                   [--rounds-per-epoch R] [--epochs E] [--seed S] [--json]
+    Simulates N nodes (default 1000; up to 200000) gossiping in rounds, R per epoch (12) for E epochs (4):
+    a fraction F of them (0.1) one coalition pushing its own ids as hard as the protocol lets it; 16 nodes
+    join in epoch 1; a fraction (0.1) of the honest nodes leaves in epoch 2 and as many join. Views hold L1
+    ids (40), samples L2 samplers (40). One line per epoch (JSON lines with --json): bytes per node and per
+    client, malicious share of honest samples and views, dead share of samples after the churn wave,
+    rounds until 99% of honest nodes heard every joiner, memory per node. Deterministic for a seed (1).
+    example: postern simulate gossip --nodes 10000 --json
+    """
+
+    static func run(_ args: [String]) -> Int32 {
+        guard args.first == "gossip" else {
+            if args.first == "--help" || args.first == "-h" { Terminal.line(usage); return 0 }
+            return CLI.usageError("simulate what? (gossip)\n" + usage)
+        }
+        guard let o = CLI.options(Array(args.dropFirst()), ["--nodes", "--malicious", "--churn", "--view", "--sample", "--rounds-per-epoch",
+                                                             "--epochs", "--seed"], flags: ["--json"], usage: usage) else { return 2 }
+        var c = GossipSimulation.Config()
+        guard let nodes = Int(o["--nodes"] ?? "1000"), (10...200_000).contains(nodes),
+              let malicious = Format.decimal(Substring(o["--malicious"] ?? "0.1")), malicious >= 0, malicious <= 0.5,
+              let churn = Format.decimal(Substring(o["--churn"] ?? "0.1")), churn >= 0, churn <= 0.9,
+              let view = Int(o["--view"] ?? "40"), (3...5000).contains(view),
+              let sample = Int(o["--sample"] ?? "40"), (1...5000).contains(sample),
+              let rounds = Int(o["--rounds-per-epoch"] ?? "12"), (1...1000).contains(rounds),
+              let epochs = Int(o["--epochs"] ?? "4"), (3...100).contains(epochs),
+              let seed = UInt64(o["--seed"] ?? "1") else {
+            return CLI.usageError("--nodes 10…200000, --malicious 0…0.5, --churn 0…0.9, --view 3…5000, --sample 1…5000, "
+                                  + "--rounds-per-epoch 1…1000, --epochs 3…100, --seed an integer")
+        }
+        c.nodes = nodes
+        c.malicious = malicious
+        c.churn = churn
+        c.parameters = BrahmsParameters(viewSize: view, sampleSize: sample)
+        c.roundsPerEpoch = rounds
+        c.epochs = epochs
+        c.seed = seed
+        let json = o["--json"] != nil
+        var sim = GossipSimulation(c)
+        let perDay = 86_400 / Double(c.epochSeconds)
+        if !json {
+            Terminal.line("\(nodes) nodes (\(Format.fixed(malicious * 100, 0))% malicious), views \(view), samples \(sample), "
+                          + "\(rounds) rounds per epoch; churn \(Format.fixed(churn * 100, 0))% in epoch 2")
+        }
+        sim.run { r in
+            let f = { (x: Double) in Format.number(x, significant: 4) }
+            if json {
+                Terminal.line("{\"epoch\":\(r.epoch),\"nodes\":\(nodes),\"honest_nodes\":\(r.honestNodes),\"view\":\(view),\"sample\":\(sample),"
+                              + "\"rounds_per_epoch\":\(rounds),\"malicious\":\(f(malicious)),"
+                              + "\"bytes_per_node_epoch\":\(f(r.bytesPerNode)),\"bytes_per_node_day\":\(f(r.bytesPerNode * perDay)),"
+                              + "\"bytes_per_client_day\":\(f(r.bytesPerClient * perDay)),"
+                              + "\"malicious_in_samples\":\(f(r.maliciousInSamples)),\"malicious_in_views\":\(f(r.maliciousInViews)),"
+                              + "\"dead_in_samples_before_refresh\":\(f(r.deadInSamplesBeforeRefresh)),"
+                              + "\"dead_in_samples_after_refresh\":\(f(r.deadInSamplesAfterRefresh)),"
+                              + "\"joiners_heard_by\":\(f(r.joinersReached)),\"rounds_to_99pct\":\(r.roundsToReach.map { String($0) } ?? "null"),"
+                              + "\"flooded_rounds\":\(r.floodedRounds),\"cut_off_rounds\":\(r.cutOffRounds),\"memory_per_node\":\(r.memoryPerNode)}")
+            } else {
+                Terminal.line("epoch \(r.epoch): \(Format.fixed(r.bytesPerNode * perDay / 1e6, 1)) MB/day per node, "
+                              + "\(Format.fixed(r.bytesPerClient * perDay / 1e6, 2)) per client; malicious \(Format.fixed(r.maliciousInSamples * 100, 1))% "
+                              + "of samples (\(Format.fixed(r.maliciousInViews * 100, 1))% of views); dead in samples "
+                              + "\(Format.fixed(r.deadInSamplesBeforeRefresh * 100, 1))% → \(Format.fixed(r.deadInSamplesAfterRefresh * 100, 1))% at the epoch's end; "
+                              + "joiners heard by \(Format.fixed(r.joinersReached * 100, 1))%"
+                              + (r.roundsToReach.map { " (99% after \($0) rounds)" } ?? "")
+                              + "; \(r.floodedRounds) flooded, \(r.cutOffRounds) cut-off rounds; \(r.memoryPerNode / 1024) KiB per node")
+            }
+        }
+        return 0
+    }
+}

@@ -1,0 +1,104 @@
+import PosternCrypto
+@testable import PosternNetwork
+import Testing
+
+/// The partial-view gossip's sampler and view rule (docs/PROTOCOL.md §5.9), against their invariants.
+@Suite struct SamplingTests {
+    @Test func aSamplerHoldsTheShownIdOfSmallestRankWhateverTheOrderAndRepetition() {
+        var r = SimRandom(seed: 7)
+        let ids = (0..<500).map { _ in Bytes32.random() }
+        let sample = NodeSample<Bytes32>(count: 1, key: { r.next() })
+        var forward = sample, backward = sample, repeated = sample
+        forward.next(ids)
+        backward.next(ids.reversed())
+        repeated.next(ids + ids + Array(repeating: ids[3], count: 1000))
+        let expected = ids.min { sample.samplers[0].rank(secretHash: sample.secretHash($0)) < sample.samplers[0].rank(secretHash: sample.secretHash($1)) }
+        #expect(forward.values == [expected!])
+        #expect(backward.values == forward.values && repeated.values == forward.values)
+    }
+
+    /// One id pushed a thousand times among 99 others shown once: samplers pick it about 1 time in
+    /// 100 (uniform over distinct ids), not 1000 in 1099 (uniform over the stream).
+    @Test func repeatingAnIdDoesNotBiasTheSample() {
+        var r = SimRandom(seed: 11)
+        let ids = (0..<100).map { SimID(UInt32($0)) }
+        var stream = ids
+        stream += Array(repeating: ids[0], count: 1000)
+        var sample = NodeSample<SimID>(count: 10_000, key: { r.next() })
+        sample.next(stream)
+        let hits = sample.values.filter { $0 == ids[0] }.count
+        // Binomial(10 000, 0.01): mean 100, sd ≈ 10; the stream-uniform bias would give ≈ 9 100.
+        #expect(hits > 50 && hits < 160, "\(hits)")
+        // Every sampler holds one of the shown ids.
+        #expect(sample.values.count == 10_000 && sample.values.allSatisfy { $0.value < 100 })
+    }
+
+    @Test func deadIdsAreResetAndTheSamplerStartsOver() {
+        var r = SimRandom(seed: 3)
+        var sample = NodeSample<SimID>(count: 64, key: { r.next() })
+        sample.next((0..<50).map { SimID(UInt32($0)) })
+        let dead = Set(sample.values.prefix(5))
+        let reset = sample.invalidate(where: { dead.contains($0) }, key: { r.next() })
+        #expect(reset >= 5)
+        #expect(sample.values.allSatisfy { !dead.contains($0) })
+        #expect(sample.values.count == 64 - reset)
+    }
+
+    @Test func theViewKeepsItsBoundsAndIsBlockedWhenFloodedOrCutOff() {
+        var r = SimRandom(seed: 5)
+        let p = BrahmsParameters(viewSize: 20, sampleSize: 10)
+        let me = SimID(0)
+        var v = BrahmsView(me: me, parameters: p, bootstrap: (0..<30).map { SimID(UInt32($0)) }, key: { r.next() })
+        #expect(v.view.count == 20 && !v.view.contains(me))
+        let below: (UInt32) -> UInt32 = { r.below($0) }
+        for round in 0..<50 {
+            let before = v.view, sampledBefore = v.sample.values
+            let pushes = (0..<(round % 3 == 0 ? p.acceptedPushes + 1 : p.pushes)).map { SimID(UInt32(100 + round * 50 + $0)) }
+            let pulls = round % 5 == 1 ? [] : (0..<40).map { SimID(UInt32(5000 + $0 * 7 + round)) } + [me]
+            let outcome = v.endRound(pushed: pushes + [me], pulled: pulls, random: below)
+            #expect(v.view.count <= p.viewSize && Set(v.view).count == v.view.count && !v.view.contains(me))
+            if round % 3 == 0 {
+                #expect(outcome == .flooded && v.view == before)
+            } else if round % 5 == 1 {
+                #expect(outcome == .cutOff && v.view == before)
+            } else {
+                #expect(outcome == .renewed)
+                let heard = Set(pushes + pulls + sampledBefore)
+                #expect(v.view.allSatisfy { heard.contains($0) })
+            }
+        }
+        // Blocked rounds still fed the samplers: ids from flooded rounds can be sampled.
+        #expect(v.sample.values.contains { $0.value >= 100 && $0.value < 5000 })
+    }
+
+    /// A small network with a 10% pushing coalition and a churn wave: samples stay near 10% malicious
+    /// (views are far more), the dead leave the samples at the epoch boundary, joiners are heard, and a
+    /// seed gives the same run twice.
+    @Test func aSmallSimulatedNetworkResistsPushingAndHeals() {
+        var c = GossipSimulation.Config()
+        c.nodes = 200
+        c.joiners = 4
+        c.epochs = 4
+        c.roundsPerEpoch = 8
+        c.parameters = BrahmsParameters(viewSize: 16, sampleSize: 16)
+        var first: [GossipSimulation.EpochReport] = [], second: [GossipSimulation.EpochReport] = []
+        var a = GossipSimulation(c), b = GossipSimulation(c)
+        a.run { first.append($0) }
+        b.run { second.append($0) }
+        #expect(first.count == 4)
+        #expect(first.map { $0.maliciousInSamples } == second.map { $0.maliciousInSamples })
+        for e in first {
+            #expect(e.maliciousInSamples < 0.15, "epoch \(e.epoch): \(e.maliciousInSamples)")
+            #expect(e.deadInSamplesAfterRefresh == 0)
+        }
+        #expect(first[2].deadInSamplesBeforeRefresh > 0)
+        #expect(first[0].maliciousInViews > first[0].maliciousInSamples)
+        // Joiners spread, slowly while half the honest views hold the coalition's ids (docs/BENCH.md).
+        #expect(first[3].joinersReached > first[1].joinersReached, "\(first.map { $0.joinersReached })")
+        // Without the coalition every honest node has heard every joiner by the end.
+        c.malicious = 0
+        var clean = GossipSimulation(c), last: GossipSimulation.EpochReport?
+        clean.run { last = $0 }
+        #expect((last?.joinersReached ?? 0) >= 0.99, "\(last?.joinersReached ?? 0)")
+    }
+}
