@@ -388,7 +388,7 @@ import Testing
             (["node", "--help"], "node run"), (["node", "run", "--help"], "node run"), (["help", "node"], "node run"),
             (["network", "--help"], "network keygen"), (["chat", "post", "--help"], "chat post"), (["keys", "--help"], "keys derive"),
             (["selftest", "--help"], "postern selftest"), (["demo", "--help"], "postern demo"), (["testnet", "--help"], "postern testnet"),
-            (["help", "send"], "send"), (["--help"], "for people:"),
+            (["help", "send"], "send"), (["--help"], "for people:"), (["simulate", "gossip", "--help"], "postern simulate gossip"),
         ]
         for (args, fragment) in cases {
             let (status, out) = try LivingNetworkTests.run(args)
@@ -408,12 +408,33 @@ import Testing
             (["profile", "set", "--retention-days", "-3"], "postern: --retention-days must be 0…36500"),
             (["--bogus", "inbox"], "postern: unknown option '--bogus'"),
             (["chat", "post", "--chat", "c", "--text", "t", "--anonymous", "loud"], "postern: --anonymous must be derived, signed or keyless"),
+            (["simulate", "gossip", "--nodes", "5"], "postern: --nodes 10…200000"),
+            (["simulate", "flood"], "postern: simulate what? (gossip)"),
         ]
         for (args, message) in cases {
             let (status, out) = try LivingNetworkTests.run(["--profile", "/nonexistent/postern-profile"] + args)
             #expect(status == 2, "\(args): \(out)")
             #expect(out.hasPrefix(message), "\(args): \(out)")
         }
+    }
+
+    /// `simulate gossip --json`: one JSON line per epoch with the measures docs/BENCH.md reports, the same
+    /// for the same seed.
+    @Test func simulateGossipReportsJSONLinesPerEpoch() throws {
+        let args = ["simulate", "gossip", "--nodes", "60", "--view", "12", "--sample", "12", "--epochs", "3", "--rounds-per-epoch", "6", "--json"]
+        let (status, out) = try LivingNetworkTests.run(args)
+        #expect(status == 0, "\(out)")
+        let lines = out.split(separator: "\n")
+        #expect(lines.count == 3, "\(out)")
+        for (i, line) in lines.enumerated() {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(object["epoch"] as? Int == i)
+            for key in ["bytes_per_node_day", "bytes_per_client_day", "malicious_in_samples", "dead_in_samples_after_refresh",
+                        "joiners_heard_by", "memory_per_node"] {
+                #expect(object[key] != nil, "\(key) missing in \(line)")
+            }
+        }
+        #expect(try LivingNetworkTests.run(args).1 == out)
     }
 
     /// `chat post` dates a post as status-go does: timestamp in Unix milliseconds, Lamport clock at least

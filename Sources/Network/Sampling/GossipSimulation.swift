@@ -4,9 +4,9 @@ import PosternCrypto
 /// thousands of nodes in one process, messages passed in memory, rounds in lock step. Node ids are
 /// 32-bit (`SimID`) so 100 000 nodes fit; everything else is the code nodes run.
 ///
-/// The network: `nodes` nodes, a fraction `malicious` of them one coalition that pushes its own ids to
-/// every honest node, as many as it accepts in a round (more would only block the round), and answers
-/// every pull with its own ids only. Each epoch has `roundsPerEpoch` rounds. At the start of
+/// The network: `nodes` nodes, a fraction `malicious` of them one coalition that pushes only its own ids
+/// (as many as its members may, or with `unlimitedPushes` as many as every honest node accepts without
+/// blocking its round) and answers every pull with its own ids only. Each epoch has `roundsPerEpoch` rounds. At the start of
 /// epoch 1, `joiners` new honest nodes join, each knowing one bootstrap node. At the start of epoch 2
 /// a churn wave: a fraction `churn` of the honest nodes leave silently (the same number of new ones
 /// join). Dead nodes answer nothing; at every epoch boundary a node drops from its view and samplers
@@ -25,6 +25,8 @@ public struct GossipSimulation {
         /// Descriptors per layer a client fetches from its gateway each epoch (3 layers and gateways).
         public var clientSamplePerLayer = 10
         public var seed: UInt64 = 1
+        /// The coalition's pushes cost nothing (no push limit): the attack the limit exists for.
+        public var unlimitedPushes = false
         public init() {}
     }
 
@@ -59,6 +61,8 @@ public struct GossipSimulation {
     var maliciousIDs: [SimID] = []
     var bytes = 0.0
     var round = 0
+    /// The round (counted from the joiners' arrival) after which 99% of honest nodes had heard them all.
+    var reachedAt: Int?
 
     public init(_ config: Config) {
         self.config = config
@@ -91,8 +95,9 @@ public struct GossipSimulation {
 
     func isMalicious(_ id: SimID) -> Bool { Int(id.value) < maliciousIDs.count }
 
-    /// Runs every epoch; `progress` gets each epoch's report as it ends.
-    public mutating func run(progress: (EpochReport) -> Void) {
+    /// Runs every epoch; `progress` gets each epoch's report as it ends, `roundDone` the number of rounds
+    /// run so far after each.
+    public mutating func run(roundDone: (Int) -> Void = { _ in }, progress: (EpochReport) -> Void) {
         for epoch in 0..<config.epochs {
             if epoch == 1 { join(config.joiners, tracked: true) }
             var wave = 0
@@ -100,11 +105,11 @@ public struct GossipSimulation {
             bytes = 0
             var report = EpochReport()
             report.epoch = epoch
-            var reachedAt: Int?
             for r in 0..<config.roundsPerEpoch {
                 let (flooded, cutOff) = gossipRound()
                 report.floodedRounds += flooded
                 report.cutOffRounds += cutOff
+                roundDone(round)
                 if epoch >= 1 && reachedAt == nil && joinerReach() >= 0.99 { reachedAt = (epoch - 1) * config.roundsPerEpoch + r + 1 }
             }
             report.joinersReached = epoch >= 1 ? joinerReach() : 0
@@ -154,15 +159,27 @@ public struct GossipSimulation {
                 }
             }
         }
-        // The coalition's pushes: every honest node gets distinct malicious ids up to the number it
-        // accepts (one more would block its round, which gains the attacker nothing). One push per
-        // sender id per round: a node accepts a push only over a link authenticated as that node.
-        if !maliciousIDs.isEmpty {
-            for i in honestAlive {
-                let room = min(p.acceptedPushes - pushed[i].count, maliciousIDs.count)
-                guard room > 0 else { continue }
-                let start = Int(r.below(UInt32(maliciousIDs.count)))
-                for k in 0..<room { pushed[i].append(maliciousIDs[(start + k) % maliciousIDs.count]) }
+        // The coalition's pushes. Limited (the protocol's push limit, §5.9): its members together send
+        // as many pushes as honest nodes of their number, spread at random over honest nodes that still
+        // have room below the flood limit (blocking a round gains the attacker nothing). Unlimited
+        // (pushes cost nothing): every honest node gets coalition ids up to its flood limit, every round.
+        if !maliciousIDs.isEmpty && !honestAlive.isEmpty {
+            if config.unlimitedPushes {
+                for i in honestAlive {
+                    let room = min(p.acceptedPushes - pushed[i].count, maliciousIDs.count)
+                    guard room > 0 else { continue }
+                    let start = Int(r.below(UInt32(maliciousIDs.count)))
+                    for k in 0..<room { pushed[i].append(maliciousIDs[(start + k) % maliciousIDs.count]) }
+                }
+            } else {
+                var budget = maliciousIDs.count * p.pushes, attempts = budget * 4
+                while budget > 0 && attempts > 0 {
+                    attempts -= 1
+                    let target = honestAlive[Int(r.below(UInt32(honestAlive.count)))]
+                    guard pushed[target].count < p.acceptedPushes else { continue }
+                    pushed[target].append(maliciousIDs[Int(r.below(UInt32(maliciousIDs.count)))])
+                    budget -= 1
+                }
             }
         }
         var flooded = 0, cutOff = 0

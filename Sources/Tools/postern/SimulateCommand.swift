@@ -7,13 +7,14 @@ import PosternSystem
 enum SimulateCommand {
     static let usage = """
     usage: postern simulate gossip [--nodes N] [--malicious F] [--churn F] [--view L1] [--sample L2]
-                                   [--rounds-per-epoch R] [--epochs E] [--seed S] [--json]
+                                   [--rounds-per-epoch R] [--epochs E] [--seed S] [--unlimited-pushes] [--json]
     Simulates N nodes (default 1000; up to 200000) gossiping in rounds, R per epoch (12) for E epochs (4):
     a fraction F of them (0.1) one coalition pushing its own ids as hard as the protocol lets it; 16 nodes
     join in epoch 1; a fraction (0.1) of the honest nodes leaves in epoch 2 and as many join. Views hold L1
     ids (40), samples L2 samplers (40). One line per epoch (JSON lines with --json): bytes per node and per
     client, malicious share of honest samples and views, dead share of samples after the churn wave,
     rounds until 99% of honest nodes heard every joiner, memory per node. Deterministic for a seed (1).
+    --unlimited-pushes: the coalition's pushes cost nothing (no push limit), the attack the limit stops.
     example: postern simulate gossip --nodes 10000 --json
     """
 
@@ -23,7 +24,7 @@ enum SimulateCommand {
             return CLI.usageError("simulate what? (gossip)\n" + usage)
         }
         guard let o = CLI.options(Array(args.dropFirst()), ["--nodes", "--malicious", "--churn", "--view", "--sample", "--rounds-per-epoch",
-                                                             "--epochs", "--seed"], flags: ["--json"], usage: usage) else { return 2 }
+                                                             "--epochs", "--seed"], flags: ["--json", "--unlimited-pushes"], usage: usage) else { return 2 }
         var c = GossipSimulation.Config()
         guard let nodes = Int(o["--nodes"] ?? "1000"), (10...200_000).contains(nodes),
               let malicious = Format.decimal(Substring(o["--malicious"] ?? "0.1")), malicious >= 0, malicious <= 0.5,
@@ -43,6 +44,7 @@ enum SimulateCommand {
         c.roundsPerEpoch = rounds
         c.epochs = epochs
         c.seed = seed
+        c.unlimitedPushes = o["--unlimited-pushes"] != nil
         let json = o["--json"] != nil
         var sim = GossipSimulation(c)
         let perDay = 86_400 / Double(c.epochSeconds)
@@ -50,11 +52,15 @@ enum SimulateCommand {
             Terminal.line("\(nodes) nodes (\(Format.fixed(malicious * 100, 0))% malicious), views \(view), samples \(sample), "
                           + "\(rounds) rounds per epoch; churn \(Format.fixed(churn * 100, 0))% in epoch 2")
         }
-        sim.run { r in
+        // A progress line on stderr every round of long runs (stdout keeps the report).
+        let total = c.roundsPerEpoch * c.epochs
+        sim.run(roundDone: { done in
+            if nodes >= 20_000 { Terminal.error("simulate: round \(done) of \(total)") }
+        }) { r in
             let f = { (x: Double) in Format.number(x, significant: 4) }
             if json {
                 Terminal.line("{\"epoch\":\(r.epoch),\"nodes\":\(nodes),\"honest_nodes\":\(r.honestNodes),\"view\":\(view),\"sample\":\(sample),"
-                              + "\"rounds_per_epoch\":\(rounds),\"malicious\":\(f(malicious)),"
+                              + "\"rounds_per_epoch\":\(rounds),\"malicious\":\(f(malicious)),\"unlimited_pushes\":\(c.unlimitedPushes),"
                               + "\"bytes_per_node_epoch\":\(f(r.bytesPerNode)),\"bytes_per_node_day\":\(f(r.bytesPerNode * perDay)),"
                               + "\"bytes_per_client_day\":\(f(r.bytesPerClient * perDay)),"
                               + "\"malicious_in_samples\":\(f(r.maliciousInSamples)),\"malicious_in_views\":\(f(r.maliciousInViews)),"
