@@ -247,16 +247,15 @@ public struct GossipSimulation {
         random = r
     }
 
-    /// Share of honest live nodes that heard every joiner.
+    /// Share of the honest live nodes that have heard a joiner, averaged over the joiners.
     func joinerReach() -> Double {
         guard !joinerIDs.isEmpty else { return 0 }
-        let all: UInt64 = joinerIDs.count == 64 ? .max : (1 << UInt64(joinerIDs.count)) - 1
-        var total = 0, reached = 0
+        var total = 0, heardPairs = 0
         for i in states.indices where alive[i] && states[i] != nil && joinerIndex(SimID(UInt32(i))) == nil {
             total += 1
-            if heard[i] & all == all { reached += 1 }
+            heardPairs += heard[i].nonzeroBitCount
         }
-        return Double(reached) / Double(max(total, 1))
+        return Double(heardPairs) / Double(max(total * joinerIDs.count, 1))
     }
 
     /// Share of the ids in honest live nodes' samples (or views) for which `test` holds.

@@ -13,7 +13,8 @@ enum SimulateCommand {
     join in epoch 1; a fraction (0.1) of the honest nodes leaves in epoch 2 and as many join. Views hold L1
     ids (40), samples L2 samplers (40). One line per epoch (JSON lines with --json): bytes per node and per
     client, malicious share of honest samples and views, dead share of samples after the churn wave,
-    rounds until 99% of honest nodes heard every joiner, memory per node. Deterministic for a seed (1).
+    the share of honest nodes that heard a joiner (mean over joiners) and the rounds until it reached 99%,
+    memory per node. Deterministic for a seed (1).
     --unlimited-pushes: the coalition's pushes cost nothing (no push limit), the attack the limit stops.
     example: postern simulate gossip --nodes 10000 --json
     """
