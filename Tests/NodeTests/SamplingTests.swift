@@ -71,6 +71,22 @@ import Testing
         #expect(v.sample.values.contains { $0.value >= 100 && $0.value < 5000 })
     }
 
+    /// A joining node knows only its bootstrap peer and nobody pushes to it yet: it fills its view from
+    /// what it pulls instead of staying cut off until someone happens to push to it.
+    @Test func aJoiningNodeFillsItsViewFromPulls() {
+        var r = SimRandom(seed: 9)
+        let p = BrahmsParameters(viewSize: 20, sampleSize: 10)
+        var v = BrahmsView(me: SimID(0), parameters: p, bootstrap: [SimID(1)], key: { r.next() })
+        let below: (UInt32) -> UInt32 = { r.below($0) }
+        #expect(v.endRound(pushed: [], pulled: (2..<12).map { SimID(UInt32($0)) }, random: below) == .joining)
+        #expect(v.view.count == 11 && v.view.contains(SimID(1)))
+        #expect(v.endRound(pushed: [], pulled: (12..<60).map { SimID(UInt32($0)) }, random: below) == .joining)
+        #expect(v.view.count == 20)
+        // Full: a round without pushes is cut off again, the view kept.
+        let full = v.view
+        #expect(v.endRound(pushed: [], pulled: (60..<70).map { SimID(UInt32($0)) }, random: below) == .cutOff && v.view == full)
+    }
+
     /// A small network with a 10% pushing coalition and a churn wave: samples stay near 10% malicious
     /// (views are far more), the dead leave the samples at the epoch boundary, joiners are heard, and a
     /// seed gives the same run twice.

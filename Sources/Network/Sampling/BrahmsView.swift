@@ -25,7 +25,8 @@ public struct BrahmsParameters: Equatable {
 /// A round: push this node's id to `pushTargets`, pull the views of `pullTargets`, then `endRound` with
 /// what arrived. The view is rebuilt only when the round looks healthy: at most `acceptedPushes` distinct pushes
 /// (more means someone floods: the round is blocked, the view kept) and at least one push and one pull
-/// answer (none means this node is cut off: kept too). Every id heard, blocked round or not, goes to the
+/// answer (none means this node is cut off: kept too) — except that a node whose view is not yet full
+/// and got no push (it is joining: nobody knows it yet) adds pulled ids to it. Every id heard, blocked round or not, goes to the
 /// samplers, whose values stay uniform over the distinct ids heard however often an attacker repeats
 /// his own.
 ///
@@ -37,7 +38,7 @@ public struct BrahmsView<ID: SampleID> {
     public private(set) var view: [ID]
     public var sample: NodeSample<ID>
 
-    public enum Outcome: Equatable { case renewed, flooded, cutOff }
+    public enum Outcome: Equatable { case renewed, flooded, cutOff, joining }
 
     /// `bootstrap`: the first view (a bootstrap peer's id; ids learnt from it). `key`: sampler keys.
     public init(me: ID, parameters: BrahmsParameters, bootstrap: [ID], key: () -> UInt64) {
@@ -69,8 +70,16 @@ public struct BrahmsView<ID: SampleID> {
         let outcome: Outcome
         if pushes.count > parameters.acceptedPushes {
             outcome = .flooded
-        } else if pushes.isEmpty || pulls.isEmpty {
+        } else if pulls.isEmpty || (pushes.isEmpty && view.count >= parameters.viewSize) {
             outcome = .cutOff
+        } else if pushes.isEmpty {
+            // Joining: nobody knows this node yet, so nobody pushes to it. It fills its view from the
+            // views it pulled (nodes it chose), keeping what it has, until the view is full.
+            var taken = Set(view)
+            for id in Self.pick(pulls, parameters.viewSize, random: random) where view.count < parameters.viewSize && taken.insert(id).inserted {
+                view.append(id)
+            }
+            outcome = .joining
         } else {
             let sampled = sample.values.filter { $0 != me }
             var next: [ID] = [], taken = Set<ID>()

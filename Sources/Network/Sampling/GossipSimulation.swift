@@ -188,7 +188,7 @@ public struct GossipSimulation {
             switch states[i]!.endRound(pushed: pushed[i], pulled: pulled[i], random: below) {
             case .flooded: flooded += 1
             case .cutOff: cutOff += 1
-            case .renewed: break
+            case .renewed, .joining: break
             }
             // Descriptors of ids new to the view are fetched (counted), and joiners heard are marked.
             for id in states[i]!.view where !before.contains(id) { bytes += Double(Self.descriptorBytes) }
