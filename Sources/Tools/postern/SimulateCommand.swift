@@ -26,15 +26,23 @@ enum SimulateCommand {
         }
         guard let o = CLI.options(Array(args.dropFirst()), ["--nodes", "--malicious", "--churn", "--view", "--sample", "--rounds-per-epoch",
                                                              "--epochs", "--seed"], flags: ["--json", "--unlimited-pushes"], usage: usage) else { return 2 }
+        // Whole numbers through UInt64(String): Int(String) here crashed the aarch64 Embedded build on a
+        // value from the command line (under qemu, reproducibly; armv7, the host and UInt64 were fine).
+        func whole(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int? {
+            guard let text = o[name] else { return fallback }
+            guard let u = UInt64(text), u <= UInt64(range.upperBound), range.contains(Int(u)) else { return nil }
+            return Int(u)
+        }
+        func share(_ name: String, _ fallback: String, _ most: Double) -> Double? {
+            guard let v = Format.decimal(Substring(o[name] ?? fallback)), v >= 0, v <= most else { return nil }
+            return v
+        }
         var c = GossipSimulation.Config()
-        guard let nodes = Int(o["--nodes"] ?? "1000"), (10...200_000).contains(nodes),
-              let malicious = Format.decimal(Substring(o["--malicious"] ?? "0.1")), malicious >= 0, malicious <= 0.5,
-              let churn = Format.decimal(Substring(o["--churn"] ?? "0.1")), churn >= 0, churn <= 0.9,
-              let view = Int(o["--view"] ?? "40"), (3...5000).contains(view),
-              let sample = Int(o["--sample"] ?? "40"), (1...5000).contains(sample),
-              let rounds = Int(o["--rounds-per-epoch"] ?? "12"), (1...1000).contains(rounds),
-              let epochs = Int(o["--epochs"] ?? "4"), (3...100).contains(epochs),
-              let seed = UInt64(o["--seed"] ?? "1") else {
+        let nodes = whole("--nodes", 1000, 10...200_000), malicious = share("--malicious", "0.1", 0.5), churn = share("--churn", "0.1", 0.9)
+        let view = whole("--view", 40, 3...5000), sample = whole("--sample", 40, 1...5000)
+        let rounds = whole("--rounds-per-epoch", 12, 1...1000), epochs = whole("--epochs", 4, 3...100)
+        let seed = UInt64(o["--seed"] ?? "1")
+        guard let nodes, let malicious, let churn, let view, let sample, let rounds, let epochs, let seed else {
             return CLI.usageError("--nodes 10…200000, --malicious 0…0.5, --churn 0…0.9, --view 3…5000, --sample 1…5000, "
                                   + "--rounds-per-epoch 1…1000, --epochs 3…100, --seed an integer")
         }
