@@ -100,8 +100,7 @@ public struct GossipSimulation {
     public mutating func run(roundDone: (Int) -> Void = { _ in }, progress: (EpochReport) -> Void) {
         for epoch in 0..<config.epochs {
             if epoch == 1 { join(config.joiners, tracked: true) }
-            var wave = 0
-            if epoch == 2 { wave = churnWave() }
+            if epoch == 2 { churnWave() }
             bytes = 0
             var report = EpochReport()
             report.epoch = epoch
@@ -125,7 +124,6 @@ public struct GossipSimulation {
             report.bytesPerClient = Double(3 * config.clientSamplePerLayer * Self.descriptorBytes + Self.requestBytes)
             report.memoryPerNode = (config.parameters.viewSize + config.parameters.sampleSize) * (Self.descriptorBytes + 64)
                 + config.parameters.sampleSize * MemoryLayout<MinWiseSampler<Bytes32>>.stride
-            _ = wave
             progress(report)
         }
     }
@@ -222,7 +220,7 @@ public struct GossipSimulation {
     }
 
     /// A fraction `churn` of the honest nodes leave; as many new ones join.
-    mutating func churnWave() -> Int {
+    mutating func churnWave() {
         let honest = states.indices.filter { states[$0] != nil && alive[$0] && joinerIndex(SimID(UInt32($0))) == nil }
         let leaving = Int(Double(honest.count) * config.churn)
         var pool = honest
@@ -232,7 +230,6 @@ public struct GossipSimulation {
             alive[pool[k]] = false
         }
         join(leaving, tracked: false)
-        return leaving
     }
 
     /// The epoch boundary: every live honest node drops the dead from its view and samplers (their
