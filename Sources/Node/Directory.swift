@@ -77,16 +77,18 @@ final class Directory: Timed {
         for bytes in options.knownDescriptors { offer(bytes, now: now) }
         if let stored = try? state?.get("descriptors") { for bytes in NodeDescriptor.decodeList(stored[...]) { offer(bytes, now: now) } }
         viewDirty = false
+        learnedNode = false
     }
 
     /// The longest interval between gossip rounds: an eighth of an epoch, 0.5 s … 5 min.
     var gossipInterval: UInt64 { UInt64(min(max(Double(parameters.epochSeconds) / 8, 0.5), 300) * 1e9) }
     /// The shortest: rounds come this soon after the view gained a node.
     var quickGossipInterval: UInt64 { min(500_000_000, gossipInterval) }
-    /// The interval to the next round (Trickle, RFC 6206, without suppression): back to
-    /// `quickGossipInterval` whenever the view gains a node, doubled after each round that brought
-    /// none, up to `gossipInterval` (so an unreachable bootstrap peer is asked at 1, 2, 4 … s). A join
-    /// reaches every node in seconds, not one long interval per hop.
+    /// The interval to the next round: `quickGossipInterval` after a round that brought a node this view
+    /// did not know (so a join spreads in seconds, a round per hop), the full `gossipInterval` after one
+    /// that brought none; while no other node is known, 1, 2, 4 … s up to the full interval (an
+    /// unreachable bootstrap peer is asked again, not hammered). Rounds that learn nothing allocate, so a
+    /// settled network is back to one round per interval within seconds.
     var roundInterval: UInt64 = 0
     /// The view gained a node since the last round.
     var learnedNode = false
@@ -212,7 +214,9 @@ final class Directory: Timed {
         let wall = Clock.wallSeconds()
         if wall >= nextKeyEvent { rotate(now: wall) }
         if now >= nextGossip {
-            roundInterval = learnedNode ? quickGossipInterval : min(max(roundInterval, quickGossipInterval) &* 2, gossipInterval)
+            let alone = !view.descriptors.values.contains { $0.id != secrets.id }
+            roundInterval = learnedNode ? quickGossipInterval
+                : alone ? min(max(roundInterval, quickGossipInterval) &* 2, gossipInterval) : gossipInterval
             learnedNode = false
             nextGossip = now &+ roundInterval
             controlBytes.removeAll(keepingCapacity: true)
