@@ -13,6 +13,7 @@ public final class NodeProcess {
     public let secrets: NodeSecrets
     let binary: String
     private var child: ChildProcess?
+    private var metricsPort: Int?
 
     /// Makes the directory and the node's keys (`node keygen`'s file) in it; nothing runs yet.
     public init(binary: String, name: String, directory: String, host: String) throws(SystemError) {
@@ -27,22 +28,10 @@ public final class NodeProcess {
 
     /// Writes postern.toml (role, bootstrap line, epoch length and `extra` TOML lines) and starts the node.
     public func start(role: String, bootstrap: String, epochSeconds: Int, extra: String = "") throws(SystemError) {
-        let config = """
-        [node]
-        keys = "\(directory)/node.keys"
-        data_dir = "\(directory)"
-        role = "\(role)"
-        listen = "\(host):0"
-        client_listen = "\(role == "mix" ? "" : host + ":0")"
-        [network]
-        bootstrap = "\(bootstrap)"
-        epoch_seconds = \(epochSeconds)
-        [metrics]
-        listen = "\(host):0"
-        \(extra)
-        """
+        let config = Self.config(directory: directory, host: host, role: role, bootstrap: bootstrap, epochSeconds: epochSeconds, extra: extra)
         try Files.writeAtomically(directory + "/postern.toml", Array(config.utf8))
         try? Files.remove(directory + "/node.log")
+        metricsPort = nil
         child = try ChildProcess(binary, ["node", "run", "--config", directory + "/postern.toml"], logPath: directory + "/node.log")
     }
 
@@ -60,9 +49,10 @@ public final class NodeProcess {
     /// "host:port#link key" for other nodes' `bootstrap` and clients' `gateway` lines.
     public func peerLine(port: Int) -> String { "\(host):\(port)#\(secrets.linkPublic.hex)" }
 
-    /// One scrape of its metrics endpoint.
+    /// One scrape of its metrics endpoint (whose port is read from the log once).
     public func metrics(_ loop: EventLoop) -> MetricsScrape.Sample? {
-        guard let port = logged("metrics on \(host):", seconds: 1) else { return nil }
+        if metricsPort == nil { metricsPort = logged("metrics on \(host):", seconds: 1) }
+        guard let port = metricsPort else { return nil }
         return MetricsScrape.fetch(loop, host, UInt16(port))
     }
 
@@ -75,6 +65,26 @@ public final class NodeProcess {
     public func stop() {
         child?.stop()
         child = nil
+    }
+
+    /// The postern.toml of a node in `directory` on `host`: every port 0 (the node logs what it bound),
+    /// a client port for gateways, a metrics endpoint; `extra` TOML lines at the end.
+    public static func config(directory: String, host: String, role: String, bootstrap: String, epochSeconds: Int,
+                              extra: String = "") -> String {
+        """
+        [node]
+        keys = "\(directory)/node.keys"
+        data_dir = "\(directory)"
+        role = "\(role)"
+        listen = "\(host):0"
+        client_listen = "\(role == "mix" ? "" : host + ":0")"
+        [network]
+        bootstrap = "\(bootstrap)"
+        epoch_seconds = \(epochSeconds)
+        [metrics]
+        listen = "\(host):0"
+        \(extra)
+        """
     }
 
     static func number(after marker: String, in text: String) -> Int? {

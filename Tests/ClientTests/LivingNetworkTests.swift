@@ -1,11 +1,13 @@
 import Foundation
 import PosternClient
 import PosternCrypto
+import PosternLocalNetwork
 import PosternNetwork
 import PosternSystem
 import Testing
 
-/// One `postern node run` process on its own loopback address, its log read as it runs.
+/// One `postern node run` process on its own loopback address, its log read as it runs (through a pipe,
+/// for the tests' regex waits; the config is the library's `NodeProcess.config`).
 final class NodeProcess: @unchecked Sendable {
     let name: String
     let dir: String
@@ -25,19 +27,8 @@ final class NodeProcess: @unchecked Sendable {
 
     /// Writes the config (ports 0: the node reports what it bound) and runs the node.
     func start(role: String, bootstrap: String, epochSeconds: Int) throws {
-        let config = """
-        [node]
-        keys = "\(dir)/node.keys"
-        data_dir = "\(dir)"
-        role = "\(role)"
-        listen = "\(host):0"
-        client_listen = "\(role == "mix" ? "" : host + ":0")"
-        [network]
-        bootstrap = "\(bootstrap)"
-        epoch_seconds = \(epochSeconds)
-        [metrics]
-        listen = "\(host):0"
-        """
+        let config = PosternLocalNetwork.NodeProcess.config(directory: dir, host: host, role: role, bootstrap: bootstrap,
+                                                            epochSeconds: epochSeconds)
         try config.write(toFile: dir + "/postern.toml", atomically: true, encoding: .utf8)
         lock.withLock { text = "" }
         let p = Foundation.Process()
