@@ -15,6 +15,7 @@ import PosternSystem
 ///     network_key = ""                      # certified networks: the network key (64 hex); empty = open
 ///     mean_delay_ms = 50                    # mean mixing delay per hop chosen for our packets
 ///     [client]
+///     mode = "custom"                       # "fast" | "strong": fixes the delay, poll and cover keys
 ///     resend_after_seconds = 120            # an unacknowledged message is sent again after this
 ///     poll_seconds = 5                      # how often 'inbox --watch' fetches
 ///     [cover]                               # Loopix streams while 'inbox --watch' runs
@@ -34,10 +35,12 @@ public struct ClientConfig: Equatable {
     public var pollSeconds: Int = 5
     /// Cover traffic for the long-running client; nil = off.
     public var cover: CoverConfig?
+    /// A named mode fixes `meanDelayMillis`, `pollSeconds` and the cover rates (`apply(_:)`).
+    public private(set) var mode: LatencyMode = .custom
 
     public static let keys = ["network.gateway", "network.epoch_seconds", "network.layers", "network.max_hops",
                               "network.payload_bytes", "network.network_key", "network.mean_delay_ms",
-                              "client.resend_after_seconds", "client.poll_seconds",
+                              "client.mode", "client.resend_after_seconds", "client.poll_seconds",
                               "cover.enabled", "cover.payload_per_minute", "cover.loop_per_minute", "cover.drop_per_minute",
                               "cover.bytes_per_day_mb", "cover.epoch_seconds"]
 
@@ -75,31 +78,51 @@ public struct ClientConfig: Equatable {
             throw ConfigError(line: f.entries["cover.payload_per_minute"]?.line ?? 0, message: "'cover.payload_per_minute' must be at least 1 (messages leave in payload slots)")
         }
         if try f.boolean("cover.enabled", default: false) { cover = c }
+        let modeText = try f.string("client.mode", default: "custom")
+        guard let mode = LatencyMode(rawValue: modeText) else {
+            throw ConfigError(line: f.entries["client.mode"]?.line ?? 0, message: "'client.mode' must be \"fast\", \"strong\" or \"custom\"")
+        }
+        if mode != .custom {
+            for key in LatencyMode.governedKeys {
+                if let line = f.entries[key]?.line {
+                    throw ConfigError(line: line, message: "'\(key)' is set by mode \"\(modeText)\"; remove it, or use mode = \"custom\"")
+                }
+            }
+        }
+        apply(mode, base: c)
+    }
+
+    /// Switches to `mode`: a named one sets the per-hop delay, the poll interval and the cover streams
+    /// (cover on, with `base`'s budget and epoch); `custom` keeps what is set.
+    public mutating func apply(_ mode: LatencyMode, base: CoverConfig? = nil) {
+        self.mode = mode
+        guard let p = mode.parameters else { return }
+        meanDelayMillis = p.meanDelayMillis
+        pollSeconds = p.pollSeconds
+        cover = p.cover(base ?? cover ?? CoverConfig())
     }
 
     public var text: String {
         let c = cover ?? CoverConfig()
-        return """
-        # Which network a Postern profile uses (docs/CLIENT.md).
-        [network]
-        gateway = "\(gateway.text)"
-        \(parameters.configLines)
-        mean_delay_ms = \(meanDelayMillis)
-
-        [client]
-        resend_after_seconds = \(resendAfterSeconds)
-        poll_seconds = \(pollSeconds)
-
-        [cover]
-        # Loopix cover streams while 'postern inbox --watch' runs; messages then leave in payload slots.
-        enabled = \(cover != nil)
-        payload_per_minute = \(Int((c.payloadRate * 60).rounded()))
-        loop_per_minute = \(Int((c.loopRate * 60).rounded()))
-        drop_per_minute = \(Int((c.dropRate * 60).rounded()))
-        bytes_per_day_mb = \(c.bytesPerDay >> 20)
-        epoch_seconds = \(c.epochSeconds)
-
-        """
+        // A named mode's keys are not written: the mode sets them (and the parser refuses them beside it).
+        let custom = mode == .custom
+        var t = "# Which network a Postern profile uses (docs/CLIENT.md).\n[network]\n"
+        t += "gateway = \"\(gateway.text)\"\n\(parameters.configLines)\n"
+        if custom { t += "mean_delay_ms = \(meanDelayMillis)\n" }
+        t += "\n[client]\n"
+        t += "# \"fast\" (median under 5 s) or \"strong\" (under 10 s) set the delay, poll and cover keys (docs/ANONYMITY.md).\n"
+        t += "mode = \"\(mode.rawValue)\"\n"
+        t += "resend_after_seconds = \(resendAfterSeconds)\n"
+        if custom { t += "poll_seconds = \(pollSeconds)\n" }
+        t += "\n[cover]\n# Loopix cover streams while 'postern inbox --watch' runs; messages then leave in payload slots.\n"
+        if custom {
+            t += "enabled = \(cover != nil)\n"
+            t += "payload_per_minute = \(Int((c.payloadRate * 60).rounded()))\n"
+            t += "loop_per_minute = \(Int((c.loopRate * 60).rounded()))\n"
+            t += "drop_per_minute = \(Int((c.dropRate * 60).rounded()))\n"
+        }
+        t += "bytes_per_day_mb = \(c.bytesPerDay >> 20)\nepoch_seconds = \(c.epochSeconds)\n"
+        return t
     }
 }
 

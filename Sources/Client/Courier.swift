@@ -104,9 +104,8 @@ public final class Courier {
     /// and encryption as a real message, with a random body as long as a ratchet message. Loops carry an
     /// acknowledgement SURB like real messages, so the own gateway cannot tell them from incoming mail.
     public func coverPacket(loop: Bool) -> (packet: [UInt8], loopAddress: Bytes32?, ack: PendingAck?)? {
-        let gateways = network.topology.gateways
-        guard !gateways.isEmpty else { return nil }
-        let target = loop ? ownGateway : gateways[Int(Random.uniform(UInt32(gateways.count)))].id
+        guard let drop = network.topology.randomGateway() else { return nil }
+        let target = loop ? ownGateway : drop.id
         let address = loop ? Bytes32.random() : .zero
         let length = 97 + Int(Random.uniform(512))
         guard let (packet, ack) = try? packet(Random.bytes(length), to: address, at: target, acknowledge: loop) else { return nil }

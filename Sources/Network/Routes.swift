@@ -2,24 +2,40 @@ import PosternCrypto
 import PosternPacket
 import PosternSystem
 
-/// Route choice, the one place clients (`Courier`) and nodes (relay loops) pick paths through the map
-/// (docs/PROTOCOL.md §4.6): one mix per layer, each uniform within its layer, and an exponential delay
-/// per hop chosen by the sender.
+/// Route choice, the one place clients (`Courier`), nodes (relay loops) and the anonymity simulator pick
+/// paths through the map (docs/PROTOCOL.md §4.6): one mix per layer, each uniform within its layer, and an
+/// exponential delay per hop chosen by the sender. `random` gives 64 random bits: the kernel's CSPRNG by
+/// default, a seeded generator in the simulator (so it runs this code, not a copy of it).
 extension Topology {
     /// One mix from every layer, layer 1 first, each chosen uniformly at random.
-    public func randomMixPath() -> [NodeInfo] {
+    public func randomMixPath(random: () -> UInt64 = { Random.uint64() }) -> [NodeInfo] {
         (1...max(1, layers)).map { layer in
             let mixes = mixes(layer: layer)
-            return mixes[Int(Random.uniform(UInt32(mixes.count)))]
+            return mixes[Self.uniformIndex(mixes.count, random())]
         }
+    }
+
+    /// A gateway chosen uniformly at random (where a drop dies); nil if the map has none.
+    public func randomGateway(random: () -> UInt64 = { Random.uint64() }) -> NodeInfo? {
+        let all = gateways
+        return all.isEmpty ? nil : all[Self.uniformIndex(all.count, random())]
     }
 
     /// The hop for `node` in this topology's epoch, held for an exponentially distributed delay of mean
     /// `meanDelayMicros` (capped at `maxHopDelayMicros`).
-    public func hop(_ node: NodeInfo, meanDelayMicros: Double) -> RouteHop {
-        let delay = Exponential.sample(mean: meanDelayMicros, uniform53: Random.uint64())
-        return RouteHop(node: node.id, packetKey: node.packetKey, epoch: epoch,
-                        delayMicros: UInt32(min(delay, Double(Self.maxHopDelayMicros))))
+    public func hop(_ node: NodeInfo, meanDelayMicros: Double, random: () -> UInt64 = { Random.uint64() }) -> RouteHop {
+        RouteHop(node: node.id, packetKey: node.packetKey, epoch: epoch,
+                 delayMicros: Self.hopDelayMicros(mean: meanDelayMicros, random: random))
+    }
+
+    /// The delay a sender asks one hop for: exponential with mean `mean` µs, capped at `maxHopDelayMicros`.
+    public static func hopDelayMicros(mean: Double, random: () -> UInt64 = { Random.uint64() }) -> UInt32 {
+        UInt32(min(Exponential.sample(mean: mean, uniform53: random()), Double(maxHopDelayMicros)))
+    }
+
+    /// An index in 0..<count from 64 random bits (the high half of bits × count: bias below count/2⁶⁴).
+    public static func uniformIndex(_ count: Int, _ bits: UInt64) -> Int {
+        Int(bits.multipliedFullWidth(by: UInt64(count)).high)
     }
 
     /// The longest delay a sender asks one hop for (60 s).

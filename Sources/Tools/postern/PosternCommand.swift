@@ -21,7 +21,8 @@ enum PosternCommand {
       demo         run a local mixnet (3 mix layers, 2 gateways) and two people messaging through it
       node         keygen | info | run: operate a relay or gateway (see 'postern node')
       top          a running node, live, from its metrics endpoint (q quits)
-      simulate     gossip: partial views and samples for thousands of simulated nodes
+      simulate     gossip | anonymity: partial views for thousands of simulated nodes; sender
+                   entropy and latency of the latency modes (docs/ANONYMITY.md)
       network      keygen | certify: the network key and membership certificates (certified networks)
       chat         identity new|restore, post, read: public-chat messages and anonymous posting
       keys         derive --seed HEX --path PATH [--private]: BIP32 keys for tooling

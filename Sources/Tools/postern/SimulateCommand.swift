@@ -1,6 +1,8 @@
 import PosternNetwork
 import PosternSystem
 
+/// `postern simulate gossip` (here) and `postern simulate anonymity` (SimulateAnonymity.swift).
+///
 /// `postern simulate gossip`: the partial-view gossip (Brahms views and min-wise samples, the code nodes
 /// run) for thousands of simulated nodes in this process, with a pushing coalition and churn
 /// (docs/PROTOCOL.md §5.9, docs/BENCH.md "Gossip at scale").
@@ -20,10 +22,15 @@ enum SimulateCommand {
     """
 
     static func run(_ args: [String]) -> Int32 {
-        guard args.first == "gossip" else {
-            if args.first == "--help" || args.first == "-h" { Terminal.line(usage); return 0 }
-            return CLI.usageError("simulate what? (gossip)\n" + usage)
+        switch args.first {
+        case "gossip": return gossip(args)
+        case "anonymity": return anonymity(Array(args.dropFirst()))
+        case "--help", "-h": Terminal.line(usage + "\n" + anonymityUsage); return 0
+        default: return CLI.usageError("simulate what? (gossip, anonymity)\n" + usage + "\n" + anonymityUsage)
         }
+    }
+
+    static func gossip(_ args: [String]) -> Int32 {
         guard let o = CLI.options(Array(args.dropFirst()), ["--nodes", "--malicious", "--churn", "--view", "--sample", "--rounds-per-epoch",
                                                              "--epochs", "--seed"], flags: ["--json", "--unlimited-pushes"], usage: usage) else { return 2 }
         // Whole numbers through UInt64(String): Int(String) here crashed the aarch64 Embedded build on a
