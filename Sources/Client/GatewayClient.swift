@@ -78,7 +78,8 @@ public final class GatewayClient {
         let id = nextRequest
         nextRequest &+= 1
         waiting[id] = done
-        let frame = [op.code, UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff)] + body
+        let frame = [op.code, UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff)]
+            + (op == .submit ? body : ClientRequest.padded(body))
         if let c = connection, c.isEstablished { c.send(frame) } else {
             queued.append(frame)
             if connection == nil && !resolving { connect() }

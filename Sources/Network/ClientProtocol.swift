@@ -113,18 +113,26 @@ public enum ClientRequest {
 
     /// What a frame asks for. nil: not a request at all (shorter than op and id, or an unknown op); the
     /// gateway closes the session. `request` nil: a known op whose body is wrong (answered `bad request`):
-    /// a packet of the wrong size, a FETCH whose count is over 32, does not match its length or names an
-    /// address twice (the same one 32 times would send its messages back 32 times: a 57× amplification),
-    /// a DELETE or VIEW body of the wrong length.
+    /// a packet of the wrong size; a FETCH, DELETE or VIEW body not exactly `controlBodyBytes` long or
+    /// not zero after its content; a FETCH whose count is 0 or over 32 or that names an address twice (the
+    /// same one 32 times would send its messages back 32 times: a 57× amplification).
     public static func parse(_ frame: UnsafeRawBufferPointer, packetBytes: Int) -> (op: ClientOp, id: UInt32, request: ClientRequest?)? {
         guard frame.count >= 5, let op = ClientOp(code: frame[0]) else { return nil }
         let id = UInt32(frame[1]) << 24 | UInt32(frame[2]) << 16 | UInt32(frame[3]) << 8 | UInt32(frame[4])
-        let body = UnsafeRawBufferPointer(rebasing: frame[5...])
+        var body = UnsafeRawBufferPointer(rebasing: frame[5...])
+        if op != .submit {
+            // Control requests are padded with zeros to one size (the largest FETCH), so that on the link
+            // every FETCH, DELETE and VIEW looks the same whatever it asks.
+            guard body.count == controlBodyBytes else { return (op, id, nil) }
+            let used = op == .fetch ? 1 + 32 * Int(body[0]) : op == .delete ? 40 : 4
+            guard used <= body.count, body[used...].allSatisfy({ $0 == 0 }) else { return (op, id, nil) }
+            body = UnsafeRawBufferPointer(rebasing: body[..<used])
+        }
         switch op {
         case .submit:
             return (op, id, body.count == packetBytes ? .submit(packet: body) : nil)
         case .fetch:
-            guard body.count >= 1, body[0] <= 32, body.count == 1 + 32 * Int(body[0]) else { return (op, id, nil) }
+            guard body[0] >= 1, body[0] <= 32 else { return (op, id, nil) }
             var addresses: [Bytes32] = []
             addresses.reserveCapacity(Int(body[0]))
             for i in 0..<Int(body[0]) {
@@ -134,12 +142,20 @@ public enum ClientRequest {
             }
             return (op, id, .fetch(addresses: addresses))
         case .delete:
-            guard body.count == 40 else { return (op, id, nil) }
             return (op, id, .delete(address: Bytes32(body.baseAddress!), id: body[32..<40].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
         case .view:
-            guard body.count == 4 else { return (op, id, nil) }
             return (op, id, .view(offset: body.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }))
         }
+    }
+
+    /// Body bytes of every FETCH, DELETE and VIEW request: the largest FETCH (a count and 32 addresses),
+    /// the rest zeros.
+    public static let controlBodyBytes = 1 + 32 * 32
+
+    /// `body` padded with zeros to `controlBodyBytes` (what a client sends for a control request).
+    public static func padded(_ body: [UInt8]) -> [UInt8] {
+        precondition(body.count <= controlBodyBytes)
+        return body + [UInt8](repeating: 0, count: controlBodyBytes - body.count)
     }
 
     /// The request's frame (what a client sends): the inverse of `parse`.
@@ -156,7 +172,8 @@ public enum ClientRequest {
         case .view(let offset):
             w.u8(ClientOp.view.code); w.u32(id); w.u32(offset)
         }
-        return w.bytes
+        if case .submit = self { return w.bytes }
+        return Array(w.bytes[..<5]) + Self.padded(Array(w.bytes[5...]))
     }
 }
 
