@@ -5,8 +5,8 @@ import PosternSystem
 
 /// The Loopix streams of a profile-based client (`postern inbox --watch` with `[cover] enabled`): at each
 /// event of the `CoverScheduler` exactly one packet leaves. A payload event sends the next due message
-/// of the outbox (through `sendReal`) or, with none due, a dummy; loop events send a loop back to the own
-/// gateway; drop events a drop. Real messages therefore leave only at payload-slot times that do not
+/// of the outbox (through `sendReal`) or, with none due, a dummy (a drop carrying an acknowledgement SURB,
+/// as a message does); loop events send a loop back to the own gateway; drop events a drop. Real messages therefore leave only at payload-slot times that do not
 /// depend on when the person wrote, and the uplink rate is the schedule's, within its daily byte budget.
 ///
 /// Loops (and their acknowledgements) are fetched and deleted here; the loop monitor reports sustained
@@ -66,7 +66,7 @@ public final class ClientCover {
         while scheduler.nextTime <= now {
             switch scheduler.take().stream {
             case .payload:
-                if sendReal() { sent.real += 1 } else { cover(loop: false, now: now); sent.dummies += 1 }
+                if sendReal() { sent.real += 1 } else { cover(loop: false, acknowledged: true, now: now); sent.dummies += 1 }
             case .loop:
                 cover(loop: true, now: now)
                 sent.loops += 1
@@ -79,8 +79,8 @@ public final class ClientCover {
         arm()
     }
 
-    func cover(loop isLoop: Bool, now: Double) {
-        guard let c = courier.coverPacket(loop: isLoop) else { return }
+    func cover(loop isLoop: Bool, acknowledged: Bool = false, now: Double) {
+        guard let c = courier.coverPacket(loop: isLoop, acknowledged: acknowledged) else { return }
         if let address = c.loopAddress {
             watched[address] = (true, now)
             loops.sent(address.bytes, at: now)

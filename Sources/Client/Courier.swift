@@ -102,13 +102,16 @@ public final class Courier {
     /// A cover packet: to the all-zero drop address at a random gateway (drop stream, and payload slots
     /// with nothing to send), or to a fresh address at the own gateway (loop stream). Same size, format
     /// and encryption as a real message, with a random body as long as a ratchet message. Loops carry an
-    /// acknowledgement SURB like real messages, so the own gateway cannot tell them from incoming mail.
-    public func coverPacket(loop: Bool) -> (packet: [UInt8], loopAddress: Bytes32?, ack: PendingAck?)? {
+    /// acknowledgement SURB like real messages, so the own gateway cannot tell them from incoming mail;
+    /// so do payload dummies (`acknowledged`), which the drop gateway answers like a stored message: an
+    /// acknowledgement comes back for every payload slot, real or not, and what the client fetches does
+    /// not show whether it sent messages (docs/ANONYMITY.md §2).
+    public func coverPacket(loop: Bool, acknowledged: Bool = false) -> (packet: [UInt8], loopAddress: Bytes32?, ack: PendingAck?)? {
         guard let drop = network.topology.randomGateway() else { return nil }
         let target = loop ? ownGateway : drop.id
         let address = loop ? Bytes32.random() : .zero
         let length = 97 + Int(Random.uniform(512))
-        guard let (packet, ack) = try? packet(Random.bytes(length), to: address, at: target, acknowledge: loop) else { return nil }
+        guard let (packet, ack) = try? packet(Random.bytes(length), to: address, at: target, acknowledge: loop || acknowledged) else { return nil }
         return (packet, loop ? address : nil, ack)
     }
 }

@@ -64,7 +64,7 @@ final class GatewayDeposits: Timed {
     /// Final hop: blob = kind ‖ data (see `StoredKind`). A reply is stored as reply ‖ SURB id ‖ the
     /// still-encrypted payload.
     func deposit(_ slot: consuming PacketSlot, address: Bytes32, reply: SURBID?) {
-        if address == .zero && reply == nil { counters.stats.coverDropped += 1; pool.release(slot); return }
+        if address == .zero && reply == nil { drop(slot); return }
         if let loops, loops.returned(address) { pool.release(slot); return }
         guard let mailbox else { counters.stats.droppedNotGateway += 1; pool.release(slot); return }
         let payload = pool.pointer(slot) + geometry.headerBytes
@@ -106,6 +106,19 @@ final class GatewayDeposits: Timed {
             // so that what it held is counted as lost and the next deposits start a batch of their own.
             if case .store = error { commit() }
         }
+    }
+
+    /// A drop (cover) is not stored; one carrying an acknowledgement SURB (a client's payload dummy) is
+    /// answered *stored*, with the next commit as a stored message's answer leaves, so that the sender's
+    /// acknowledgements come back whether its payload slots carried messages or not.
+    func drop(_ slot: consuming PacketSlot) {
+        counters.stats.coverDropped += 1
+        if let (_, surb) = Delivery.parse(pool.pointer(slot) + geometry.headerBytes + Geometry.zeroPrefixBytes, geometry: geometry),
+           let surb, mailbox != nil {
+            answer(surb, .stored, now: false)
+            changed()
+        }
+        pool.release(slot)
     }
 
     /// Builds the acknowledgement for the serialised SURB at `surb` into a fresh pool slot; it leaves

@@ -81,7 +81,7 @@ public struct AnonymitySimulation {
         func exponential(mean: Double) -> Double { Exponential.sample(mean: mean, uniform53: next()) }
     }
 
-    enum Kind { case real, drop, loop, ack }
+    enum Kind { case real, dummy, drop, loop, ack }
 
     /// A packet in flight: its pools (one per delayed hop) with the delays its sender chose, where it
     /// ends, and the probability it carries of being each target.
@@ -197,7 +197,7 @@ public struct AnonymitySimulation {
         f.sender = Int32(c)
         switch stream {
         case .payload:
-            if outbox[c].isEmpty { f.kind = .drop } else {
+            if outbox[c].isEmpty { f.kind = .dummy } else {
                 f.kind = .real
                 f.writtenAt = outbox[c].removeFirst()
                 var r = Int32(Topology.uniformIndex(config.clients - 1, rng.next()))
@@ -274,8 +274,9 @@ public struct AnonymitySimulation {
         }
     }
 
-    /// The last layer hands the packet to its final gateway, which deposits it at once; a message or loop
-    /// carries an acknowledgement SURB the gateway answers at once (three mixes, then the sender's gateway).
+    /// The last layer hands the packet to its final gateway, which deposits it at once; a message, a
+    /// payload dummy or a loop carries an acknowledgement SURB the gateway answers at once (three mixes,
+    /// then the sender's gateway); drop-stream packets carry none.
     mutating func deliver(_ f: Flight, at now: Double) {
         if f.kind == .real && f.writtenAt >= config.warmupSeconds {
             let r = Int(f.recipient)
@@ -283,7 +284,7 @@ public struct AnonymitySimulation {
             let polls = ((now - phases[r]) / period).rounded(.up)
             latencies.append(phases[r] + polls * period + 2 * link - f.writtenAt)
         }
-        guard f.kind == .real || f.kind == .loop else { return }
+        guard f.kind != .drop && f.kind != .ack else { return }
         var ack = Flight()
         ack.kind = .ack
         let route = topology.randomMixPath(random: rng.next)
