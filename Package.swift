@@ -128,7 +128,7 @@ let package = Package(
         .testTarget(name: "ChatTests", dependencies: ["PosternChat", "PosternCrypto"], path: "Tests/ChatTests",
                     resources: [.copy("Vectors")]),
         .testTarget(name: "CoverTests",
-                    dependencies: ["PosternCover", "PosternClient", "PosternLocalNetwork", "PosternNode", "PosternNetwork", "PosternRatchet",
+                    dependencies: ["PosternCover", "PosternClient", "PosternLocalNetwork", "PosternNode", "PosternNetwork", "PosternRatchet", "PosternPacket",
                                    "PosternCrypto", "PosternSystem"],
                     path: "Tests/CoverTests"),
         .testTarget(name: "ClientTests", dependencies: ["PosternCLI", "PosternChat", "PosternClient", "PosternCover", "PosternLocalNetwork", "PosternNetwork", "PosternStore", "PosternMailbox",

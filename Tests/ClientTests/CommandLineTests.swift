@@ -409,7 +409,8 @@ import Testing
             (["--bogus", "inbox"], "postern: unknown option '--bogus'"),
             (["chat", "post", "--chat", "c", "--text", "t", "--anonymous", "loud"], "postern: --anonymous must be derived, signed or keyless"),
             (["simulate", "gossip", "--nodes", "5"], "postern: --nodes 10…200000"),
-            (["simulate", "flood"], "postern: simulate what? (gossip)"),
+            (["simulate", "flood"], "postern: simulate what? (gossip, anonymity)"),
+            (["simulate", "anonymity", "--clients", "1"], "postern: --clients 2…100000"),
         ]
         for (args, message) in cases {
             let (status, out) = try LivingNetworkTests.run(["--profile", "/nonexistent/postern-profile"] + args)
