@@ -79,7 +79,7 @@ public struct ClientConfig: Equatable {
         }
         if try f.boolean("cover.enabled", default: false) { cover = c }
         let modeText = try f.string("client.mode", default: "custom")
-        guard let mode = LatencyMode(rawValue: modeText) else {
+        guard let mode = LatencyMode(name: modeText) else {
             throw ConfigError(line: f.entries["client.mode"]?.line ?? 0, message: "'client.mode' must be \"fast\", \"strong\" or \"custom\"")
         }
         if mode != .custom {
@@ -111,7 +111,7 @@ public struct ClientConfig: Equatable {
         if custom { t += "mean_delay_ms = \(meanDelayMillis)\n" }
         t += "\n[client]\n"
         t += "# \"fast\" (median under 5 s) or \"strong\" (under 10 s) set the delay, poll and cover keys (docs/ANONYMITY.md).\n"
-        t += "mode = \"\(mode.rawValue)\"\n"
+        t += "mode = \"\(mode.name)\"\n"
         t += "resend_after_seconds = \(resendAfterSeconds)\n"
         if custom { t += "poll_seconds = \(pollSeconds)\n" }
         t += "\n[cover]\n# Loopix cover streams while 'postern inbox --watch' runs; messages then leave in payload slots.\n"

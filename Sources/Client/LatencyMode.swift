@@ -9,13 +9,33 @@ import PosternCover
 /// the mean below) and the recipient's wait for its next fetch (uniform over the fetch interval).
 /// The numbers each mode reaches are measured by `postern simulate anonymity` and in a loopback network
 /// of real processes (`postern-bench latency`); docs/ANONYMITY.md has them.
-public enum LatencyMode: String, CaseIterable, Equatable, Sendable {
+/// (A plain enum with explicit switches, not a String raw-value enum: see the ObjectOutliner note in
+/// cross/README.md.)
+public enum LatencyMode: Equatable, Sendable {
     /// Median ≤ 5 s end to end: short mixing delays, the default cover rates.
     case fast
     /// Median ≤ 10 s: four times the mixing delay and twice the loop and drop cover.
     case strong
     /// The file's own `mean_delay_ms`, `poll_seconds` and `[cover]` keys.
     case custom
+
+    /// As client.toml and the command line name it.
+    public var name: String {
+        switch self {
+        case .fast: "fast"
+        case .strong: "strong"
+        case .custom: "custom"
+        }
+    }
+
+    public init?(name: String) {
+        switch name {
+        case "fast": self = .fast
+        case "strong": self = .strong
+        case "custom": self = .custom
+        default: return nil
+        }
+    }
 
     /// What a named mode fixes; nil for `custom`.
     public struct Parameters: Equatable, Sendable {

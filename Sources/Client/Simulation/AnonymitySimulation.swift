@@ -109,7 +109,7 @@ public struct AnonymitySimulation {
     public let config: Config
     let rng: Rng
     let topology: Topology
-    /// Node index by the first word of its id.
+    /// The node index of each gateway (a node's id is its index in its first word).
     let gatewayIndex: [Int]
     var pools: [Pool] = []
     var flights: [Flight] = []
@@ -120,7 +120,7 @@ public struct AnonymitySimulation {
     var phases: [Double] = []
     var outbox: [[Double]] = []
     var latencies: [Double] = []
-    var written = 0, targetStride = 1, targetsMade = 0, packets = 0, fetchesBefore = 0
+    var written = 0, targetStride = 1, targetsMade = 0, packets = 0
     /// Per target and stage: Σm and Σ m log₂ m over departures.
     var sumM: [[Double]] = [], sumMLogM: [[Double]] = []
     static let start = 20_000.0 * 86_400   // a day boundary, as the schedulers count days

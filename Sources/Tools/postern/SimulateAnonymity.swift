@@ -26,11 +26,7 @@ extension SimulateCommand {
         guard let o = CLI.options(args, ["--mode", "--delay-ms", "--cover-per-minute", "--clients", "--layers", "--mixes-per-layer",
                                          "--gateways", "--minutes", "--targets", "--seed", "--svg"],
                                   flags: ["--sweep", "--json"], usage: anonymityUsage) else { return 2 }
-        func whole(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int? {
-            guard let text = o[name] else { return fallback }
-            guard let u = UInt64(text), u <= UInt64(range.upperBound), range.contains(Int(u)) else { return nil }
-            return Int(u)
-        }
+        func whole(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int? { wholeOption(o[name], fallback, range) }
         let clients = whole("--clients", 200, 2...100_000), layers = whole("--layers", 3, 1...8)
         let width = whole("--mixes-per-layer", 4, 1...1000), gateways = whole("--gateways", 4, 1...1000)
         let minutes = whole("--minutes", 30, 6...10_000), targets = whole("--targets", 200, 1...100_000)
@@ -42,7 +38,7 @@ extension SimulateCommand {
         }
         var modes: [LatencyMode] = [.fast, .strong]
         if let name = o["--mode"] {
-            guard let m = LatencyMode(rawValue: name) else { return CLI.usageError("--mode is fast, strong or custom") }
+            guard let m = LatencyMode(name: name) else { return CLI.usageError("--mode is fast, strong or custom") }
             modes = [m]
         }
         var base = AnonymitySimulation.Config()
@@ -53,7 +49,7 @@ extension SimulateCommand {
         func run(_ label: String, _ c: AnonymitySimulation.Config) -> AnonymitySimulation.Report {
             var sim = AnonymitySimulation(c)
             let r = sim.run { Terminal.error("simulate: \(label): \($0)") }
-            print(label, c, r, json: json)
+            report(label, c, r, json: json)
             if r.targetsFollowed == 0 { failed = true }
             return r
         }
@@ -71,8 +67,8 @@ extension SimulateCommand {
         plot.title = "Postern sender entropy and latency: \(clients) clients, \(layers)×\(width) mixes, \(gateways) gateways, seed \(seed)"
         for mode in modes {
             let c = configured(mode)
-            let r = run(mode.rawValue, c)
-            plot.modes.append((mode.rawValue, c.meanDelayMillis, c.cover.totalRate, r))
+            let r = run(mode.name, c)
+            plot.modes.append((mode.name, c.meanDelayMillis, c.cover.totalRate, r))
         }
         if o["--sweep"] != nil {
             var c = configured(.fast)
@@ -104,7 +100,7 @@ extension SimulateCommand {
         return c
     }
 
-    static func print(_ label: String, _ c: AnonymitySimulation.Config, _ r: AnonymitySimulation.Report, json: Bool) {
+    static func report(_ label: String, _ c: AnonymitySimulation.Config, _ r: AnonymitySimulation.Report, json: Bool) {
         let f = { (x: Double) in Format.number(x, significant: 4) }
         if json {
             Terminal.line("{\"run\":" + Format.json(label) + ",\"clients\":\(c.clients),\"layers\":\(c.layers),\"mixes_per_layer\":\(c.mixesPerLayer),"

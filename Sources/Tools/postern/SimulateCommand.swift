@@ -30,16 +30,19 @@ enum SimulateCommand {
         }
     }
 
+    /// A whole-number option: `fallback` when absent, nil when not a number in `range`. Through
+    /// UInt64(String): Int(String) here crashed the aarch64 Embedded build on a value from the command
+    /// line (under qemu, reproducibly; armv7, the host and UInt64 were fine).
+    static func wholeOption(_ text: String?, _ fallback: Int, _ range: ClosedRange<Int>) -> Int? {
+        guard let text else { return fallback }
+        guard let u = UInt64(text), u <= UInt64(range.upperBound), range.contains(Int(u)) else { return nil }
+        return Int(u)
+    }
+
     static func gossip(_ args: [String]) -> Int32 {
         guard let o = CLI.options(Array(args.dropFirst()), ["--nodes", "--malicious", "--churn", "--view", "--sample", "--rounds-per-epoch",
                                                              "--epochs", "--seed"], flags: ["--json", "--unlimited-pushes"], usage: usage) else { return 2 }
-        // Whole numbers through UInt64(String): Int(String) here crashed the aarch64 Embedded build on a
-        // value from the command line (under qemu, reproducibly; armv7, the host and UInt64 were fine).
-        func whole(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int? {
-            guard let text = o[name] else { return fallback }
-            guard let u = UInt64(text), u <= UInt64(range.upperBound), range.contains(Int(u)) else { return nil }
-            return Int(u)
-        }
+        func whole(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int? { wholeOption(o[name], fallback, range) }
         func share(_ name: String, _ fallback: String, _ most: Double) -> Double? {
             guard let v = Format.decimal(Substring(o[name] ?? fallback)), v >= 0, v <= most else { return nil }
             return v
