@@ -6,7 +6,8 @@ func usage() -> String {
     """
 usage: postern-bench [SUITE ...|all] [--json] [--iterations N] [--filter NAME[,NAME...]] [--seconds S] [--list]
 
-Suites: \(allSuites().map { $0.name }.joined(separator: ", ")) (default: all).
+Suites: \(allSuites().map { $0.name }.joined(separator: ", ")) (default: all; all leaves out
+\(namedOnly.sorted().joined(separator: ", ")), which run only when named: minutes of real time each).
   --json          one JSON object per line:
                   {"suite","name","ns_per_op","ops_per_s","allocs_per_op","baseline","ratio",
                    "host":{"cpu","cores"},"build":{"version","arch","embedded"}}
@@ -24,7 +25,9 @@ in this binary, so calls from the Swift runtime and C libraries are counted too)
 }
 
 /// Every suite, in the order `all` runs them.
-func allSuites() -> [Suite] { [cryptoSuite(), packetSuite(), ratchetSuite(), mailboxSuite(), relaySuite(), processSuite(), memorySuite(), pkiSuite(), chatSuite(), coverSuite()] }
+func allSuites() -> [Suite] { [cryptoSuite(), packetSuite(), ratchetSuite(), mailboxSuite(), relaySuite(), processSuite(), memorySuite(), pkiSuite(), chatSuite(), coverSuite(), latencySuite()] }
+/// Suites run only when named (minutes of real time each).
+let namedOnly: Set<String> = ["latency"]
 
 func fail(_ message: String) -> Never {
     Terminal.error("postern-bench: " + message)
@@ -61,7 +64,7 @@ func benchMain() {
         }
     }
 
-    let suites = chosen.isEmpty || chosen.contains("all") ? allSuites() : allSuites().filter { chosen.contains($0.name) }
+    let suites = chosen.isEmpty || chosen.contains("all") ? allSuites().filter { !namedOnly.contains($0.name) } : allSuites().filter { chosen.contains($0.name) }
     var plan = suites.map { suite in (suite.name, suite.lines().filter { options.filter.isEmpty || options.filter.contains($0.name) }) }
     // A suite chosen on its own still gets its ratios: baselines from other suites run first (not with
     // --filter, which runs only what it names).
