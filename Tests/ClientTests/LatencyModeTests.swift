@@ -82,7 +82,7 @@ import Testing
         #expect(r.endToEnd < 0.05, "\(r.entropy)")
     }
 
-    /// Loopix's published trend (Piotrowska et al. 2017, Fig. 8 and 9): sender entropy rises with the
+    /// Loopix's published trend (Piotrowska et al. 2017, §5): sender entropy rises with the
     /// mean mixing delay and with the cover rate; latency rises with the delay and falls with the rate.
     @Test func entropyRisesWithDelayAndCover() {
         var short = Self.small(), long = Self.small(), sparse = Self.small(), dense = Self.small()
