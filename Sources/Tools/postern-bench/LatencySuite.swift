@@ -3,6 +3,7 @@ import PosternCover
 import PosternCrypto
 import PosternLocalNetwork
 import PosternNetwork
+import PosternNode
 import PosternSystem
 
 /// Suite `latency` (not part of `all`: it takes about four minutes): end-to-end latency of the two latency

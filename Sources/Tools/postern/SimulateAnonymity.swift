@@ -50,7 +50,10 @@ extension SimulateCommand {
             var sim = AnonymitySimulation(c)
             let r = sim.run { Terminal.error("simulate: \(label): \($0)") }
             report(label, c, r, json: json)
-            if r.targetsFollowed == 0 { failed = true }
+            if r.targetsFollowed == 0 {
+                Terminal.error("postern: \(label): no target message was followed to the end (too few messages after the 5-minute warm-up): simulate longer or more clients")
+                failed = true
+            }
             return r
         }
         func configured(_ mode: LatencyMode) -> AnonymitySimulation.Config {
