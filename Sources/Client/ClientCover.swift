@@ -86,7 +86,7 @@ public final class ClientCover {
             loops.sent(address.bytes, at: now)
         }
         if let ack = c.ack { watched[ack.address] = (false, now) }
-        client.submit(c.packet) { _, _ in }
+        client.submit(c.packet, cover: true) { _, _ in }
     }
 
     /// Fetches and deletes returned loops and cover acknowledgements (they live at the own gateway).

@@ -15,8 +15,10 @@ public final class GatewayClient {
     let loop: EventLoop
     public let gateway: NodeInfo
     var connection: Connection?
-    var queued: [[UInt8]] = []
-    var waiting: [UInt32: ([UInt8], ClientStatus) -> Void] = [:]
+    var queued: [(frame: [UInt8], category: UsageCategory)] = []
+    var waiting: [UInt32: (category: UsageCategory, done: ([UInt8], ClientStatus) -> Void)] = [:]
+    /// Bytes on this connection since the last `takeUsage()`, by category (docs/CLIENT.md §7).
+    public private(set) var usage = UsageCounts()
     var nextRequest: UInt32 = 1
     public var onDisconnect: ((String) -> Void)?
     public var isConnected: Bool { connection?.isEstablished ?? false }
@@ -47,11 +49,27 @@ public final class GatewayClient {
         }
     }
 
+    /// Bytes of one Noise frame on the wire: its 2-byte length, the plaintext, the 16-byte tag.
+    static func wireBytes(_ plaintext: Int) -> Int { 2 + plaintext + 16 }
+    /// Noise NK: the client's `e, es` (32 + an empty payload's tag) and the gateway's `e, ee`, framed.
+    static let handshakeBytes = 2 + 32 + 16
+
+    /// What this connection moved since the last call, and starts counting again.
+    public func takeUsage() -> UsageCounts {
+        defer { usage = UsageCounts() }
+        return usage
+    }
+
     func dialled(_ fd: FileDescriptor, _ hs: NoiseHandshake) {
         let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: 4 << 20, connecting: true)
         connection = c
+        usage.add(.handshakes, up: Self.handshakeBytes, down: 0)
         c.onEstablished = { [self] c in
-            for request in self.queued { c.send(request) }
+            self.usage.add(.handshakes, up: 0, down: Self.handshakeBytes)
+            for request in self.queued {
+                self.usage.add(request.category, up: Self.wireBytes(request.frame.count), down: 0)
+                c.send(request.frame)
+            }
             self.queued.removeAll()
         }
         c.onMessage = { [self] _, frame in self.response(Array(frame)) }
@@ -68,32 +86,43 @@ public final class GatewayClient {
         let pending = waiting
         waiting.removeAll()
         queued.removeAll()
-        for (_, callback) in pending { callback(Array(reason.utf8), .storeError) }
+        for (_, waiter) in pending { waiter.done(Array(reason.utf8), .storeError) }
         onDisconnect?(reason)
     }
 
     public func close() { connection?.close("client closing") }
 
-    func request(_ op: ClientOp, _ body: [UInt8], _ done: @escaping ([UInt8], ClientStatus) -> Void) {
+    func request(_ op: ClientOp, _ body: [UInt8], category submitted: UsageCategory = .messages,
+                 _ done: @escaping ([UInt8], ClientStatus) -> Void) {
         let id = nextRequest
         nextRequest &+= 1
-        waiting[id] = done
+        let category: UsageCategory
+        switch op {
+        case .submit: category = submitted
+        case .fetch, .delete: category = .fetches
+        case .view: category = .map
+        }
+        waiting[id] = (category, done)
         let frame = [op.code, UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff)]
             + (op == .submit ? body : ClientRequest.padded(body))
-        if let c = connection, c.isEstablished { c.send(frame) } else {
-            queued.append(frame)
+        if let c = connection, c.isEstablished {
+            usage.add(category, up: Self.wireBytes(frame.count), down: 0)
+            c.send(frame)
+        } else {
+            queued.append((frame, category))
             if connection == nil && !resolving { connect() }
         }
     }
 
     func response(_ frame: [UInt8]) {
-        guard let (id, status, body) = ClientResponse.parse(frame), let callback = waiting.removeValue(forKey: id) else { return }
-        callback(Array(body), status)
+        guard let (id, status, body) = ClientResponse.parse(frame), let waiter = waiting.removeValue(forKey: id) else { return }
+        usage.add(waiter.category, up: 0, down: Self.wireBytes(frame.count))
+        waiter.done(Array(body), status)
     }
 
-    /// Hands a packet (first hop: this gateway) to the mixnet.
-    public func submit(_ packet: [UInt8], _ done: @escaping (ClientStatus, String) -> Void) {
-        request(.submit, packet) { body, status in done(status, String(decoding: body, as: UTF8.self)) }
+    /// Hands a packet (first hop: this gateway) to the mixnet; `cover`: counted as cover, not a message.
+    public func submit(_ packet: [UInt8], cover: Bool = false, _ done: @escaping (ClientStatus, String) -> Void) {
+        request(.submit, packet, category: cover ? .cover : .messages) { body, status in done(status, String(decoding: body, as: UTF8.self)) }
     }
 
     /// Messages waiting at any of `addresses` (up to 32 per call).

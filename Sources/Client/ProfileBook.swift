@@ -116,6 +116,21 @@ extension Profile {
 
     public func save(coverSpent: CoverSpend) throws(ProfileError) { try put("cover-spent", coverSpent.encoded) }
 
+    /// Bytes to and from the gateway today and this month (record "usage": `Usage.encoded`); nil when
+    /// nothing was counted yet.
+    public func usage() throws(ProfileError) -> Usage? {
+        guard let bytes = try get("usage") else { return nil }
+        return try Self.corrupt(Usage(encoded: bytes), "usage")
+    }
+
+    /// Adds what a connection moved (`GatewayClient.takeUsage()`) on `day` (days since 1970, UTC).
+    public func record(usage counts: UsageCounts, day: Int64) throws(ProfileError) {
+        guard !counts.isEmpty else { return }
+        var u = try usage() ?? Usage(day: day)
+        u.add(counts, day: day)
+        try put("usage", u.encoded)
+    }
+
     /// Two people meeting, as `postern contact new` / `contact add` do it by hand: I show a code made for
     /// `otherName`, the other adds it as `myName` and shows a code back (made on the spot), which I add.
     /// (The demo and the tests pair their profiles this way.)

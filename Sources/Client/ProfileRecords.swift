@@ -216,7 +216,7 @@ enum ListRecord {
 /// bytes that decode to the same thing.
 public enum ProfileRecord {
     /// The names (`state/NAME` stands for every contact's ratchet state).
-    public static let names = ["settings", "contacts", "pending", "outbox", "inbox", "network", "cover-spent", "state/NAME"]
+    public static let names = ["settings", "contacts", "pending", "outbox", "inbox", "network", "cover-spent", "state/NAME", "usage"]
 
     /// What record `name` holding `bytes` re-encodes to once decoded; nil when the profile would call it corrupt.
     public static func reencoded(_ name: String, _ bytes: [UInt8]) -> [UInt8]? {
@@ -231,6 +231,7 @@ public enum ProfileRecord {
             let e = epoch ?? 0
             return [1, UInt8(e >> 24), UInt8(e >> 16 & 0xff), UInt8(e >> 8 & 0xff), UInt8(e & 0xff)] + NodeDescriptor.encodeList(descriptors)
         case "cover-spent": return CoverSpend(encoded: bytes)?.encoded
+        case "usage": return Usage(encoded: bytes)?.encoded
         default: return (try? Conversation(serialized: bytes))?.serialized()
         }
     }

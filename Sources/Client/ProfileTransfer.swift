@@ -6,7 +6,7 @@ import PosternSystem
 /// turns into a profile elsewhere (docs/CLIENT.md §6).
 extension Profile {
     /// The records a profile holds besides its check record; `state/NAME` for each contact.
-    static let fixedRecords = ["settings", "contacts", "pending", "outbox", "inbox", "network", "cover-spent"]
+    static let fixedRecords = ["settings", "contacts", "pending", "outbox", "inbox", "network", "cover-spent", "usage"]
 
     /// Every record, by name. Refused when the store holds records this version cannot name (a newer
     /// version's): copying the rest would lose them.

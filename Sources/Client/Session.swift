@@ -53,10 +53,12 @@ public final class Session {
         courier = Courier(network: network, ownGateway: gateway, meanDelayMicros: meanDelayMicros)
     }
 
+    /// Closes the connection if the session owns it, recording what it moved in the profile's usage.
     public func close() {
         guard ownsClient else { return }
         client.onDisconnect = nil
         client.close()
+        try? profile.record(usage: client.takeUsage(), day: now() / 86_400)
     }
 
     /// Longest text one message carries.

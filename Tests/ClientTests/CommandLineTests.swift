@@ -136,6 +136,15 @@ import Testing
         #expect(object["text"] as? String == "the crystal photographs are ready")
         #expect(try lab.run("maurice", ["inbox"]).out.contains("no new messages"))
 
+        // What that cost, by category: the send moved one message, its handshake and fetches (the map was
+        // fetched by 'profile new', before the profile existed to count it).
+        let used = try lab.run("rosalind", ["usage", "--json"])
+        let usage = try #require(try JSONSerialization.jsonObject(with: Data(used.out.utf8)) as? [String: Any], "\(used.out) \(used.err)")
+        let today = try #require(usage["today"] as? [String: Any]), up = try #require(today["up"] as? [String: Int])
+        #expect(up["messages"] == 2 + 5 + 2640 + 16, "one SUBMIT frame: \(up)")
+        #expect(up["handshakes"] == 50 && (up["fetches"] ?? 0) > 0 && up["cover"] == 0, "\(up)")
+        #expect(try lab.run("rosalind", ["usage"]).out.contains("this month"))
+
         // The network goes away: the message is kept and the command says so in one line.
         lab.stopNetwork()
         let queued = try lab.run("maurice", ["send", "rosalind", "--wait", "5", "--file", lab.dir + "/maurice.pass"])

@@ -124,6 +124,9 @@ func profileTarget() -> FuzzTarget {
             _ = try? bob.received(text, from: "alice", conversation: d, now: now)
         }
         try? alice.save(coverSpent: CoverSpend(day: 19_700, bytes: 123_456))
+        var counts = UsageCounts()
+        counts.add(.messages, up: 2663, down: 22)
+        try? alice.record(usage: counts, day: 19_700)
         var seeds: [[UInt8]] = []
         for (i, name) in ProfileRecord.names.enumerated() {
             for p in [alice, bob] {

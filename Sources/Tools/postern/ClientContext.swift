@@ -145,18 +145,23 @@ struct ClientContext {
                                  descriptors: ((try? profile.keptNetwork()) ?? (nil, [])).descriptors)
         let own = (try? profile.settings()).flatMap { kept.gateway($0.gateway) } ?? kept.bootstrapGateway
         let link = GatewayClient(loop: loop, gateway: own)
-        guard let network = network(config, profile: profile, loop: loop, via: link) else { link.close(); return nil }
+        // A connection the session does not take over is closed here, its bytes recorded in the usage.
+        func close(_ link: GatewayClient) {
+            link.close()
+            try? profile.record(usage: link.takeUsage(), day: Clock.wallSeconds() / 86_400)
+        }
+        guard let network = network(config, profile: profile, loop: loop, via: link) else { close(link); return nil }
         do {
             let gatewayID = try profile.settings().gateway
             // A session needs the connection to the profile's gateway: reuse `link` if that is where it goes.
             let shared = network.gateway(gatewayID).map { $0.linkKey == own.linkKey } == true ? link : nil
-            if shared == nil { link.close() }
+            if shared == nil { close(link) }
             let s = try Session(profile: profile, network: network, loop: loop, meanDelayMicros: Double(config.meanDelayMillis) * 1000,
                                 client: shared, owning: true)
             s.resendAfterSeconds = Int64(config.resendAfterSeconds)
             return (s, loop, config)
         } catch {
-            link.close()
+            close(link)
             _ = CLI.fail(error.description)
             return nil
         }

@@ -47,6 +47,16 @@ extension MessageCommand {
         var reachable = reachable
         // The cover spend is saved at most once a minute (and at exit): a crash forgets a minute's worth.
         var savedSpend = spentBefore, savedAt = Clock.monotonicNanoseconds()
+        // The connection's bytes go into the profile's usage every cycle; a running total every 10 minutes.
+        var reportedAt = Clock.monotonicNanoseconds()
+        func recordUsage() {
+            let day = Clock.wallSeconds() / 86_400
+            try? profile.record(usage: link.takeUsage(), day: day)
+            guard Clock.monotonicNanoseconds() - reportedAt >= 600_000_000_000, !json,
+                  let u = try? profile.usage(), u.day == day else { return }
+            reportedAt = Clock.monotonicNanoseconds()
+            Terminal.error("postern: \(UsageCommand.mebibytes(u.today.total)) to and from your gateway today ('postern usage' for more)")
+        }
         func saveSpend(force: Bool) {
             guard let spent = cover?.scheduler.spent, spent != savedSpend,
                   force || Clock.monotonicNanoseconds() - savedAt >= 60_000_000_000 || spent.day != savedSpend?.day else { return }
@@ -69,6 +79,7 @@ extension MessageCommand {
             }
             cycle.resendAfterSeconds = Int64(config.resendAfterSeconds)
             saveSpend(force: false)
+            recordUsage()
             // Once per epoch the view is refreshed over the same connection (new packet keys, nodes
             // joining and leaving), and kept in the profile.
             if network.isStale {
@@ -93,12 +104,14 @@ extension MessageCommand {
                                          : "postern: cannot reach your gateway; trying again every \(config.pollSeconds) s")
             }
         }
+        cover?.stop()
+        if (try? profile.reopen(waitSeconds: 2)) != nil {
+            saveSpend(force: true)
+            try? profile.record(usage: link.takeUsage(), day: Clock.wallSeconds() / 86_400)
+            if !json, let u = try? profile.usage() { Terminal.error("usage: \(UsageCommand.mebibytes(u.today.total)) to and from your gateway today") }
+            profile.close()
+        }
         if let c = cover {
-            c.stop()
-            if (try? profile.reopen(waitSeconds: 2)) != nil {
-                saveSpend(force: true)
-                profile.close()
-            }
             let s = c.sent
             Terminal.error("cover: \(s.real) messages and \(s.dummies) dummies in payload slots, \(s.loops) loops "
                            + "(\(c.loops.returned) back, \(c.loops.lost) lost), \(s.drops) drops")

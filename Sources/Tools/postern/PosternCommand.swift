@@ -15,6 +15,7 @@ enum PosternCommand {
       send         NAME TEXT…: a message through the mixnet; reports its delivery
       inbox        [--watch] [--json]: fetch and show new messages
       outbox       messages waiting for delivery
+      usage        [--json]: bytes to and from your gateway today and this month, by category
       testnet      --dir DIR: a local mixnet to try these on (writes DIR/client.toml)
 
     for operators and developers:
@@ -89,6 +90,8 @@ enum PosternCommand {
             status = MessageCommand.inbox(args)
         case "outbox":
             status = MessageCommand.outbox(args)
+        case "usage":
+            status = UsageCommand.run(args)
         case "testnet":
             status = TestnetCommand.run(args)
         case "top":

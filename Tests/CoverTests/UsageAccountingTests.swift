@@ -1,0 +1,63 @@
+import Foundation
+import PosternClient
+import PosternCover
+import PosternLocalNetwork
+import PosternNetwork
+import PosternSystem
+import Testing
+
+/// The usage a client counts is every byte on its connection: a recording proxy on the link sees
+/// exactly as many each way, and every category shows up.
+@Suite struct UsageAccountingTests {
+    @Test func theCountedBytesAreTheBytesOnTheLink() throws {
+        let dir = NSTemporaryDirectory() + "postern-usage-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir + "/net")
+        try net.start()
+        defer { net.stop() }
+        let pass = Array("passphrase for tests".utf8)
+        var profiles: [Profile] = []
+        for (name, gateway) in [("alice", 0), ("bob", 1)] {
+            let p = try Profile.create(directory: dir + "/" + name, passphrase: pass)
+            try p.save(ProfileSettings(gateway: net.gateways[gateway].id, createdAt: Clock.wallSeconds()))
+            profiles.append(p)
+        }
+        try profiles[0].meet(profiles[1], calling: "bob", calledBy: "alice", now: Clock.wallSeconds())
+        let network = ClientNetwork(parameters: net.parameters, bootstrap: net.gatewayPeer(0))
+        #expect(network.refreshNow(loop: net.loop, seconds: 20) == 0)
+        var gateway = try #require(network.gateway(net.gateways[0].id))
+        let proxy = try RecordingProxy(to: try #require(gateway.clientAddress))
+        gateway.clientAddress = "127.0.0.1:\(proxy.port)"
+        let link = GatewayClient(loop: net.loop, gateway: gateway)
+        let alice = try Session(profile: profiles[0], network: network, loop: net.loop, meanDelayMicros: 5_000, client: link, owning: true)
+        // The map, a message (delivered: acknowledged and fetched), then two seconds of cover.
+        var refreshed: Int??
+        network.refresh(via: link) { refreshed = .some($0) }
+        #expect(net.run(seconds: 20) { refreshed != nil })
+        var delivered = false
+        alice.onDelivered = { _ in delivered = true }
+        _ = try alice.send(Array("counted".utf8), to: "bob")
+        var lastPoll = EventLoop.now()
+        #expect(net.run(seconds: 30) {
+            if EventLoop.now() - lastPoll > 100_000_000 { lastPoll = EventLoop.now(); alice.poll { _ in } }
+            return delivered
+        })
+        var cover = CoverConfig()
+        cover.payloadRate = 5; cover.loopRate = 1; cover.dropRate = 1
+        cover.bytesPerDay = 100 << 30
+        let c = ClientCover(courier: alice.courier, client: link, config: cover, loop: net.loop)
+        c.start()
+        _ = net.run(seconds: 2) { false }
+        c.stop()
+        _ = net.run(seconds: 1) { false }   // the last answers arrive
+        let counted = link.usage
+        let (up, down) = proxy.stop()
+        #expect(counted.up.reduce(0, +) == Int64(up.reduce(0) { $0 + 2 + $1.length }), "\(counted.up) vs \(up.count) frames")
+        #expect(counted.down.reduce(0, +) == Int64(down.reduce(0) { $0 + 2 + $1.length }), "\(counted.down) vs \(down.count) frames")
+        for k in UsageCategory.all { #expect(counted.up[k.index] > 0 && counted.down[k.index] > 0, "\(k.name): \(counted)") }
+        // Closing the session records it in the profile.
+        alice.close()
+        let kept = try #require(try profiles[0].usage())
+        #expect(kept.today == counted && kept.thisMonth == counted)
+    }
+}
