@@ -29,12 +29,26 @@ public final class GatewayClient {
     }
 
     var resolving = false
+    /// Connection attempts that failed in a row (no TCP connection, or closed before the handshake
+    /// completed), and when the next attempt may start (`EventLoop.now()` ns).
+    public private(set) var failures = 0
+    var retryAt: UInt64 = 0
+    /// After the n-th failure in a row the next attempt waits 1 · 2ⁿ⁻¹ s, at most 60 s, each wait ±25%
+    /// at random (so clients that lost one gateway together do not come back in step). Requests in the
+    /// wait fail at once; nothing is queued for later (a profile's messages stay in its outbox).
+    public static let firstRetrySeconds = 1.0, longestRetrySeconds = 60.0
 
     /// Starts connecting (a host name is resolved first, off the loop); safe to call again after a
-    /// disconnect.
+    /// disconnect. Within a backoff wait it fails what is waiting instead.
     public func connect() {
         guard connection == nil, !resolving else { return }
         guard let endpoint = gateway.clientAddress else { failAll("the gateway has no client address"); return }
+        let now = EventLoop.now()
+        guard now >= retryAt else {
+            let seconds = Double(retryAt - now) / 1e9
+            failAll("the gateway at \(endpoint) was unreachable; trying again in \(Format.fixed(seconds, seconds < 10 ? 1 : 0)) s")
+            return
+        }
         resolving = true
         TCP.connect(endpoint, on: loop) { [self] fd, error in
             self.resolving = false
@@ -42,11 +56,20 @@ public final class GatewayClient {
             guard let fd, let hs = try? NoiseHandshake(pattern: .NK, initiator: true, prologue: Prologue.client,
                                                        remoteStatic: self.gateway.linkKey.bytes) else {
                 fd?.close()
+                self.failed()
                 self.failAll("cannot connect to the gateway at \(endpoint)" + (error.isEmpty ? "" : ": \(error)"))
                 return
             }
             self.dialled(fd, hs)
         }
+    }
+
+    /// One more failure in a row: the next attempt waits (see `firstRetrySeconds`).
+    func failed() {
+        failures += 1
+        let wait = min(Self.longestRetrySeconds, Self.firstRetrySeconds * Double(1 << min(failures - 1, 20)))
+        let jitter = 0.75 + 0.5 * Double(Random.uint64() >> 11) / 9_007_199_254_740_992.0
+        retryAt = EventLoop.now() &+ UInt64(wait * jitter * 1e9)
     }
 
     /// Bytes of one Noise frame on the wire: its 2-byte length, the plaintext, the 16-byte tag.
@@ -64,7 +87,10 @@ public final class GatewayClient {
         let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: 65_535, maxQueued: 4 << 20, connecting: true)
         connection = c
         usage.add(.handshakes, up: Self.handshakeBytes, down: 0)
+        var established = false
         c.onEstablished = { [self] c in
+            established = true
+            self.failures = 0
             self.usage.add(.handshakes, up: 0, down: Self.handshakeBytes)
             for request in self.queued {
                 self.usage.add(request.category, up: Self.wireBytes(request.frame.count), down: 0)
@@ -75,6 +101,7 @@ public final class GatewayClient {
         c.onMessage = { [self] _, frame in self.response(Array(frame)) }
         c.onClose = { [self] _, reason in
             self.connection = nil
+            if !established { self.failed() }
             self.failAll(reason)
         }
         c.start()
