@@ -188,17 +188,9 @@ final class RecordingProxy: @unchecked Sendable {
     init(to target: String) throws {
         let parts = target.split(separator: ":")
         let targetHost = String(parts[0]), targetPort = UInt16(parts[1])!
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = try loopbackListener()
         listener = fd
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var size = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) } }
-        guard bound == 0, listen(fd, 4) == 0 else { throw CocoaError(.fileWriteUnknown) }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) } }
-        port = UInt16(bigEndian: addr.sin_port)
+        self.port = port
         Thread { [self] in
             let client = accept(fd, nil, nil)
             guard client >= 0 else { return }
@@ -245,4 +237,17 @@ final class RecordingProxy: @unchecked Sendable {
         close(listener)
         return lock.withLock { (frames, downFrames) }
     }
+}
+
+/// A listening TCP socket on 127.0.0.1 at an ephemeral port (no port is ever fixed in tests).
+func loopbackListener() throws -> (fd: Int32, port: UInt16) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) } }
+    guard bound == 0, listen(fd, 16) == 0 else { close(fd); throw CocoaError(.fileWriteUnknown) }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) } }
+    return (fd, UInt16(bigEndian: addr.sin_port))
 }
