@@ -1,3 +1,5 @@
+import PosternSystem
+
 /// What a profile's traffic to its gateway costs, by category (`postern usage`, docs/CLIENT.md §7):
 /// every byte the client writes to and reads from the TCP connection (Noise frames with their 2-byte
 /// length, handshake included); TCP/IP headers are not counted.
@@ -111,15 +113,7 @@ public struct Usage: Equatable, Sendable {
 
     /// year × 12 + month − 1 of a day number (the proleptic Gregorian calendar, UTC).
     public static func month(ofDay day: Int64) -> Int64 {
-        // Howard Hinnant's civil-from-days.
-        let z = day + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return y * 12 + m - 1
+        let (year, month, _) = Format.civil(days: day)
+        return year * 12 + month - 1
     }
 }

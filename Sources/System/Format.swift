@@ -49,11 +49,9 @@ public enum Format {
         return left ? text + spaces : spaces + text
     }
 
-    /// "YYYY-MM-DD HH:MM" in UTC for Unix seconds (days-to-civil after H. Hinnant's algorithm; no libc
-    /// time zone database on a headless board, so UTC is what every device agrees on).
-    public static func utc(_ seconds: Int64) -> String {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
+    /// (year, month 1–12, day 1–31) of a day number (days since 1970-01-01; proleptic Gregorian):
+    /// Howard Hinnant's civil-from-days.
+    public static func civil(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -62,7 +60,15 @@ public enum Format {
         let mp = (5 * doy + 2) / 153
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// "YYYY-MM-DD HH:MM" in UTC for Unix seconds (days-to-civil after H. Hinnant's algorithm; no libc
+    /// time zone database on a headless board, so UTC is what every device agrees on).
+    public static func utc(_ seconds: Int64) -> String {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let (year, month, day) = civil(days: days)
         func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
         return "\(year)-\(two(month))-\(two(day)) \(two(secondOfDay / 3600)):\(two(secondOfDay % 3600 / 60))"
     }
