@@ -24,13 +24,7 @@ import Testing
         let net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir + "/net")
         try net.start()
         defer { net.stop() }
-        let pass = Array("passphrase for tests".utf8)
-        var profiles: [Profile] = []
-        for (name, gateway) in [("alice", 0), ("carol", 0), ("bob", 1)] {
-            let p = try Profile.create(directory: dir + "/" + name, passphrase: pass)
-            try p.save(ProfileSettings(gateway: net.gateways[gateway].id, createdAt: Clock.wallSeconds()))
-            profiles.append(p)
-        }
+        let profiles = try Profile.onGateways([("alice", 0), ("carol", 0), ("bob", 1)], of: net, in: dir)
         try profiles[0].meet(profiles[2], calling: "bob", calledBy: "alice", now: Clock.wallSeconds())
         try profiles[1].meet(profiles[2], calling: "bob", calledBy: "carol", now: Clock.wallSeconds())
         let network = ClientNetwork(parameters: net.parameters, bootstrap: net.gatewayPeer(0))
@@ -250,4 +244,15 @@ func loopbackListener() throws -> (fd: Int32, port: UInt16) {
     guard bound == 0, listen(fd, 16) == 0 else { close(fd); throw CocoaError(.fileWriteUnknown) }
     _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) } }
     return (fd, UInt16(bigEndian: addr.sin_port))
+}
+
+extension Profile {
+    /// New profiles in `dir`/NAME, each reading its mailbox at gateway number `gateway` of `net`.
+    static func onGateways(_ specs: [(String, Int)], of net: LocalNetwork, in dir: String) throws -> [Profile] {
+        try specs.map { name, gateway in
+            let p = try Profile.create(directory: dir + "/" + name, passphrase: Array("passphrase for tests".utf8))
+            try p.save(ProfileSettings(gateway: net.gateways[gateway].id, createdAt: Clock.wallSeconds()))
+            return p
+        }
+    }
 }

@@ -15,13 +15,7 @@ import Testing
         let net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir + "/net")
         try net.start()
         defer { net.stop() }
-        let pass = Array("passphrase for tests".utf8)
-        var profiles: [Profile] = []
-        for (name, gateway) in [("alice", 0), ("bob", 1)] {
-            let p = try Profile.create(directory: dir + "/" + name, passphrase: pass)
-            try p.save(ProfileSettings(gateway: net.gateways[gateway].id, createdAt: Clock.wallSeconds()))
-            profiles.append(p)
-        }
+        let profiles = try Profile.onGateways([("alice", 0), ("bob", 1)], of: net, in: dir)
         try profiles[0].meet(profiles[1], calling: "bob", calledBy: "alice", now: Clock.wallSeconds())
         let network = ClientNetwork(parameters: net.parameters, bootstrap: net.gatewayPeer(0))
         #expect(network.refreshNow(loop: net.loop, seconds: 20) == 0)
