@@ -16,18 +16,22 @@ public enum Prologue {
 ///     2 FETCH   body = n (1) ‖ n × address (32)     up to 32 addresses per request
 ///     3 DELETE  body = address (32) ‖ message id (u64 BE)
 ///     4 VIEW    body = offset (u32 BE): the gateway's descriptors from that index on
+///     5 POLL    body = flags (1) ‖ hold seconds (u16 BE) ‖ a (1) ‖ r (1) ‖ a × address to watch
+///               ‖ r × address to stop watching; a + r ≤ 31 (`PollRequest`)
 ///
 /// Responses: 0x80|op ‖ request id ‖ status (1: 0 ok, 1 bad request, 2 refused, 3 store error) ‖ body.
 /// FETCH's body = count (u16 BE) ‖ count × (address index (1) ‖ id (u64 BE) ‖ length (u16 BE) ‖ blob),
 /// as many as fit in one frame; the client asks again for the rest. VIEW's body = total (u32 BE) ‖ n (u16)
 /// ‖ n × (length (u16) ‖ descriptor), as many as fit in one frame, in the gateway's order (sorted by node
-/// id); the client asks again from offset + n until it has `total`. A client can only name addresses:
-/// no request lists them.
+/// id); the client asks again from offset + n until it has `total`. POLL's body = count (u16 BE) ‖ more (1)
+/// ‖ count × (address (32) ‖ id (u64 BE) ‖ length (u16 BE) ‖ blob): what waits at the session's watched
+/// addresses, as much as fits in 60 000 bytes (`more` = 1: the rest waits for the next POLL). A client can
+/// only name addresses: no request lists them.
 ///
 /// (Plain enums with explicit code switches rather than `UInt8` raw-value enums, whose conversion tables
 /// are constant arrays: see the ObjectOutliner note in cross/README.md.)
 public enum ClientOp: Equatable {
-    case submit, fetch, delete, view
+    case submit, fetch, delete, view, poll
 
     public var code: UInt8 {
         switch self {
@@ -35,6 +39,7 @@ public enum ClientOp: Equatable {
         case .fetch: 2
         case .delete: 3
         case .view: 4
+        case .poll: 5
         }
     }
 
@@ -44,6 +49,7 @@ public enum ClientOp: Equatable {
         case 2: self = .fetch
         case 3: self = .delete
         case 4: self = .view
+        case 5: self = .poll
         default: return nil
         }
     }
@@ -110,6 +116,8 @@ public enum ClientRequest {
     case delete(address: Bytes32, id: UInt64)
     /// The gateway's descriptors from this index on.
     case view(offset: UInt32)
+    /// Changes to the session's watched addresses, and (if `answer`) what waits at them.
+    case poll(PollRequest)
 
     /// What a frame asks for. nil: not a request at all (shorter than op and id, or an unknown op); the
     /// gateway closes the session. `request` nil: a known op whose body is wrong (answered `bad request`):
@@ -120,6 +128,9 @@ public enum ClientRequest {
         guard frame.count >= 5, let op = ClientOp(code: frame[0]) else { return nil }
         let id = UInt32(frame[1]) << 24 | UInt32(frame[2]) << 16 | UInt32(frame[3]) << 8 | UInt32(frame[4])
         var body = UnsafeRawBufferPointer(rebasing: frame[5...])
+        if op == .poll {
+            return (op, id, PollRequest.parse(body))
+        }
         if op != .submit {
             // Control requests are padded with zeros to one size (the largest FETCH), so that on the link
             // every FETCH, DELETE and VIEW looks the same whatever it asks.
@@ -145,6 +156,8 @@ public enum ClientRequest {
             return (op, id, .delete(address: Bytes32(body.baseAddress!), id: body[32..<40].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
         case .view:
             return (op, id, .view(offset: body.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }))
+        case .poll:
+            return nil   // parsed above
         }
     }
 
@@ -171,6 +184,8 @@ public enum ClientRequest {
             w.u8(ClientOp.delete.code); w.u32(id); w.raw(address.bytes); w.u64(messageID)
         case .view(let offset):
             w.u8(ClientOp.view.code); w.u32(id); w.u32(offset)
+        case .poll(let poll):
+            return [ClientOp.poll.code, UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff)] + poll.body
         }
         if case .submit = self { return w.bytes }
         return Array(w.bytes[..<5]) + Self.padded(Array(w.bytes[5...]))
@@ -198,6 +213,19 @@ public enum ClientResponse {
             out.append((Int(index), id, blob))
         }
         return r.remaining == 0 ? out : nil
+    }
+
+    /// POLL's body: (address, message id, blob) for each message, and whether more wait; nil if any entry
+    /// is cut short or bytes follow the last one.
+    public static func polled(_ body: ArraySlice<UInt8>) -> (items: [(address: Bytes32, id: UInt64, blob: [UInt8])], more: Bool)? {
+        var r = WireReader(Array(body))
+        guard let count = r.u16(), let more = r.u8(), more <= 1 else { return nil }
+        var out: [(address: Bytes32, id: UInt64, blob: [UInt8])] = []
+        for _ in 0..<count {
+            guard let a = r.take(32).flatMap({ Bytes32($0) }), let id = r.u64(), let blob = r.long() else { return nil }
+            out.append((a, id, blob))
+        }
+        return r.remaining == 0 ? (out, more == 1) : nil
     }
 
     /// VIEW's body: (total, descriptors in this page); nil if cut short or bytes follow the last one.

@@ -25,6 +25,8 @@ final class ClientService {
     var lastActive: [FileDescriptor: UInt64] = [:]
     /// Whether an idle sweep is due (a one-off timer, re-armed while clients remain).
     var sweepArmed = false
+    /// What each session watches, and its held POLL.
+    let watches: ClientWatches
 
     init(loop: EventLoop, secrets: NodeSecrets, geometry: Geometry, directory: Directory, options: NodeOptions,
          unwrapper: PacketUnwrapper, deposits: GatewayDeposits, counters: NodeCounters) {
@@ -36,6 +38,8 @@ final class ClientService {
         self.unwrapper = unwrapper
         self.deposits = deposits
         self.counters = counters
+        watches = ClientWatches(maxPerClient: options.maxWatchedPerClient, maxTotal: options.maxWatchedTotal)
+        deposits.onCommitted = { [self] addresses in self.committed(addresses) }
     }
 
     /// Starts accepting clients on the listening socket `fd` (which this stage then owns).
@@ -74,6 +78,7 @@ final class ClientService {
             c.onClose = { [self] c, _ in
                 self.clients[c.fd] = nil
                 self.lastActive[c.fd] = nil
+                self.watches.remove(c.fd)
                 self.counters.stats.clientsConnected = self.clients.count
             }
             c.start()
@@ -110,7 +115,8 @@ final class ClientService {
     func sweep(now: UInt64) {
         sweepArmed = false
         guard socket != nil else { return }
-        for (fd, last) in lastActive where now &- last >= options.clientIdleNanos {
+        // A session with a POLL held open is waiting by design, not idle.
+        for (fd, last) in lastActive where now &- last >= options.clientIdleNanos && !watches.isHolding(fd) {
             counters.stats.clientsIdleClosed += 1
             lastActive[fd] = nil
             clients[fd]?.close("idle for \(options.clientIdleNanos / 1_000_000_000) s")
@@ -128,14 +134,16 @@ final class ClientService {
         socket = nil
     }
 
+    static func reply(_ c: Connection, _ op: ClientOp, _ id: UInt32, _ status: ClientStatus, _ payload: [UInt8] = []) {
+        _ = c.send([0x80 | op.code, UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff), status.code] + payload)
+    }
+
     func handle(_ c: Connection, _ frame: UnsafeRawBufferPointer) {
         guard let (op, id, request) = ClientRequest.parse(frame, packetBytes: geometry.packetBytes) else {
             c.close("malformed client request")
             return
         }
-        func respond(_ status: ClientStatus, _ payload: [UInt8] = []) {
-            _ = c.send([0x80 | op.code, UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff), status.code] + payload)
-        }
+        func respond(_ status: ClientStatus, _ payload: [UInt8] = []) { Self.reply(c, op, id, status, payload) }
         guard let request else { respond(.badRequest); return }
         switch request {
         case .submit(let packet):
@@ -177,6 +185,8 @@ final class ClientService {
             out[4] = UInt8(n >> 8)
             out[5] = UInt8(n & 0xff)
             respond(.ok, out)
+        case .poll(let poll):
+            self.poll(c, id, poll)
         case .delete(let address, let messageID):
             guard let mailbox = deposits.mailbox else { respond(.badRequest); return }
             do {

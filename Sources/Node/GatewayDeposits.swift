@@ -28,6 +28,10 @@ final class GatewayDeposits: Timed {
     var pendingAcks: [(slot: Int32, next: Bytes32)] = []
     /// Deposits (messages, replies) in the open batch: delivered once it commits, lost if it cannot.
     var pendingMessages = 0, pendingReplies = 0
+    /// Where the open batch's deposits went (capacity reserved: no allocation per packet), handed to
+    /// `onCommitted` once the batch is durable, so held POLLs watching them are answered.
+    var pendingAddresses: [Bytes32] = []
+    var onCommitted: ([Bytes32]) -> Void = { _ in }
     /// Deposits refused since the last log line, and the last reason (one line per commit window, not
     /// one per packet).
     var refusedUnlogged = 0, lastRefusal = ""
@@ -49,6 +53,7 @@ final class GatewayDeposits: Timed {
         self.log = log
         blob = .allocate(byteCount: 1 + 16 + geometry.payloadBytes, alignment: 16)
         pendingAcks.reserveCapacity(256)
+        pendingAddresses.reserveCapacity(max(256, mailbox?.config.maxBatchDeposits ?? 0))
     }
 
     deinit {
@@ -92,6 +97,7 @@ final class GatewayDeposits: Timed {
             _ = try mailbox.deposit(address: address, blob: UnsafeRawBufferPointer(start: out, count: count))
             changed()
             if reply == nil { pendingMessages += 1 } else { pendingReplies += 1 }
+            pendingAddresses.append(address)
             if let ack { answer(ack, .stored, now: false) }
             pool.release(slot)   // the SURB the answer was built from lives in this slot: released only now
             if mailbox.pendingDeposits >= mailbox.config.maxBatchDeposits { commit() }
@@ -162,6 +168,7 @@ final class GatewayDeposits: Timed {
             counters.stats.delivered += pendingMessages
             counters.stats.repliesDelivered += pendingReplies
             for ack in pendingAcks { links.send(PacketSlot(ack.slot), toNode: ack.next) }
+            if !pendingAddresses.isEmpty { onCommitted(pendingAddresses) }
         } catch {
             // Nothing was confirmed: the senders time out and send again.
             log("warning: mailbox commit failed, \(pendingMessages + pendingReplies) deposits lost: \(error.description)")
@@ -173,6 +180,7 @@ final class GatewayDeposits: Timed {
         pendingMessages = 0
         pendingReplies = 0
         pendingAcks.removeAll(keepingCapacity: true)
+        pendingAddresses.removeAll(keepingCapacity: true)
         if refusedUnlogged > 0 {
             log("warning: \(refusedUnlogged) deposit\(refusedUnlogged == 1 ? "" : "s") refused, the last: \(lastRefusal)")
             refusedUnlogged = 0

@@ -74,6 +74,9 @@ extension Node {
         metric("clients_closed_total", "Client sessions refused at the cap, or closed for idleness.", "counter",
                [("{reason=\"cap\"}", s.clientsRefused), ("{reason=\"idle\"}", s.clientsIdleClosed),
                 ("{reason=\"output\"}", s.clientsOutputClosed)])
+        metric("client_polls_total", "POLLs held open until something arrived or the hold ended; refused over the watch limit.", "counter",
+               [("{result=\"held\"}", s.pollsHeld), ("{result=\"refused\"}", s.pollsRefused)])
+        metric("client_watched_addresses", "Addresses watched by connected clients' sessions.", "gauge", [("", clientService.watches.total)])
         metric("client_output_bytes", "Replies queued for clients, not yet read by them.", "gauge", [("", s.clientOutputBytes)])
         metric("accept_pauses_total", "Listeners paused for 100 ms for lack of file descriptors.", "counter", [("", s.acceptPauses)])
         // The view (docs/OPERATING.md, "A living network").

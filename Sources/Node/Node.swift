@@ -46,6 +46,9 @@ public struct NodeOptions {
     /// Replies queued for all clients together, at most; beyond it the client with the most waiting (one
     /// that does not read its replies) is closed. Each client is also paused at 64 KiB waiting.
     public var maxClientOutputBytes = 8 << 20
+    /// Addresses one client session may watch (POLL), and all sessions together; about 100 bytes of
+    /// gateway memory each (the total bounds it at about 26 MB).
+    public var maxWatchedPerClient = 8192, maxWatchedTotal = 262_144
     /// A connection that has not completed its handshake by then is closed (half-open, silent peers).
     public var handshakeTimeoutNanos: UInt64 = 5_000_000_000
     /// Relay loops (λM); nil = none.

@@ -14,8 +14,8 @@ final class TwoPeople {
     let net: LocalNetwork
     let pass = Array("passphrase for tests".utf8)
 
-    init(mailbox: MailboxConfig = MailboxConfig()) throws {
-        net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir + "/net", mailbox: mailbox)
+    init(mailbox: MailboxConfig = MailboxConfig(), configure: (inout NodeOptions) -> Void = { _ in }) throws {
+        net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir + "/net", mailbox: mailbox, configure: configure)
         try net.start()
         for (name, gateway) in [("alice", 0), ("bob", 1)] {
             let p = try Profile.create(directory: dir + "/" + name, passphrase: pass)

@@ -12,35 +12,46 @@ func clientRequestTarget() -> FuzzTarget {
         let packet = [UInt8](repeating: 9, count: Geometry.standard.packetBytes)
         return packet.withUnsafeBytes { p in
             [ClientRequest.submit(packet: p).encoded(id: 1), ClientRequest.fetch(addresses: [a, b]).encoded(id: 2),
-             ClientRequest.delete(address: a, id: 77).encoded(id: 3), ClientRequest.view(offset: 12).encoded(id: 4)]
+             ClientRequest.delete(address: a, id: 77).encoded(id: 3), ClientRequest.view(offset: 12).encoded(id: 4),
+             ClientRequest.poll(PollRequest(answer: true, holdSeconds: 60)).encoded(id: 5),
+             ClientRequest.poll(PollRequest(answer: false, clear: true, add: [a], remove: [b])).encoded(id: 6)]
         }
     }, run: { input in
         input.withUnsafeBytes { frame in
             guard let (op, id, request) = ClientRequest.parse(frame, packetBytes: Geometry.standard.packetBytes) else {
-                Fuzz.require(input.count < 5 || !(1...4).contains(input[0]), "a well-formed request head refused")
+                Fuzz.require(input.count < 5 || !(1...5).contains(input[0]), "a well-formed request head refused")
                 return
             }
             Fuzz.require(op.code == input[0], "request op changed")
             guard let request else { return }
             Fuzz.require(request.encoded(id: id) == input, "request does not re-encode to its frame")
             if case .fetch(let addresses) = request { Fuzz.require(Set(addresses).count == addresses.count && addresses.count <= 32, "FETCH names an address twice") }
+            if case .poll(let p) = request {
+                Fuzz.require(Set(p.add + p.remove).count == p.add.count + p.remove.count && p.add.count + p.remove.count <= PollRequest.maxChanges,
+                             "POLL names an address twice or changes too many")
+                Fuzz.require(p.holdSeconds <= PollRequest.maxHoldSeconds, "POLL holds too long")
+            }
         }
     })
 }
 
 /// Gateway responses as a client reads them (a gateway may be hostile: it is a stranger's box).
 func gatewayResponseTarget() -> FuzzTarget {
-    FuzzTarget(name: "gateway-response", summary: "ClientResponse.parse, fetched and viewPage at a client; every length adds up to the body",
+    FuzzTarget(name: "gateway-response", summary: "ClientResponse.parse, fetched, polled and viewPage at a client; every length adds up to the body",
                seeds: {
         let blob: [UInt8] = [1, 2, 3]
         let fetch: [UInt8] = [0x82, 0, 0, 0, 2, 0] + [0, 2] + [0] + [0, 0, 0, 0, 0, 0, 0, 9] + [0, 3] + blob + [1] + [0, 0, 0, 0, 0, 0, 0, 10] + [0, 0]
         let view: [UInt8] = [0x84, 0, 0, 0, 4, 0] + [0, 0, 0, 2] + [0, 1] + [0, 3] + blob
-        return [fetch, view, [0x81, 0, 0, 0, 1, 2] + Array("replay".utf8)]
+        let poll: [UInt8] = [0x85, 0, 0, 0, 5, 0] + [0, 1, 0] + [UInt8](repeating: 7, count: 32) + [0, 0, 0, 0, 0, 0, 0, 9] + [0, 3] + blob
+        return [fetch, view, poll, [0x85, 0, 0, 0, 6, 0, 0, 0, 0], [0x81, 0, 0, 0, 1, 2] + Array("replay".utf8)]
     }, run: { input in
         guard let (_, _, body) = ClientResponse.parse(input) else { return }
         if let entries = ClientResponse.fetched(body, addressCount: 32) {
             Fuzz.require(entries.allSatisfy { $0.index < 32 }, "FETCH entry names an address not asked for")
             Fuzz.require(2 + entries.reduce(0) { $0 + 11 + $1.blob.count } == body.count, "FETCH entries do not add up to the body")
+        }
+        if let polled = ClientResponse.polled(body) {
+            Fuzz.require(3 + polled.items.reduce(0) { $0 + 42 + $1.blob.count } == body.count, "POLL entries do not add up to the body")
         }
         if let page = ClientResponse.viewPage(body) {
             Fuzz.require(6 + page.descriptors.reduce(0) { $0 + 2 + $1.count } == body.count, "VIEW entries do not add up to the body")
