@@ -17,7 +17,9 @@ import PosternSystem
 ///     [client]
 ///     mode = "custom"                       # "fast" | "strong": fixes the delay, poll and cover keys
 ///     resend_after_seconds = 120            # an unacknowledged message is sent again after this
-///     poll_seconds = 5                      # how often 'inbox --watch' fetches
+///     poll_seconds = 5                      # how often 'inbox --watch' fetches (with cover, or hold 0)
+///     poll_hold_seconds = 60                # without cover: the gateway holds a poll until something
+///                                           # arrives, at most this long (0: poll every poll_seconds)
 ///     [cover]                               # Loopix streams while 'inbox --watch' runs
 ///     enabled = false
 ///     payload_per_minute = 30               # payload slots (real messages replace dummies)
@@ -33,6 +35,8 @@ public struct ClientConfig: Equatable {
     public var meanDelayMillis: Int = 50
     public var resendAfterSeconds: Int = 120
     public var pollSeconds: Int = 5
+    /// Without cover, `inbox --watch` leaves each poll open at the gateway this long (0: fixed interval).
+    public var pollHoldSeconds: Int = 60
     /// Cover traffic for the long-running client; nil = off.
     public var cover: CoverConfig?
     /// A named mode fixes `meanDelayMillis`, `pollSeconds` and the cover rates (`apply(_:)`).
@@ -40,7 +44,7 @@ public struct ClientConfig: Equatable {
 
     public static let keys = ["network.gateway", "network.epoch_seconds", "network.layers", "network.max_hops",
                               "network.payload_bytes", "network.network_key", "network.mean_delay_ms",
-                              "client.mode", "client.resend_after_seconds", "client.poll_seconds",
+                              "client.mode", "client.resend_after_seconds", "client.poll_seconds", "client.poll_hold_seconds",
                               "cover.enabled", "cover.payload_per_minute", "cover.loop_per_minute", "cover.drop_per_minute",
                               "cover.bytes_per_day_mb", "cover.epoch_seconds"]
 
@@ -62,6 +66,7 @@ public struct ClientConfig: Equatable {
         meanDelayMillis = try f.integer("network.mean_delay_ms", default: meanDelayMillis, range: 0...60_000)
         resendAfterSeconds = try f.integer("client.resend_after_seconds", default: resendAfterSeconds, range: 1...604_800)
         pollSeconds = try f.integer("client.poll_seconds", default: pollSeconds, range: 1...3600)
+        pollHoldSeconds = try f.integer("client.poll_hold_seconds", default: pollHoldSeconds, range: 0...Int(PollRequest.maxHoldSeconds))
         var c = CoverConfig()
         func perMinute(_ key: String, _ rate: Double) throws(ConfigError) -> Double {
             Double(try f.integer(key, default: Int((rate * 60).rounded()), range: 0...6000)) / 60
@@ -114,6 +119,8 @@ public struct ClientConfig: Equatable {
         t += "mode = \"\(mode.name)\"\n"
         t += "resend_after_seconds = \(resendAfterSeconds)\n"
         if custom { t += "poll_seconds = \(pollSeconds)\n" }
+        t += "# Without cover the gateway holds each poll until something arrives, at most this long (0: poll every poll_seconds).\n"
+        t += "poll_hold_seconds = \(pollHoldSeconds)\n"
         t += "\n[cover]\n# Loopix cover streams while 'postern inbox --watch' runs; messages then leave in payload slots.\n"
         if custom {
             t += "enabled = \(cover != nil)\n"

@@ -9,16 +9,14 @@ import PosternSystem
 /// as a message does); loop events send a loop back to the own gateway; drop events a drop. Real messages therefore leave only at payload-slot times that do not
 /// depend on when the person wrote, and the uplink rate is the schedule's, within its daily byte budget.
 ///
-/// Loops (and their acknowledgements) are fetched and deleted here; the loop monitor reports sustained
-/// loss.
+/// Loops (and their acknowledgements) are watched and fetched by the POLL of the session that shares the
+/// connection (`Session.cover`) and deleted here; the loop monitor reports sustained loss.
 public final class ClientCover {
     public let scheduler: CoverScheduler
     public let loops: LoopMonitor
     let courier: Courier
     let client: GatewayClient
     let loop: EventLoop
-    /// When set, the returned loops are fetched on this period by the cover itself (else call `poll`).
-    public var pollSeconds: Double?
     /// Loops and acknowledgements still expected at the own gateway.
     public var outstanding: Int { watched.count }
     /// Called at each payload slot: submit one real message if one is due; true if it did.
@@ -26,7 +24,7 @@ public final class ClientCover {
     public private(set) var sent: (real: Int, dummies: Int, loops: Int, drops: Int) = (0, 0, 0, 0)
     /// Addresses to fetch and delete: a loop's (isLoop) or a cover acknowledgement's, with when it left.
     var watched: [Bytes32: (isLoop: Bool, sentAt: Double)] = [:]
-    var running = false, polling = false
+    var running = false
 
     /// `spent`: what earlier runs sent today (from the profile), counted against today's budget.
     public init(courier: Courier, client: GatewayClient, config: CoverConfig, loop: EventLoop, spent: CoverSpend? = nil) {
@@ -42,15 +40,6 @@ public final class ClientCover {
     public func start() {
         running = true
         arm()
-        if let pollSeconds { selfPoll(every: pollSeconds) }
-    }
-
-    func selfPoll(every seconds: Double) {
-        loop.after(UInt64(seconds * 1e9)) { [self] in
-            guard self.running else { return }
-            self.poll()
-            self.selfPoll(every: seconds)
-        }
     }
 
     public func stop() { running = false }
@@ -89,21 +78,21 @@ public final class ClientCover {
         client.submit(c.packet, cover: true) { _, _ in }
     }
 
-    /// Fetches and deletes returned loops and cover acknowledgements (they live at the own gateway).
-    public func poll(done: @escaping () -> Void = {}) {
+    /// The addresses a session's POLL watches for the cover: loops and acknowledgements sent within twice
+    /// the loop timeout (past it nothing counts any more; the gateway's TTL removes what still comes).
+    public func wanted() -> [Bytes32] {
         let now = Self.wall()
-        // Past twice the loop timeout nothing counts any more: stop asking (the gateway's TTL removes it).
         watched = watched.filter { now - $0.value.sentAt <= 2 * loops.timeout }
         loops.check(now: now)
-        guard !polling, !watched.isEmpty else { done(); return }
-        polling = true
-        client.fetchAll(Array(watched.keys)) { [self] items, _ in
-            for item in items {
-                if self.watched.removeValue(forKey: item.address)?.isLoop == true { self.loops.returned(item.address.bytes) }
-                self.client.delete(address: item.address, id: item.id)
-            }
-            self.polling = false
-            done()
-        }
+        return Array(watched.keys)
+    }
+
+    /// Takes a fetched item if it is a returned loop or a cover acknowledgement (deleting it at the
+    /// gateway); false if it is not the cover's.
+    public func take(_ item: GatewayClient.Fetched) -> Bool {
+        guard let entry = watched.removeValue(forKey: item.address) else { return false }
+        if entry.isLoop { loops.returned(item.address.bytes) }
+        client.delete(address: item.address, id: item.id)
+        return true
     }
 }

@@ -110,6 +110,7 @@ public final class GatewayClient {
     /// Every request still waiting (sent or not) fails, so no caller waits forever and nothing queued
     /// for a dead connection goes out later on a new one.
     func failAll(_ reason: String) {
+        registered = []
         let pending = waiting
         waiting.removeAll()
         queued.removeAll()
@@ -126,12 +127,12 @@ public final class GatewayClient {
         let category: UsageCategory
         switch op {
         case .submit: category = submitted
-        case .fetch, .delete: category = .fetches
+        case .fetch, .delete, .poll: category = .fetches
         case .view: category = .map
         }
         waiting[id] = (category, done)
         let frame = [op.code, UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff)]
-            + (op == .submit ? body : ClientRequest.padded(body))
+            + (op == .submit || op == .poll ? body : ClientRequest.padded(body))   // a POLL body is already sized
         if let c = connection, c.isEstablished {
             usage.add(category, up: Self.wireBytes(frame.count), down: 0)
             c.send(frame)
@@ -176,6 +177,50 @@ public final class GatewayClient {
                 if remaining == 0 { done(items, complete) }
             }
             i += 32
+        }
+    }
+
+    /// What the gateway watches for this connection, as far as this client told it (a new connection
+    /// starts with nothing), and whether the next POLL must start with `clear` (after one failed, the
+    /// gateway's set is not known).
+    var registered: Set<Bytes32> = []
+    var clearNext = false
+
+    /// What waits at `wanted` (docs/PROTOCOL.md §4.3, `PollRequest`). The gateway is told only how
+    /// `wanted` differs from what it watches for this connection (31 changes per POLL; those before the
+    /// last are not answered), so a poll with nothing changed is one 27-byte request whatever the number
+    /// of addresses. The last POLL is answered at once, or, with `holdSeconds`, when something arrives at
+    /// a watched address (at most that long). `done(items, more, ok)`: `more`, the answer was full and more
+    /// waits; `ok` false if any of the requests failed (the items that came are still passed).
+    public func poll(_ wanted: Set<Bytes32>, holdSeconds: UInt16 = 0,
+                     _ done: @escaping (_ items: [Fetched], _ more: Bool, _ ok: Bool) -> Void) {
+        var clear = clearNext
+        var adds = clear ? Array(wanted) : Array(wanted.subtracting(registered))
+        var removes = clear ? [] : Array(registered.subtracting(wanted))
+        clearNext = false
+        registered = wanted
+        var requests: [PollRequest] = []
+        repeat {
+            let a = min(adds.count, PollRequest.maxChanges), r = min(removes.count, PollRequest.maxChanges - a)
+            requests.append(PollRequest(answer: false, clear: clear, add: Array(adds[..<a]), remove: Array(removes[..<r])))
+            adds.removeFirst(a)
+            removes.removeFirst(r)
+            clear = false
+        } while !adds.isEmpty || !removes.isEmpty
+        requests[requests.count - 1].answer = true
+        requests[requests.count - 1].holdSeconds = min(holdSeconds, PollRequest.maxHoldSeconds)
+        var failed = false
+        for (i, p) in requests.enumerated() {
+            request(.poll, p.body) { [self] body, status in
+                if status != .ok {
+                    failed = true
+                    self.registered = []
+                    self.clearNext = true
+                }
+                guard i == requests.count - 1 else { return }
+                guard status == .ok, let (items, more) = ClientResponse.polled(body[...]) else { done([], false, false); return }
+                done(items.map { Fetched(address: $0.address, id: $0.id, blob: $0.blob) }, more, !failed)
+            }
         }
     }
 

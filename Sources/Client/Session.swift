@@ -26,6 +26,11 @@ public final class Session {
     /// Submissions waiting for the gateway's answer.
     public var inFlightCount: Int { inFlight.count }
     var polling = false
+    /// Cover streams sharing this session's connection: their loops and acknowledgements are watched
+    /// and fetched by the same POLL.
+    public var cover: ClientCover?
+    /// What the last poll brought: items, and whether the gateway had more than one answer carries.
+    public private(set) var lastPoll: (items: Int, more: Bool) = (0, false)
     public var resendAfterSeconds: Int64 = 120
     public var now: () -> Int64 = { Clock.wallSeconds() }
     public var onDelivered: (OutboxEntry) -> Void = { _ in }
@@ -141,28 +146,50 @@ public final class Session {
         try? profile.save(outbox: outbox)
     }
 
-    /// Fetches once from every watched address; `done(false)` if the gateway could not be asked.
-    public func poll(done: @escaping (Bool) -> Void) {
+    /// What one poll watches, and whose each address is (read from the profile when the poll starts).
+    public struct PollPlan {
+        public var wanted: Set<Bytes32>
+        var owners: [Bytes32: String]
+        var acks: [Bytes32: OutboxEntry]
+    }
+
+    /// The addresses to watch: the contacts' address windows, the pending acknowledgements, and the
+    /// cover's loops and acknowledgements.
+    public func pollPlan() throws(ProfileError) -> PollPlan {
+        var plan = PollPlan(wanted: [], owners: [:], acks: [:])
+        for contact in try profile.contacts() {
+            for a in try conversation(contact.name).watchedAddresses() { plan.owners[a] = contact.name }
+        }
+        for entry in try profile.outbox() { if let a = entry.ackAddress { plan.acks[a] = entry } }
+        plan.wanted = Set(plan.owners.keys).union(plan.acks.keys)
+        if let cover { plan.wanted.formUnion(cover.wanted()) }
+        return plan
+    }
+
+    /// Takes what a poll for `plan` brought: the cover's items, acknowledgements, messages (each deleted
+    /// at the gateway once it is stored in the profile).
+    public func take(_ items: [GatewayClient.Fetched], plan: PollPlan) {
+        for item in items where cover?.take(item) != true { accept(item, owners: plan.owners, acks: plan.acks) }
+    }
+
+    /// Asks the gateway for what waits at every watched address (`pollPlan`): one POLL that tells the
+    /// gateway only what changed since the last one. `holdSeconds`: the gateway may hold the answer until
+    /// something arrives, at most that long. `done(false)` if the gateway could not be asked.
+    public func poll(holdSeconds: UInt16 = 0, done: @escaping (Bool) -> Void) {
         guard !polling else { done(true); return }
-        var owners: [Bytes32: String] = [:]
-        var acks: [Bytes32: OutboxEntry] = [:]
-        do {
-            for contact in try profile.contacts() {
-                for a in try conversation(contact.name).watchedAddresses() { owners[a] = contact.name }
-            }
-            for entry in try profile.outbox() { if let a = entry.ackAddress { acks[a] = entry } }
-        } catch {
+        let plan: PollPlan
+        do { plan = try pollPlan() } catch {
             onProblem(error.description)
             done(false)
             return
         }
-        let addresses = Array(owners.keys) + Array(acks.keys)
-        guard !addresses.isEmpty else { done(true); return }
+        guard !plan.wanted.isEmpty else { lastPoll = (0, false); done(true); return }
         polling = true
-        client.fetchAll(addresses) { [self] items, complete in
-            for item in items { self.accept(item, owners: owners, acks: acks) }
+        client.poll(plan.wanted, holdSeconds: holdSeconds) { [self] items, more, ok in
+            self.take(items, plan: plan)
+            self.lastPoll = (items.count, more)
             self.polling = false
-            done(complete)
+            done(ok)
         }
     }
 

@@ -42,7 +42,7 @@ import Testing
         // As `postern inbox --watch` runs it: the cover is the profile's only sender, one queued message
         // per payload slot.
         let cover = ClientCover(courier: alice.courier, client: alice.client, config: client, loop: net.loop)
-        cover.pollSeconds = 0.25
+        alice.cover = cover   // alice's polls fetch the loops and acknowledgements
         cover.sendReal = { ((try? alice.flushOutbox(limit: 1)) ?? 0) == 1 }
         for i in 0..<5 { _ = try alice.queue(Array("covered \(i)".utf8), to: "bob") }
         cover.start()

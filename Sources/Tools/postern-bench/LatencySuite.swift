@@ -101,7 +101,7 @@ enum LatencyRun {
             }
         }
         let cover = ClientCover(courier: alice.courier, client: alice.client, config: p.cover(), loop: loop)
-        cover.pollSeconds = Double(p.pollSeconds)
+        alice.cover = cover   // alice's polls fetch the cover's loops and acknowledgements too
         var random = SimRandom(seed: 7)
         var pending = false
         var nextWrite = Clock.monotonicNanoseconds()

@@ -40,8 +40,12 @@ extension MessageCommand {
             cover = c
         }
         defer { if cover != nil { try? Files.remove(ctx.coverMarker) } }
+        // Without cover the gateway holds each poll until something arrives (or the hold ends); with
+        // cover, polls leave every poll_seconds, so when something arrives does not show on the link.
+        let hold = cover == nil ? UInt16(config.pollHoldSeconds) : 0
         if !json {
-            Terminal.error("watching for new messages every \(config.pollSeconds) s"
+            Terminal.error((hold > 0 ? "watching for new messages (the gateway answers when one arrives)"
+                                     : "watching for new messages every \(config.pollSeconds) s")
                            + (cover != nil ? ", with cover traffic (messages leave in payload slots)" : "") + " (Ctrl-C to stop)")
         }
         var reachable = reachable
@@ -62,44 +66,73 @@ extension MessageCommand {
                   force || Clock.monotonicNanoseconds() - savedAt >= 60_000_000_000 || spent.day != savedSpend?.day else { return }
             if (try? profile.save(coverSpent: spent)) != nil { savedSpend = spent; savedAt = Clock.monotonicNanoseconds() }
         }
-        while !ClientContext.interrupted {
-            _ = ClientContext.run(loop, seconds: Double(config.pollSeconds)) { false }
-            guard !ClientContext.interrupted else { break }
-            var coverPolled = cover == nil
-            cover?.poll { coverPolled = true }
-            do { try profile.reopen(waitSeconds: 2) } catch { continue }   // in use right now: next cycle
-            defer { profile.close() }
-            let cycle: Session
+        func cycleSession() -> Session? {
             do {
-                cycle = try Session(profile: profile, network: network, loop: loop,
+                let s = try Session(profile: profile, network: network, loop: loop,
                                     meanDelayMicros: Double(config.meanDelayMillis) * 1000, client: link)
+                s.resendAfterSeconds = Int64(config.resendAfterSeconds)
+                s.cover = cover
+                s.onDelivered = onDelivered
+                s.onProblem = { Terminal.error("postern: " + $0) }
+                return s
             } catch {
                 Terminal.error("postern: \(error.description)")
-                continue
+                return nil
             }
-            cycle.resendAfterSeconds = Int64(config.resendAfterSeconds)
-            saveSpend(force: false)
-            recordUsage()
-            // Once per epoch the view is refreshed over the same connection (new packet keys, nodes
-            // joining and leaving), and kept in the profile.
-            if network.isStale {
-                var refreshed: Int??
-                network.refresh(via: link) { refreshed = .some($0) }
-                _ = ClientContext.run(loop, seconds: 15) { refreshed != nil }
-                if case .some(.some) = refreshed { try? profile.save(network: network) }
+        }
+        // The first cycle of a held watch starts at once (the first session just fetched); a fixed one
+        // waits its interval. After an answer that was full the next poll leaves at once, after one with
+        // items within a second, after a failure or an early empty answer in poll_seconds.
+        var wait = hold > 0 ? 0 : Double(config.pollSeconds)
+        while !ClientContext.interrupted {
+            if wait > 0 { _ = ClientContext.run(loop, seconds: wait) { false } }
+            wait = Double(config.pollSeconds)
+            guard !ClientContext.interrupted else { break }
+            // Take the profile to see what to watch (and, without cover, to send what is due), then let it
+            // go while the gateway holds the poll, so 'postern send' can use it.
+            do { try profile.reopen(waitSeconds: 2) } catch { continue }   // in use right now: next cycle
+            var plan: Session.PollPlan?
+            if let s = cycleSession() {
+                saveSpend(force: false)
+                recordUsage()
+                // Once per epoch the view is refreshed over the same connection (new packet keys, nodes
+                // joining and leaving), and kept in the profile.
+                if network.isStale {
+                    var refreshed: Int??
+                    network.refresh(via: link) { refreshed = .some($0) }
+                    _ = ClientContext.run(loop, seconds: 15) { refreshed != nil }
+                    if case .some(.some) = refreshed { try? profile.save(network: network) }
+                }
+                if cover == nil { _ = try? s.flushOutbox() }
+                _ = ClientContext.run(loop, seconds: 30) { s.inFlightCount == 0 }
+                do { plan = try s.pollPlan() } catch { Terminal.error("postern: \(error.description)") }
             }
-            cycle.onDelivered = onDelivered
-            cycle.onProblem = { Terminal.error("postern: " + $0) }
-            var done: Bool?
-            if cover == nil { _ = try? cycle.flushOutbox() }
-            cycle.poll { done = $0 }
-            _ = ClientContext.run(loop, seconds: 30) { done != nil && cycle.inFlightCount == 0 && coverPolled }
+            profile.close()
+            guard let plan else { continue }
+            var answer: (items: [GatewayClient.Fetched], more: Bool, ok: Bool)?
+            let started = Clock.monotonicNanoseconds()
+            if plan.wanted.isEmpty { answer = ([], false, true) } else { link.poll(plan.wanted, holdSeconds: hold) { answer = ($0, $1, $2) } }
+            _ = ClientContext.run(loop, seconds: Double(hold) + 30) { answer != nil }
+            let ok = answer?.ok == true
+            if let answer, !answer.items.isEmpty {
+                wait = answer.more ? 0 : hold > 0 ? 1 : Double(config.pollSeconds)
+                // Take what came (each item is deleted at the gateway once stored); if the profile is busy,
+                // it stays at the gateway and the next poll brings it again.
+                if (try? profile.reopen(waitSeconds: 5)) != nil {
+                    cycleSession()?.take(answer.items, plan: plan)
+                    profile.close()
+                }
+            } else if ok && hold > 0 && Clock.monotonicNanoseconds() - started >= UInt64(hold) * 500_000_000 {
+                wait = 0   // held (most of) its time: nothing new, ask again at once
+            }
+            do { try profile.reopen(waitSeconds: 2) } catch { continue }
             // Everything unread, including what a 'postern send' in between fetched.
             let unread = ((try? profile.inbox()) ?? []).filter { !$0.seen }
             for m in unread { show(m, json: json) }
             if !unread.isEmpty { markSeen(profile) }
-            if (done == true) != reachable {
-                reachable = done == true
+            profile.close()
+            if ok != reachable {
+                reachable = ok
                 Terminal.error(reachable ? "postern: gateway reachable again"
                                          : "postern: cannot reach your gateway; trying again every \(config.pollSeconds) s")
             }
