@@ -1,6 +1,7 @@
 import PosternCover
 import PosternCrypto
 import PosternNetwork
+import PosternPacket
 import PosternSystem
 
 /// The Loopix streams of a profile-based client (`postern inbox --watch` with `[cover] enabled`): at each
@@ -36,6 +37,28 @@ public final class ClientCover {
     }
 
     static func wall() -> Double { Double(Clock.wallNanoseconds()) / 1e9 }
+
+    /// `config` with what each event, each poll and the rest cost on a client's link, so that the
+    /// scheduler's levels keep *every* byte to and from the gateway inside the budget (docs/COVER.md).
+    /// Wire bytes of one Noise frame: 2 (length) + plaintext + 16 (tag); a SUBMIT is op, id and packet,
+    /// its answer op, id, status; a padded control request (DELETE, POLL with changes) 1 048, its answer
+    /// 24; an item in a POLL answer 42 + its blob (an acknowledgement: 17 + payload; a returned loop:
+    /// 1 + its 97–608 random bytes, 353 on average).
+    public static func costed(_ config: CoverConfig, geometry: Geometry, pollSeconds: Double, mapBytes: Int, epochSeconds: Int) -> CoverConfig {
+        var c = config
+        let submit = 2 + 5 + geometry.packetBytes + 16 + 24
+        let delete = 2 + 5 + ClientRequest.controlBodyBytes + 16 + 24
+        let ack = 42 + 17 + geometry.payloadBytes + delete
+        let loopItem = 42 + 1 + 353 + delete
+        c.payloadEventBytes = submit + ack        // a dummy or a message: its acknowledgement comes back
+        c.loopEventBytes = submit + loopItem + ack
+        c.dropEventBytes = submit
+        c.pollBytes = 2 + 5 + ClientRequest.controlBodyBytes + 16 + 2 + 6 + 3 + 16   // changes nearly every time
+        c.pollSeconds = pollSeconds
+        // The map once an epoch, and a reconnection's handshake (about one an hour).
+        c.otherBytesPerSecond = Double(mapBytes + 24 * 6) / Double(max(1, epochSeconds)) + 100.0 / 3600
+        return c
+    }
 
     public func start() {
         running = true

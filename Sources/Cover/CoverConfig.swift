@@ -8,9 +8,20 @@ public struct CoverConfig: Equatable, Sendable {
     public var dropRate: Double = 0.1
     /// Relay loops λM (a node's own loops through the network).
     public var relayLoopRate: Double = 0.0
-    /// Bytes per day the streams may use (uplink packets × packet size). Per-month budgets divide by 30.
+    /// Bytes per day everything may use: each event's `eventBytes`, the polls and `otherBytesPerSecond`
+    /// (a client: every byte to and from its gateway). Per-month budgets divide by 30.
     public var bytesPerDay: Int64 = 300 << 20
     public var packetBytes: Int = 2640
+    /// What one event of each stream costs in all, both ways (nil: `packetBytes`, the packet alone, as a
+    /// node's relay loops count). A client's payload slot also brings its acknowledgement back and
+    /// deletes it; a loop comes back and is deleted; a drop is the packet and the gateway's answer.
+    public var payloadEventBytes: Int?, loopEventBytes: Int?, dropEventBytes: Int?
+    /// A client's poll: its cost (request and answer) and interval at full level; the interval grows as
+    /// the level falls (`CoverScheduler.pollSeconds`), so polling stays inside the budget too. 0: none.
+    public var pollBytes = 0
+    public var pollSeconds: Double = 0
+    /// Traffic that follows no level (the map's refresh, reconnections), spread over the day.
+    public var otherBytesPerSecond: Double = 0
     /// Rates change only at these boundaries.
     public var epochSeconds: Int64 = 3600
     /// Below `lowBattery` percent while discharging the level is capped at `lowBatteryLevel`; below
@@ -26,6 +37,22 @@ public struct CoverConfig: Equatable, Sendable {
     public init() {}
 
     public var totalRate: Double { payloadRate + loopRate + dropRate + relayLoopRate }
+
+    /// What one event of `stream` costs (see `payloadEventBytes`).
+    public func eventBytes(_ stream: CoverStream) -> Int {
+        switch stream {
+        case .payload: payloadEventBytes ?? packetBytes
+        case .loop: loopEventBytes ?? packetBytes
+        case .drop: dropEventBytes ?? packetBytes
+        case .relayLoop: packetBytes
+        }
+    }
+
+    /// Bytes a second at full level: the streams' events and the polls (not `otherBytesPerSecond`).
+    public var fullBytesPerSecond: Double {
+        payloadRate * Double(eventBytes(.payload)) + loopRate * Double(eventBytes(.loop)) + dropRate * Double(eventBytes(.drop))
+            + relayLoopRate * Double(packetBytes) + (pollSeconds > 0 ? Double(pollBytes) / pollSeconds : 0)
+    }
 }
 
 /// What the power supply reports.

@@ -88,8 +88,9 @@ public final class CoverScheduler {
         let today = seconds / 86_400
         if today != day { day = today; bytesToday = 0 }
         let epochsLeft = Double((86_400 - seconds % 86_400 + config.epochSeconds - 1) / config.epochSeconds)
-        let target = Double(max(0, config.bytesPerDay - bytesToday)) / max(1, epochsLeft)
-        let fullEpochBytes = config.totalRate * Double(config.epochSeconds) * Double(config.packetBytes)
+        let epochSeconds = Double(config.epochSeconds)
+        let target = Double(max(0, config.bytesPerDay - bytesToday)) / max(1, epochsLeft) - config.otherBytesPerSecond * epochSeconds
+        let fullEpochBytes = config.fullBytesPerSecond * epochSeconds
         var index = CoverConfig.levels.count - 1
         for (i, l) in CoverConfig.levels.enumerated() where l * fullEpochBytes <= target { index = i; break }
         let p = power()
@@ -129,12 +130,27 @@ public final class CoverScheduler {
         nextTime = t
     }
 
-    /// Consumes the due event (the caller sends one packet for it) and schedules the next.
+    /// Consumes the due event (the caller sends one packet for it) and schedules the next. The event's
+    /// cost (`CoverConfig.eventBytes`) counts at once, until `charge` replaces it with what was measured.
     public func take() -> (time: Double, stream: CoverStream) {
         let event = (nextTime, nextStream)
-        bytesToday += Int64(config.packetBytes)
+        bytesToday += Int64(config.eventBytes(nextStream))
         schedule()
         return event
+    }
+
+    /// The interval between polls at the current level: `config.pollSeconds` at full level, longer in
+    /// proportion as the level falls.
+    public var pollSeconds: Double { config.pollSeconds / level }
+
+    /// A poll left (its estimated cost counts until `charge`).
+    public func polled() { bytesToday += Int64(config.pollBytes) }
+
+    /// What was measured today in all (a client: every byte to and from its gateway today, from any of
+    /// its processes) replaces the estimates: the next epoch's level is planned from it.
+    public func charge(today bytes: Int64, day: Int64) {
+        guard day == self.day else { return }
+        bytesToday = bytes
     }
 }
 

@@ -54,4 +54,56 @@ import Testing
         let kept = try #require(try profiles[0].usage())
         #expect(kept.today == counted && kept.thisMonth == counted)
     }
+
+    /// What the scheduler counts for each event and poll (`ClientCover.costed`: the packet, its answer,
+    /// the acknowledgement or loop that comes back, its DELETE) adds up to what the link carried, within
+    /// 15%: the budget holds every byte, not only the packets.
+    @Test func theBudgetsEstimatesAreTheBytesOnTheLink() throws {
+        let dir = NSTemporaryDirectory() + "postern-usage-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir + "/net")
+        try net.start()
+        defer { net.stop() }
+        let profiles = try Profile.onGateways([("alice", 0), ("bob", 1)], of: net, in: dir)
+        try profiles[0].meet(profiles[1], calling: "bob", calledBy: "alice", now: Clock.wallSeconds())
+        let network = ClientNetwork(parameters: net.parameters, bootstrap: net.gatewayPeer(0))
+        #expect(network.refreshNow(loop: net.loop, seconds: 20) == 0)
+        let alice = try Session(profile: profiles[0], network: network, loop: net.loop, meanDelayMicros: 5_000)
+        defer { alice.close() }
+        var rates = CoverConfig()
+        rates.payloadRate = 2; rates.loopRate = 0.5; rates.dropRate = 0.5
+        rates.bytesPerDay = 100 << 30
+        let config = ClientCover.costed(rates, geometry: net.parameters.geometry, pollSeconds: 0.5, mapBytes: 0, epochSeconds: 3600)
+        let c = ClientCover(courier: alice.courier, client: alice.client, config: config, loop: net.loop)
+        alice.cover = c
+        var polling = false
+        func poll() {
+            guard !polling else { return }
+            polling = true
+            c.scheduler.polled()
+            alice.poll { _ in polling = false }
+        }
+        // Connected and the contact's addresses told before counting starts.
+        poll()
+        #expect(net.run(seconds: 20) { !polling })
+        _ = alice.client.takeUsage()
+        let before = c.scheduler.spent.bytes
+        c.start()
+        var lastPoll = EventLoop.now()
+        _ = net.run(seconds: 20) {
+            if Double(EventLoop.now() - lastPoll) / 1e9 >= c.scheduler.pollSeconds { lastPoll = EventLoop.now(); poll() }
+            return false
+        }
+        c.stop()
+        // The last acknowledgements and loops come back (and are deleted) in the next few polls.
+        _ = net.run(seconds: 3) {
+            if Double(EventLoop.now() - lastPoll) / 1e9 >= c.scheduler.pollSeconds { lastPoll = EventLoop.now(); poll() }
+            return false
+        }
+        let estimated = Double(c.scheduler.spent.bytes - before), measured = Double(alice.client.takeUsage().total)
+        let sent = c.sent
+        #expect(sent.dummies + sent.loops + sent.drops > 40, "\(sent)")
+        print("budget estimate: \(estimated) bytes, measured \(measured); \(sent)")
+        #expect(abs(estimated - measured) / measured < 0.15, "estimated \(estimated) vs measured \(measured) bytes; \(sent)")
+    }
 }

@@ -14,7 +14,12 @@ extension MessageCommand {
                       loop: EventLoop, json: Bool, reachable: Bool) -> Int32 {
         let gateway = session.client.gateway, network = session.network, onDelivered = session.onDelivered
         // What earlier runs sent today counts against today's cover budget (a bad record: start from 0).
-        let spentBefore = config.cover == nil ? nil : ((try? profile.coverSpent()) ?? nil)
+        // The budget holds every byte to and from the gateway: today's usage (all processes) counts.
+        let today = Clock.wallSeconds() / 86_400
+        var spentBefore = config.cover == nil ? nil : ((try? profile.coverSpent()) ?? nil)
+        if config.cover != nil, let u = try? profile.usage(), u.day == today, u.today.total > spentBefore?.bytes ?? 0 {
+            spentBefore = CoverSpend(day: today, bytes: u.today.total)
+        }
         session.close()
         profile.close()
         let link = GatewayClient(loop: loop, gateway: gateway)
@@ -22,7 +27,11 @@ extension MessageCommand {
         var cover: ClientCover?
         if let coverConfig = config.cover {
             let c = ClientCover(courier: Courier(network: network, ownGateway: gateway.id, meanDelayMicros: Double(config.meanDelayMillis) * 1000),
-                                client: link, config: coverConfig, loop: loop, spent: spentBefore)
+                                client: link, config: ClientCover.costed(coverConfig, geometry: network.parameters.geometry,
+                                                                         pollSeconds: Double(config.pollSeconds),
+                                                                         mapBytes: network.descriptors.reduce(0) { $0 + 2 + $1.count },
+                                                                         epochSeconds: Int(network.parameters.epochSeconds)),
+                                loop: loop, spent: spentBefore)
             // A payload slot takes the next due message, if the profile is free right now; else a dummy.
             c.sendReal = {
                 guard (try? profile.reopen(waitSeconds: 0)) != nil else { return false }
@@ -56,6 +65,7 @@ extension MessageCommand {
         func recordUsage() {
             let day = Clock.wallSeconds() / 86_400
             try? profile.record(usage: link.takeUsage(), day: day)
+            if let u = try? profile.usage(), u.day == day { cover?.scheduler.charge(today: u.today.total, day: day) }
             guard Clock.monotonicNanoseconds() - reportedAt >= 600_000_000_000, !json,
                   let u = try? profile.usage(), u.day == day else { return }
             reportedAt = Clock.monotonicNanoseconds()
@@ -83,10 +93,13 @@ extension MessageCommand {
         // The first cycle of a held watch starts at once (the first session just fetched); a fixed one
         // waits its interval. After an answer that was full the next poll leaves at once, after one with
         // items within a second, after a failure or an early empty answer in poll_seconds.
-        var wait = hold > 0 ? 0 : Double(config.pollSeconds)
+        // With cover the interval is the scheduler's: poll_seconds at full level, longer as the level
+        // falls, so polls stay inside the budget too.
+        func interval() -> Double { cover?.scheduler.pollSeconds ?? Double(config.pollSeconds) }
+        var wait = hold > 0 ? 0 : interval()
         while !ClientContext.interrupted {
             if wait > 0 { _ = ClientContext.run(loop, seconds: wait) { false } }
-            wait = Double(config.pollSeconds)
+            wait = interval()
             guard !ClientContext.interrupted else { break }
             // Take the profile to see what to watch (and, without cover, to send what is due), then let it
             // go while the gateway holds the poll, so 'postern send' can use it.
@@ -111,11 +124,14 @@ extension MessageCommand {
             guard let plan else { continue }
             var answer: (items: [GatewayClient.Fetched], more: Bool, ok: Bool)?
             let started = Clock.monotonicNanoseconds()
-            if plan.wanted.isEmpty { answer = ([], false, true) } else { link.poll(plan.wanted, holdSeconds: hold) { answer = ($0, $1, $2) } }
+            if plan.wanted.isEmpty { answer = ([], false, true) } else {
+                cover?.scheduler.polled()
+                link.poll(plan.wanted, holdSeconds: hold) { answer = ($0, $1, $2) }
+            }
             _ = ClientContext.run(loop, seconds: Double(hold) + 30) { answer != nil }
             let ok = answer?.ok == true
             if let answer, !answer.items.isEmpty {
-                wait = answer.more ? 0 : hold > 0 ? 1 : Double(config.pollSeconds)
+                wait = answer.more ? 0 : hold > 0 ? 1 : interval()
                 // Take what came (each item is deleted at the gateway once stored); if the profile is busy,
                 // it stays at the gateway and the next poll brings it again.
                 if (try? profile.reopen(waitSeconds: 5)) != nil {
