@@ -15,7 +15,7 @@ import PosternSystem
 ///     network_key = ""                      # certified networks: the network key (64 hex); empty = open
 ///     mean_delay_ms = 50                    # mean mixing delay per hop chosen for our packets
 ///     [client]
-///     mode = "custom"                       # "fast" | "strong": fixes the delay, poll and cover keys
+///     mode = "custom"                       # "fast" | "strong" | "metered": fixes the delay, poll and cover keys
 ///     resend_after_seconds = 120            # an unacknowledged message is sent again after this
 ///     poll_seconds = 5                      # how often 'inbox --watch' fetches (with cover, or hold 0)
 ///     poll_hold_seconds = 60                # without cover: the gateway holds a poll until something
@@ -85,8 +85,10 @@ public struct ClientConfig: Equatable {
         if try f.boolean("cover.enabled", default: false) { cover = c }
         let modeText = try f.string("client.mode", default: "custom")
         guard let mode = LatencyMode(name: modeText) else {
-            throw ConfigError(line: f.entries["client.mode"]?.line ?? 0, message: "'client.mode' must be \"fast\", \"strong\" or \"custom\"")
+            throw ConfigError(line: f.entries["client.mode"]?.line ?? 0, message: "'client.mode' must be \"fast\", \"strong\", \"metered\" or \"custom\"")
         }
+        // A mode's own budget (metered: 20 MiB a day) unless the file sets one.
+        if let mb = mode.parameters?.budgetMB, f.entries["cover.bytes_per_day_mb"] == nil { c.bytesPerDay = Int64(mb) << 20 }
         if mode != .custom {
             for key in LatencyMode.governedKeys {
                 if let line = f.entries[key]?.line {
@@ -115,7 +117,7 @@ public struct ClientConfig: Equatable {
         t += "gateway = \"\(gateway.text)\"\n\(parameters.configLines)\n"
         if custom { t += "mean_delay_ms = \(meanDelayMillis)\n" }
         t += "\n[client]\n"
-        t += "# \"fast\" (median under 5 s) or \"strong\" (under 10 s) set the delay, poll and cover keys (docs/ANONYMITY.md).\n"
+        t += "# \"fast\" (median under 5 s), \"strong\" (under 10 s) or \"metered\" (20 MB a day) set the delay, poll and cover keys (docs/ANONYMITY.md).\n"
         t += "mode = \"\(mode.name)\"\n"
         t += "resend_after_seconds = \(resendAfterSeconds)\n"
         if custom { t += "poll_seconds = \(pollSeconds)\n" }

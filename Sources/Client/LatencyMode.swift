@@ -1,6 +1,6 @@
 import PosternCover
 
-/// The two named latency/anonymity modes (docs/ANONYMITY.md): each a fixed set of the parameters that
+/// The named latency/anonymity modes (docs/ANONYMITY.md): each a fixed set of the parameters that
 /// decide a message's latency and how well it hides, chosen per profile in client.toml (`[client] mode`).
 /// `custom` leaves those parameters to the file's own keys (and cover to `cover.enabled`).
 ///
@@ -16,6 +16,10 @@ public enum LatencyMode: Equatable, Sendable {
     case fast
     /// Median ≤ 10 s: four times the mixing delay and twice the loop and drop cover.
     case strong
+    /// For metered mobile data: a 20 MiB daily budget for everything, a payload slot a minute (sending
+    /// still hidden: messages leave only in slots), few loops and drops, a poll every 30 s, and 5 s per
+    /// hop so that the mixes' pools hold enough of so little traffic. A minute or two of latency.
+    case metered
     /// The file's own `mean_delay_ms`, `poll_seconds` and `[cover]` keys.
     case custom
 
@@ -24,6 +28,7 @@ public enum LatencyMode: Equatable, Sendable {
         switch self {
         case .fast: "fast"
         case .strong: "strong"
+        case .metered: "metered"
         case .custom: "custom"
         }
     }
@@ -32,6 +37,7 @@ public enum LatencyMode: Equatable, Sendable {
         switch name {
         case "fast": self = .fast
         case "strong": self = .strong
+        case "metered": self = .metered
         case "custom": self = .custom
         default: return nil
         }
@@ -40,30 +46,34 @@ public enum LatencyMode: Equatable, Sendable {
     /// What a named mode fixes; nil for `custom`.
     public struct Parameters: Equatable, Sendable {
         public var meanDelayMillis: Int
-        public var payloadPerMinute: Int
-        public var loopPerMinute: Int
-        public var dropPerMinute: Int
+        public var payloadPerHour: Int
+        public var loopPerHour: Int
+        public var dropPerHour: Int
         public var pollSeconds: Int
+        /// The daily budget the mode brings when the file sets none: what it costs at full level, every
+        /// byte counted (`ClientCover.costed`), with a little to spare (metered: its 20 MiB).
+        public var budgetMB: Int?
 
         /// The cover streams at these rates (the budget and epoch left as `base` has them).
         public func cover(_ base: CoverConfig = CoverConfig()) -> CoverConfig {
             var c = base
-            c.payloadRate = Double(payloadPerMinute) / 60
-            c.loopRate = Double(loopPerMinute) / 60
-            c.dropRate = Double(dropPerMinute) / 60
+            c.payloadRate = Double(payloadPerHour) / 3600
+            c.loopRate = Double(loopPerHour) / 3600
+            c.dropRate = Double(dropPerHour) / 3600
             return c
         }
 
         /// Uplink bytes a day at full rate (every stream's packets; the budget may lower the level).
         public func bytesPerDay(packetBytes: Int) -> Int {
-            (payloadPerMinute + loopPerMinute + dropPerMinute) * 60 * 24 * packetBytes
+            (payloadPerHour + loopPerHour + dropPerHour) * 24 * packetBytes
         }
     }
 
     public var parameters: Parameters? {
         switch self {
-        case .fast: Parameters(meanDelayMillis: 200, payloadPerMinute: 30, loopPerMinute: 6, dropPerMinute: 6, pollSeconds: 2)
-        case .strong: Parameters(meanDelayMillis: 800, payloadPerMinute: 30, loopPerMinute: 12, dropPerMinute: 12, pollSeconds: 4)
+        case .fast: Parameters(meanDelayMillis: 200, payloadPerHour: 1800, loopPerHour: 360, dropPerHour: 360, pollSeconds: 2, budgetMB: 400)
+        case .strong: Parameters(meanDelayMillis: 800, payloadPerHour: 1800, loopPerHour: 720, dropPerHour: 720, pollSeconds: 4, budgetMB: 450)
+        case .metered: Parameters(meanDelayMillis: 5000, payloadPerHour: 60, loopPerHour: 12, dropPerHour: 12, pollSeconds: 30, budgetMB: 20)
         case .custom: nil
         }
     }

@@ -1,6 +1,7 @@
 import PosternClient
 import PosternCover
 import PosternNetwork
+import PosternPacket
 import PosternSystem
 import Testing
 
@@ -34,7 +35,7 @@ import Testing
         #expect(throws: ConfigError(line: 6, message: "'network.mean_delay_ms' is set by mode \"fast\"; remove it, or use mode = \"custom\"")) {
             try ClientConfig(text: Self.gateway + "[client]\nmode = \"fast\"\n[network]\nmean_delay_ms = 10\n", path: "c.toml")
         }
-        #expect(throws: ConfigError(line: 4, message: "'client.mode' must be \"fast\", \"strong\" or \"custom\"")) {
+        #expect(throws: ConfigError(line: 4, message: "'client.mode' must be \"fast\", \"strong\", \"metered\" or \"custom\"")) {
             try ClientConfig(text: Self.gateway + "[client]\nmode = \"quick\"\n", path: "c.toml")
         }
     }
@@ -43,7 +44,30 @@ import Testing
         // Uplink at full rate: 42 packets a minute (fast), 54 (strong), of 2 640 bytes.
         #expect(LatencyMode.fast.parameters!.bytesPerDay(packetBytes: 2640) == 42 * 1440 * 2640)
         #expect(LatencyMode.strong.parameters!.bytesPerDay(packetBytes: 2640) == 54 * 1440 * 2640)
+        #expect(LatencyMode.metered.parameters!.bytesPerDay(packetBytes: 2640) == 84 * 24 * 2640)
         #expect(LatencyMode.custom.parameters == nil)
+    }
+
+    /// The metered mode: cover on at a payload slot a minute, polls every 30 s, and a 20 MiB budget that
+    /// holds every byte at full level (events, polls and acknowledgements, as `ClientCover.costed` counts
+    /// them), unless the file sets its own budget.
+    @Test func theMeteredModeFitsItsBudgetAtFullLevel() throws {
+        let c = try ClientConfig(text: Self.gateway + "[client]\nmode = \"metered\"\n", path: "c.toml")
+        let cover = try #require(c.cover)
+        #expect(c.mode == .metered && c.pollSeconds == 30 && c.meanDelayMillis == 5000)
+        #expect(cover.bytesPerDay == 20 << 20 && abs(cover.payloadRate - 1.0 / 60) < 1e-12)
+        let costed = ClientCover.costed(cover, geometry: .standard, pollSeconds: 30, mapBytes: 20 * 400, epochSeconds: 3600)
+        let day = costed.fullBytesPerSecond * 86_400 + costed.otherBytesPerSecond * 86_400
+        #expect(day < Double(cover.bytesPerDay) && day > 0.5 * Double(cover.bytesPerDay), "\(day) bytes a day at full level")
+        #expect(try ClientConfig(text: c.text, path: "c.toml") == c)
+        let own = try ClientConfig(text: Self.gateway + "[client]\nmode = \"metered\"\n[cover]\nbytes_per_day_mb = 50\n", path: "c.toml")
+        #expect(own.cover?.bytesPerDay == 50 << 20)
+        // Every mode's own budget holds its full level, every byte counted.
+        for mode in [LatencyMode.fast, .strong, .metered] {
+            let m = try ClientConfig(text: Self.gateway + "[client]\nmode = \"\(mode.name)\"\n", path: "c.toml")
+            let k = ClientCover.costed(try #require(m.cover), geometry: .standard, pollSeconds: Double(m.pollSeconds), mapBytes: 20 * 400, epochSeconds: 3600)
+            #expect((k.fullBytesPerSecond + k.otherBytesPerSecond) * 86_400 < Double(k.bytesPerDay), "\(mode.name)")
+        }
     }
 }
 

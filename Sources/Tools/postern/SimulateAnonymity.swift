@@ -7,7 +7,7 @@ import PosternSystem
 /// docs/ANONYMITY.md).
 extension SimulateCommand {
     static let anonymityUsage = """
-    usage: postern simulate anonymity [--mode fast|strong|custom] [--delay-ms D] [--cover-per-minute C]
+    usage: postern simulate anonymity [--mode fast|strong|metered|custom] [--delay-ms D] [--cover-per-minute C]
                                       [--clients N] [--layers L] [--mixes-per-layer W] [--gateways G]
                                       [--minutes M] [--targets T] [--seed S] [--sweep] [--svg FILE] [--json]
     Simulates N clients (200) sending through L mix layers (3) of W mixes (4) and G gateways (4) for M
@@ -38,7 +38,7 @@ extension SimulateCommand {
         }
         var modes: [LatencyMode] = [.fast, .strong]
         if let name = o["--mode"] {
-            guard let m = LatencyMode(name: name) else { return CLI.usageError("--mode is fast, strong or custom") }
+            guard let m = LatencyMode(name: name) else { return CLI.usageError("--mode is fast, strong, metered or custom") }
             modes = [m]
         }
         var base = AnonymitySimulation.Config()
