@@ -90,6 +90,15 @@ extension MailboxStore {
     /// Up to `limit` unexpired messages at `address`, oldest first. Commits any open batch first, so
     /// what is returned is durable.
     public func fetch(address: Bytes32, limit: Int = 64) throws(MailboxError) -> [StoredMessage] {
+        var out: [StoredMessage] = []
+        try fetch(addresses: CollectionOfOne(address), limit: limit) { _, m in out.append(m); return true }
+        return out
+    }
+
+    /// Up to `limit` unexpired messages at each of `addresses`, oldest first, handed to `visit` (which
+    /// returns false to stop), in one read transaction. Commits any open batch first.
+    public func fetch<S: Sequence>(addresses: S, limit: Int = 64,
+                                   _ visit: (Bytes32, StoredMessage) -> Bool) throws(MailboxError) where S.Element == Bytes32 {
         try flush()
         let txn = try readTxn()
         defer { mdb_txn_abort(txn) }
@@ -97,21 +106,24 @@ extension MailboxStore {
         try lmdb(mdb_cursor_open(txn, messages, &cursor))
         defer { mdb_cursor_close(cursor) }
         let now = clock()
-        address.store(to: scratch)
-        storeBE(0, scratch, 32)
-        var key = val(scratch, 40), value = MDB_val()
-        var out: [StoredMessage] = []
-        var rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
-        while rc == 0, out.count < limit, key.mv_size == 40, Bytes32(key.mv_data!) == address {
-            let expiresAt = Int64(bitPattern: loadBE(value.mv_data!, 0))
-            if expiresAt > now {
-                out.append(StoredMessage(id: loadBE(key.mv_data!, 32), expiresAt: expiresAt,
-                                         blob: Array(UnsafeRawBufferPointer(start: value.mv_data! + 8, count: value.mv_size - 8))))
+        for address in addresses {
+            address.store(to: scratch)
+            storeBE(0, scratch, 32)
+            var key = val(scratch, 40), value = MDB_val()
+            var rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
+            var n = 0
+            while rc == 0, n < limit, key.mv_size == 40, Bytes32(key.mv_data!) == address {
+                let expiresAt = Int64(bitPattern: loadBE(value.mv_data!, 0))
+                if expiresAt > now {
+                    n += 1
+                    let m = StoredMessage(id: loadBE(key.mv_data!, 32), expiresAt: expiresAt,
+                                          blob: Array(UnsafeRawBufferPointer(start: value.mv_data! + 8, count: value.mv_size - 8)))
+                    guard visit(address, m) else { return }
+                }
+                rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
             }
-            rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
+            if rc != 0 && rc != MDB_NOTFOUND { try lmdb(rc) }
         }
-        if rc != 0 && rc != MDB_NOTFOUND { try lmdb(rc) }
-        return out
     }
 
     /// Deletes one message (the address is part of the capability: an id alone deletes nothing).

@@ -36,6 +36,7 @@ extension ClientService {
     /// A commit made deposits durable at `addresses`: the held POLLs watching any of them are answered.
     func committed(_ addresses: [Bytes32]) {
         guard watches.total > 0, let mailbox = deposits.mailbox else { return }
+        watches.stored(at: addresses)
         for fd in watches.holding(watching: addresses) {
             guard let c = clients[fd], let id = watches.release(fd) else { continue }
             if let (body, _) = waiting(fd, mailbox) { Self.reply(c, .poll, id, .ok, body) } else { Self.reply(c, .poll, id, .storeError) }
@@ -45,22 +46,28 @@ extension ClientService {
     }
 
     /// The POLL answer body for what waits at the session's addresses, and how many entries it holds;
-    /// nil if the store failed.
+    /// nil if the store failed. Looks only where something may wait (`ClientWatches.Watch.waiting`), in
+    /// one read transaction.
     func waiting(_ fd: FileDescriptor, _ mailbox: MailboxStore) -> (body: [UInt8], count: Int)? {
         var entries: [UInt8] = [0, 0, 0]
         var count = 0, more = false
-        for address in watches.addresses(fd) {
-            guard let messages = try? mailbox.fetch(address: address, limit: 64) else { return nil }
-            for m in messages {
-                guard entries.count + 42 + m.blob.count <= Self.pollAnswerBudget + 3, count < 65_535 else { more = true; break }
+        let candidates = watches.waiting(fd)
+        counters.stats.pollLookups += candidates.count
+        var nonEmpty: Set<Bytes32> = []
+        do {
+            try mailbox.fetch(addresses: candidates) { address, m in
+                nonEmpty.insert(address)
+                guard entries.count + 42 + m.blob.count <= Self.pollAnswerBudget + 3, count < 65_535 else { more = true; return false }
                 entries += address.bytes
                 withUnsafeBytes(of: m.id.bigEndian) { entries += $0 }
                 entries += [UInt8(m.blob.count >> 8), UInt8(m.blob.count & 0xff)]
                 entries += m.blob
                 count += 1
+                return true
             }
-            if more { break }
-        }
+        } catch { return nil }
+        // Stopped early: what was not looked at stays a candidate.
+        if !more { watches.found(fd, empty: candidates.filter { !nonEmpty.contains($0) }) }
         entries[0] = UInt8(count >> 8)
         entries[1] = UInt8(count & 0xff)
         entries[2] = more ? 1 : 0

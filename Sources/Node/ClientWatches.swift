@@ -9,6 +9,10 @@ import PosternSystem
 final class ClientWatches {
     struct Watch {
         var addresses: Set<Bytes32> = []
+        /// The watched addresses that may hold messages: each one newly watched, and each a commit stored
+        /// something at since; an answer looks only at these, and forgets the ones it found empty (so a
+        /// poll costs the gateway what waits, not what is watched).
+        var waiting: Set<Bytes32> = []
         /// The POLL held open (request id), and the generation that names this holding.
         var held: (id: UInt32, generation: UInt64)?
     }
@@ -29,6 +33,21 @@ final class ClientWatches {
 
     func addresses(_ fd: FileDescriptor) -> Set<Bytes32> { watches[fd]?.addresses ?? [] }
 
+    /// The session's addresses that may hold messages (see `Watch.waiting`).
+    func waiting(_ fd: FileDescriptor) -> Set<Bytes32> { watches[fd]?.waiting ?? [] }
+
+    /// `empty` held nothing when looked at: no need to look again until a commit stores something there.
+    func found(_ fd: FileDescriptor, empty: [Bytes32]) {
+        for a in empty { watches[fd]?.waiting.remove(a) }
+    }
+
+    /// A commit stored something at `addresses`: every session watching one of them looks there next.
+    func stored(at addresses: [Bytes32]) {
+        for a in addresses {
+            for fd in index[a] ?? [] { watches[fd]?.waiting.insert(a) }
+        }
+    }
+
     /// Applies a POLL's changes (clear, then remove, then add); false, and nothing changed, if the
     /// session would watch more than `maxPerClient` addresses or all sessions more than `maxTotal`.
     func apply(_ fd: FileDescriptor, _ poll: PollRequest) -> Bool {
@@ -39,9 +58,16 @@ final class ClientWatches {
         if poll.clear {
             for a in w.addresses { unindex(a, fd) }
             w.addresses.removeAll()
+            w.waiting.removeAll()
         }
-        for a in poll.remove where w.addresses.remove(a) != nil { unindex(a, fd) }
-        for a in poll.add where w.addresses.insert(a).inserted { index[a, default: []].append(fd) }
+        for a in poll.remove where w.addresses.remove(a) != nil {
+            unindex(a, fd)
+            w.waiting.remove(a)
+        }
+        for a in poll.add where w.addresses.insert(a).inserted {
+            index[a, default: []].append(fd)
+            w.waiting.insert(a)
+        }
         watches[fd] = w
         return true
     }

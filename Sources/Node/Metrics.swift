@@ -76,6 +76,7 @@ extension Node {
                 ("{reason=\"output\"}", s.clientsOutputClosed)])
         metric("client_polls_total", "POLLs held open until something arrived or the hold ended; refused over the watch limit.", "counter",
                [("{result=\"held\"}", s.pollsHeld), ("{result=\"refused\"}", s.pollsRefused)])
+        metric("client_poll_lookups_total", "Watched addresses POLL answers looked up (only where something may wait).", "counter", [("", s.pollLookups)])
         metric("client_watched_addresses", "Addresses watched by connected clients' sessions.", "gauge", [("", clientService.watches.total)])
         metric("client_output_bytes", "Replies queued for clients, not yet read by them.", "gauge", [("", s.clientOutputBytes)])
         metric("accept_pauses_total", "Listeners paused for 100 ms for lack of file descriptors.", "counter", [("", s.acceptPauses)])

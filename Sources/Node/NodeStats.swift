@@ -25,8 +25,9 @@ public struct NodeStats: Equatable {
     /// Clients closed because the replies waiting for all clients passed `maxClientOutputBytes` and
     /// theirs were the most; the replies waiting now.
     public var clientsOutputClosed = 0, clientOutputBytes = 0
-    /// POLLs held open (nothing waited); POLLs refused for watching too many addresses.
-    public var pollsHeld = 0, pollsRefused = 0
+    /// POLLs held open (nothing waited); POLLs refused for watching too many addresses; addresses a
+    /// POLL answer looked up in the mailbox (only those where something may wait).
+    public var pollsHeld = 0, pollsRefused = 0, pollLookups = 0
     public init() {}
 
     mutating func refused(_ reason: DescriptorRefusal) {

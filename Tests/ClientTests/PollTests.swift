@@ -62,6 +62,35 @@ import Testing
         #expect(steady[1]! == steady[100]!)
     }
 
+    /// An answer looks only where something may wait: every address once after it is first watched,
+    /// then only those a commit stored something at (and those still holding messages).
+    @Test func theGatewayLooksOnlyWhereSomethingMayWait() throws {
+        let w = try TwoPeople()
+        let alice = try w.session("alice"), bob = try w.session("bob")
+        defer { alice.close(); bob.close() }
+        let gateway = try #require(w.net.nodes.first { $0.id == w.net.gateways[1].id })
+        func poll() throws {
+            var answered: Bool?
+            bob.poll { answered = $0 }
+            #expect(w.net.run(seconds: 20) { answered != nil })
+            #expect(answered == true)
+        }
+        let watched = try bob.pollPlan().wanted.count
+        try poll()
+        #expect(gateway.stats.pollLookups == watched, "\(gateway.stats.pollLookups) lookups for \(watched) addresses")
+        try poll()
+        try poll()
+        #expect(gateway.stats.pollLookups == watched)   // nothing new: nothing looked up
+        var got = 0
+        bob.onMessage = { _ in got += 1 }
+        _ = try alice.send(Array("one".utf8), to: "bob")
+        #expect(w.run([bob], seconds: 30) { got == 1 })
+        let after = gateway.stats.pollLookups
+        try poll()
+        try poll()
+        #expect(gateway.stats.pollLookups - after <= 1, "\(gateway.stats.pollLookups - after) lookups after the message was taken")
+    }
+
     @Test func aHeldPollIsAnsweredWhenAMessageArrives() throws {
         let w = try TwoPeople()
         let alice = try w.session("alice"), bob = try w.session("bob")
