@@ -27,12 +27,32 @@ public final class ClientCover {
     var watched: [Bytes32: (isLoop: Bool, sentAt: Double)] = [:]
     var running = false
 
+    /// The schedule's clock (seconds since 1970), and how many of its seconds pass in one real second:
+    /// the wall clock at 1 for people; a bench replays a day in minutes (`postern-bench mobile`).
+    public let clock: ScheduleClock
+    public struct ScheduleClock {
+        public var start: Double
+        public var speed: Double
+        let real0: UInt64
+        /// The wall clock.
+        public static var wall: ScheduleClock { ScheduleClock(start: ClientCover.wall(), speed: 1) }
+        /// `start` now, then `speed` schedule seconds per real second.
+        public init(start: Double, speed: Double) {
+            self.start = start
+            self.speed = speed
+            real0 = Clock.monotonicNanoseconds()
+        }
+        public var now: Double { start + Double(Clock.monotonicNanoseconds() &- real0) / 1e9 * speed }
+    }
+
     /// `spent`: what earlier runs sent today (from the profile), counted against today's budget.
-    public init(courier: Courier, client: GatewayClient, config: CoverConfig, loop: EventLoop, spent: CoverSpend? = nil) {
+    public init(courier: Courier, client: GatewayClient, config: CoverConfig, loop: EventLoop, spent: CoverSpend? = nil,
+                clock: ScheduleClock = .wall) {
         self.courier = courier
         self.client = client
         self.loop = loop
-        scheduler = CoverScheduler(config: config, start: Self.wall(), spent: spent)
+        self.clock = clock
+        scheduler = CoverScheduler(config: config, start: clock.now, spent: spent)
         loops = LoopMonitor(timeout: config.loopTimeoutSeconds)
     }
 
@@ -53,7 +73,12 @@ public final class ClientCover {
         c.payloadEventBytes = submit + ack        // a dummy or a message: its acknowledgement comes back
         c.loopEventBytes = submit + loopItem + ack
         c.dropEventBytes = submit
-        c.pollBytes = 2 + 5 + ClientRequest.controlBodyBytes + 16 + 2 + 6 + 3 + 16   // changes nearly every time
+        // A poll is padded when the watched addresses changed since the last one: each payload slot and
+        // loop adds addresses and, once back, removes them, about 2 (λP + λL) changes a poll interval
+        // (Poisson); without changes it is 28 bytes. Its answer without items is 27.
+        let changes = 2 * (config.payloadRate + config.loopRate) * pollSeconds
+        let padded = 1 - Exponential.exp(-changes)
+        c.pollBytes = Int((padded * Double(2 + 5 + ClientRequest.controlBodyBytes + 16) + (1 - padded) * 28).rounded()) + 27
         c.pollSeconds = pollSeconds
         // The map once an epoch, and a reconnection's handshake (about one an hour).
         c.otherBytesPerSecond = Double(mapBytes + 24 * 6) / Double(max(1, epochSeconds)) + 100.0 / 3600
@@ -69,12 +94,12 @@ public final class ClientCover {
 
     func arm() {
         guard running else { return }
-        loop.after(UInt64(max(0, scheduler.nextTime - Self.wall()) * 1e9)) { [self] in self.fire() }
+        loop.after(UInt64(max(0, scheduler.nextTime - clock.now) / clock.speed * 1e9)) { [self] in self.fire() }
     }
 
     func fire() {
         guard running else { return }
-        let now = Self.wall()
+        let now = clock.now
         while scheduler.nextTime <= now {
             switch scheduler.take().stream {
             case .payload:
@@ -104,7 +129,7 @@ public final class ClientCover {
     /// The addresses a session's POLL watches for the cover: loops and acknowledgements sent within twice
     /// the loop timeout (past it nothing counts any more; the gateway's TTL removes what still comes).
     public func wanted() -> [Bytes32] {
-        let now = Self.wall()
+        let now = clock.now
         watched = watched.filter { now - $0.value.sentAt <= 2 * loops.timeout }
         loops.check(now: now)
         return Array(watched.keys)

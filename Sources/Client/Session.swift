@@ -153,12 +153,18 @@ public final class Session {
         var acks: [Bytes32: OutboxEntry]
     }
 
-    /// The addresses to watch: the contacts' address windows, the pending acknowledgements, and the
-    /// cover's loops and acknowledgements.
+    /// How many addresses of each of a contact's receiving windows the gateway watches (the ratchet
+    /// decrypts within all 32): a message more than this far ahead of the last one received is seen once
+    /// those before it arrive (a lost one is sent again by its sender) and the window moves. 4 keeps
+    /// the first poll of a connection at 8 addresses a contact (about 270 bytes) instead of 64.
+    public static let lookAhead = 4
+
+    /// The addresses to watch: the first `lookAhead` of the contacts' address windows and their skipped
+    /// messages, the pending acknowledgements, and the cover's loops and acknowledgements.
     public func pollPlan() throws(ProfileError) -> PollPlan {
         var plan = PollPlan(wanted: [], owners: [:], acks: [:])
         for contact in try profile.contacts() {
-            for a in try conversation(contact.name).watchedAddresses() { plan.owners[a] = contact.name }
+            for a in try conversation(contact.name).watchedAddresses(lookAhead: Self.lookAhead) { plan.owners[a] = contact.name }
         }
         for entry in try profile.outbox() { if let a = entry.ackAddress { plan.acks[a] = entry } }
         plan.wanted = Set(plan.owners.keys).union(plan.acks.keys)

@@ -135,6 +135,7 @@ public final class CoverScheduler {
     public func take() -> (time: Double, stream: CoverStream) {
         let event = (nextTime, nextStream)
         bytesToday += Int64(config.eventBytes(nextStream))
+        estimatedBytes += Int64(config.eventBytes(nextStream))
         schedule()
         return event
     }
@@ -144,7 +145,13 @@ public final class CoverScheduler {
     public var pollSeconds: Double { config.pollSeconds / level }
 
     /// A poll left (its estimated cost counts until `charge`).
-    public func polled() { bytesToday += Int64(config.pollBytes) }
+    public func polled() {
+        bytesToday += Int64(config.pollBytes)
+        estimatedBytes += Int64(config.pollBytes)
+    }
+
+    /// What this schedule's events and polls were estimated to cost, in all (never replaced by `charge`).
+    public private(set) var estimatedBytes: Int64 = 0
 
     /// What was measured today in all (a client: every byte to and from its gateway today, from any of
     /// its processes) replaces the estimates: the next epoch's level is planned from it.

@@ -101,10 +101,13 @@ public final class Conversation {
 
     /// Every address a message from the counterparty may arrive at now: skipped messages, the look-ahead
     /// window of the current receiving chain, and of the chain that follows its next ratchet step.
-    public func watchedAddresses() -> [Bytes32] {
+    /// `lookAhead`: only the first that many of each window (what a client asks its gateway to watch:
+    /// a message further ahead is seen once those before it arrive and the window moves).
+    public func watchedAddresses(lookAhead: Int? = nil) -> [Bytes32] {
+        let count = min(lookAhead ?? config.window, config.window)
         var out = state.skipped.map { $0.address }
-        if state.hasRecv { out += RatchetState.window(from: state.recvAddress, count: config.window) }
-        out += RatchetState.window(from: state.nextRecvAddress, count: config.window)
+        if state.hasRecv { out += RatchetState.window(from: state.recvAddress, count: count) }
+        out += RatchetState.window(from: state.nextRecvAddress, count: count)
         return out
     }
 

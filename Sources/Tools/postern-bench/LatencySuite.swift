@@ -41,46 +41,15 @@ func latencySuite() -> Suite {
 enum LatencyRun {
     /// Latencies (s) of `messages` messages sent in `mode` through a fresh five-process network.
     static func measure(_ mode: LatencyMode, messages: Int) -> [Double] {
-        guard let me = ChildProcess.executablePath else { fail("latency: no executable path") }
-        let binary = String(me[..<(me.lastIndex(of: "/") ?? me.startIndex)]) + "/postern"
-        guard Files.exists(binary) else { fail("latency: no \(binary) beside postern-bench") }
-        let base = (Process.environment("TMPDIR") ?? "/tmp") + "/postern-latency-\(Process.id)-\(mode.name)"
-        var nodes: [NodeProcess] = []
-        benchCleanups.append {
-            for n in nodes { n.stop() }
-            try? Files.removeTree(base)
-        }
-        defer {
-            for n in nodes { n.stop() }
-            nodes = []
-            try? Files.removeTree(base)
-        }
-        let roles = ["gateway", "gateway", "mix", "mix", "mix"]
-        do throws(SystemError) {
-            for (i, role) in roles.enumerated() {
-                let n = try NodeProcess(binary: binary, name: "\(role)\(i)", directory: base + "/node\(i)", host: "127.0.0.\(i + 2)")
-                nodes.append(n)
-                let bootstrap = i == 0 ? "" : nodes[0].peerLine(port: nodes[0].logged("listening on port ") ?? 0)
-                try n.start(role: role, bootstrap: bootstrap, epochSeconds: 3600)
-            }
-        } catch { fail("latency: cannot start the nodes: \(error.description)") }
-        let loop: EventLoop
-        do throws(SystemError) { loop = try EventLoop() } catch { fail("latency: \(error.description)") }
-        let formed = Clock.monotonicNanoseconds() &+ 30_000_000_000
-        while nodes.contains(where: { Int($0.metrics(loop)?["postern_view_descriptors"] ?? -1) < roles.count }) {
-            if Clock.monotonicNanoseconds() > formed { fail("latency: the nodes did not learn each other in 30 s") }
-            Clock.sleep(nanoseconds: 100_000_000)
-        }
+        let (nodes, loop, base) = BenchNetwork.start("latency-\(mode.name)")
+        defer { BenchNetwork.stop(nodes, base) }
         guard let p = mode.parameters else { fail("latency: a named mode") }
         var networks: [ClientNetwork] = []
         var sessions: [Session] = []
         do throws(ProfileError) {
             var profiles: [Profile] = []
             for (i, name) in ["alice", "bob"].enumerated() {
-                guard let port = nodes[i].logged("clients on "), let peer = Peer(nodes[i].peerLine(port: port)) else { fail("latency: no client port") }
-                let network = ClientNetwork(parameters: NetworkParameters(epochSeconds: 3600, layers: 3), bootstrap: peer)
-                guard network.refreshNow(loop: loop, seconds: 10) != nil, network.isRoutable else { fail("latency: no routable map") }
-                networks.append(network)
+                networks.append(BenchNetwork.clientNetwork(nodes[i], loop, "latency"))
                 let profile = try Profile.create(directory: base + "/" + name, passphrase: Array("latency bench".utf8))
                 try profile.save(ProfileSettings(gateway: nodes[i].secrets.id, createdAt: Clock.wallSeconds()))
                 profiles.append(profile)

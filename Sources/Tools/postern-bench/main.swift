@@ -25,9 +25,9 @@ in this binary, so calls from the Swift runtime and C libraries are counted too)
 }
 
 /// Every suite, in the order `all` runs them.
-func allSuites() -> [Suite] { [cryptoSuite(), packetSuite(), ratchetSuite(), mailboxSuite(), relaySuite(), processSuite(), memorySuite(), pkiSuite(), chatSuite(), coverSuite(), latencySuite()] }
+func allSuites() -> [Suite] { [cryptoSuite(), packetSuite(), ratchetSuite(), mailboxSuite(), relaySuite(), processSuite(), memorySuite(), pkiSuite(), chatSuite(), coverSuite(), latencySuite(), mobileSuite()] }
 /// Suites run only when named (minutes of real time each).
-let namedOnly: Set<String> = ["latency"]
+let namedOnly: Set<String> = ["latency", "mobile"]
 
 func fail(_ message: String) -> Never {
     Terminal.error("postern-bench: " + message)
