@@ -120,8 +120,9 @@ public final class GatewayClient {
 
     public func close() { connection?.close("client closing") }
 
+    @discardableResult
     func request(_ op: ClientOp, _ body: [UInt8], category submitted: UsageCategory = .messages,
-                 _ done: @escaping ([UInt8], ClientStatus) -> Void) {
+                 _ done: @escaping ([UInt8], ClientStatus) -> Void) -> UInt32 {
         let id = nextRequest
         nextRequest &+= 1
         let category: UsageCategory
@@ -140,6 +141,7 @@ public final class GatewayClient {
             queued.append((frame, category))
             if connection == nil && !resolving { connect() }
         }
+        return id
     }
 
     func response(_ frame: [UInt8]) {
@@ -185,6 +187,10 @@ public final class GatewayClient {
     /// gateway's set is not known).
     var registered: Set<Bytes32> = []
     var clearNext = false
+    /// A POLL not answered this long after its hold ended means the connection died without a word (a
+    /// phone changing networks, a NAT forgetting it): the connection is closed, the poll fails, and the
+    /// next request connects again.
+    public var answerGraceSeconds = 30.0
 
     /// What waits at `wanted` (docs/PROTOCOL.md §4.3, `PollRequest`). The gateway is told only how
     /// `wanted` differs from what it watches for this connection (31 changes per POLL; those before the
@@ -211,7 +217,7 @@ public final class GatewayClient {
         requests[requests.count - 1].holdSeconds = min(holdSeconds, PollRequest.maxHoldSeconds)
         var failed = false
         for (i, p) in requests.enumerated() {
-            request(.poll, p.body) { [self] body, status in
+            let id = request(.poll, p.body) { [self] body, status in
                 if status != .ok {
                     failed = true
                     self.registered = []
@@ -220,6 +226,12 @@ public final class GatewayClient {
                 guard i == requests.count - 1 else { return }
                 guard status == .ok, let (items, more) = ClientResponse.polled(body[...]) else { done([], false, false); return }
                 done(items.map { Fetched(address: $0.address, id: $0.id, blob: $0.blob) }, more, !failed)
+            }
+            guard i == requests.count - 1 else { continue }
+            let hold = Double(requests[i].holdSeconds)
+            loop.after(UInt64((hold + answerGraceSeconds) * 1e9)) { [self] in
+                guard self.waiting[id] != nil, let c = self.connection, c.isEstablished else { return }
+                c.close("no answer to a poll \(Format.fixed(self.answerGraceSeconds, 0)) s after its hold: the connection is gone")
             }
         }
     }

@@ -187,6 +187,8 @@ final class RecordingProxy: @unchecked Sendable {
     var downFrames: [(time: Double, length: Int)] = []
     var sockets: [Int32] = []
     let start = Date()
+    /// Set: bytes are swallowed from now on, the connections left open (a link that died silently).
+    var silent = false
 
     init(to target: String) throws {
         let parts = target.split(separator: ":")
@@ -217,6 +219,7 @@ final class RecordingProxy: @unchecked Sendable {
             let n = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
             guard n > 0 else { break }
             let now = Date().timeIntervalSince(start)
+            if lock.withLock({ silent }) { continue }
             var off = 0
             while off < n {
                 let w = buffer.withUnsafeBytes { write(to, $0.baseAddress! + off, n - off) }

@@ -1,6 +1,7 @@
 import Foundation
 import PosternClient
 import PosternCrypto
+import PosternLocalNetwork
 import PosternNetwork
 import PosternSystem
 import Testing
@@ -31,6 +32,38 @@ import Testing
         #expect((2...3).contains(listener.accepted), "\(listener.accepted) connections for \(sent) requests")
         #expect(client.failures == listener.accepted)
         #expect(sent >= 20 && answered == sent && reasons.count == answered, "every request answered (failed): \(answered) of \(sent)")
+    }
+}
+
+/// A connection that falls silent (nothing answers, nothing closes: a phone that changed networks)
+/// fails a poll `answerGraceSeconds` after its hold, instead of waiting for ever.
+@Suite struct SilentLinkTests {
+    @Test func aPollOnASilentConnectionFailsAfterItsHoldAndGrace() throws {
+        let dir = NSTemporaryDirectory() + "postern-silent-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let net = try LocalNetwork(layers: 1, gateways: 1, dataDirectory: dir)
+        try net.start()
+        defer { net.stop() }
+        var gateway = net.gateways[0]
+        let proxy = try RecordingProxy(to: try #require(gateway.clientAddress))
+        defer { _ = proxy.stop() }
+        gateway.clientAddress = "127.0.0.1:\(proxy.port)"
+        let client = GatewayClient(loop: net.loop, gateway: gateway)
+        defer { client.close() }
+        client.answerGraceSeconds = 2
+        let wanted: Set<Bytes32> = [Bytes32([UInt8](repeating: 3, count: 32))!]
+        var answer: Bool?
+        client.poll(wanted) { _, _, ok in answer = ok }
+        #expect(net.run(seconds: 20) { answer != nil })
+        #expect(answer == true && client.isConnected)
+        proxy.lock.withLock { proxy.silent = true }
+        answer = nil
+        let start = EventLoop.now()
+        client.poll(wanted, holdSeconds: 1) { _, _, ok in answer = ok }
+        #expect(net.run(seconds: 20) { answer != nil })
+        let waited = Double(EventLoop.now() - start) / 1e9
+        #expect(answer == false && !client.isConnected, "answered \(String(describing: answer)) after \(waited) s")
+        #expect(waited >= 2.9 && waited < 10, "\(waited) s")
     }
 }
 

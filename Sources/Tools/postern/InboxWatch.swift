@@ -128,7 +128,8 @@ extension MessageCommand {
                 cover?.scheduler.polled()
                 link.poll(plan.wanted, holdSeconds: hold) { answer = ($0, $1, $2) }
             }
-            _ = ClientContext.run(loop, seconds: Double(hold) + 30) { answer != nil }
+            // A connection that died without a word fails the poll 30 s after its hold (GatewayClient).
+            _ = ClientContext.run(loop, seconds: Double(hold) + link.answerGraceSeconds + 5) { answer != nil }
             let ok = answer?.ok == true
             if let answer, !answer.items.isEmpty {
                 wait = answer.more ? 0 : hold > 0 ? 1 : interval()
