@@ -3,6 +3,7 @@ import PosternCover
 import PosternCrypto
 import PosternLocalNetwork
 import PosternNetwork
+import PosternNode
 import PosternSystem
 
 /// Suite `mobile` (not part of `all`: about twelve minutes): what a phone on metered, flaky mobile data
