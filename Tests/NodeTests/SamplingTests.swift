@@ -71,6 +71,26 @@ import Testing
         #expect(v.sample.values.contains { $0.value >= 100 && $0.value < 5000 })
     }
 
+    /// A pull is answered with half the view and half the sample: distinct ids, never the node's own,
+    /// at most a view's worth, every one from the view or the sample.
+    @Test func aPullAnswerIsHalfViewHalfSample() {
+        var r = SimRandom(seed: 12)
+        let p = BrahmsParameters(viewSize: 20, sampleSize: 20)
+        let me = SimID(0)
+        var v = BrahmsView(me: me, parameters: p, bootstrap: (1..<21).map { SimID(UInt32($0)) }, key: { r.next() })
+        let below: (UInt32) -> UInt32 = { r.below($0) }
+        for round in 0..<10 {
+            v.endRound(pushed: (0..<p.pushes).map { SimID(UInt32(100 + round * 40 + $0)) },
+                       pulled: (0..<30).map { SimID(UInt32(1000 + round * 40 + $0)) } + [me], random: below)
+            let answer = v.pullAnswer()
+            #expect(answer.count <= p.viewSize && Set(answer).count == answer.count && !answer.contains(me))
+            #expect(answer.allSatisfy { v.view.contains($0) || v.sample.values.contains($0) })
+            #expect(Set(answer).isSuperset(of: v.view.prefix(10)))
+            // The sample's half: ids the view does not hold show up (the sample remembers older rounds).
+            #expect(answer.contains { !v.view.contains($0) } || Set(v.sample.values).isSubset(of: Set(v.view)))
+        }
+    }
+
     /// A joining node knows only its bootstrap peer and nobody pushes to it yet: it fills its view from
     /// what it pulls instead of staying cut off until someone happens to push to it.
     @Test func aJoiningNodeFillsItsViewFromPulls() {

@@ -27,6 +27,8 @@ public struct GossipSimulation {
         public var seed: UInt64 = 1
         /// The coalition's pushes cost nothing (no push limit): the attack the limit exists for.
         public var unlimitedPushes = false
+        /// Honest nodes answer pulls with their view alone, as Brahms does (to compare with `pullAnswer`).
+        public var answerWithView = false
         public init() {}
     }
 
@@ -149,8 +151,9 @@ public struct GossipSimulation {
                 let ti = Int(t.value)
                 guard alive[ti] else { continue }
                 if let other = states[ti] {
-                    pulled[i] += other.view
-                    bytes += Double(2 * other.view.count * Self.digestEntryBytes)   // sent by one, received by the other
+                    let answer = config.answerWithView ? other.view : other.pullAnswer()
+                    pulled[i] += answer
+                    bytes += Double(2 * answer.count * Self.digestEntryBytes)   // sent by one, received by the other
                 } else {
                     for _ in 0..<p.viewSize { pulled[i].append(maliciousIDs[Int(r.below(UInt32(maliciousIDs.count)))]) }
                     bytes += Double(p.viewSize * Self.digestEntryBytes)

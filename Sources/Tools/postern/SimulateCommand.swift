@@ -9,7 +9,7 @@ import PosternSystem
 enum SimulateCommand {
     static let usage = """
     usage: postern simulate gossip [--nodes N] [--malicious F] [--churn F] [--view L1] [--sample L2]
-                                   [--rounds-per-epoch R] [--epochs E] [--seed S] [--unlimited-pushes] [--json]
+                                   [--rounds-per-epoch R] [--epochs E] [--seed S] [--unlimited-pushes] [--answer-with-view] [--json]
     Simulates N nodes (default 1000; up to 200000) gossiping in rounds, R per epoch (12) for E epochs (4):
     a fraction F of them (0.1) one coalition pushing its own ids as hard as the protocol lets it; 16 nodes
     join in epoch 1; a fraction (0.1) of the honest nodes leaves in epoch 2 and as many join. Views hold L1
@@ -18,6 +18,8 @@ enum SimulateCommand {
     the share of honest nodes that heard a joiner (mean over joiners) and the rounds until it reached 99%,
     memory per node. Deterministic for a seed (1).
     --unlimited-pushes: the coalition's pushes cost nothing (no push limit), the attack the limit stops.
+    --answer-with-view: honest nodes answer pulls with their view alone (Brahms) instead of half view,
+    half sample.
     example: postern simulate gossip --nodes 10000 --json
     """
 
@@ -41,7 +43,7 @@ enum SimulateCommand {
 
     static func gossip(_ args: [String]) -> Int32 {
         guard let o = CLI.options(Array(args.dropFirst()), ["--nodes", "--malicious", "--churn", "--view", "--sample", "--rounds-per-epoch",
-                                                             "--epochs", "--seed"], flags: ["--json", "--unlimited-pushes"], usage: usage) else { return 2 }
+                                                             "--epochs", "--seed"], flags: ["--json", "--unlimited-pushes", "--answer-with-view"], usage: usage) else { return 2 }
         func whole(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int? { wholeOption(o[name], fallback, range) }
         func share(_ name: String, _ fallback: String, _ most: Double) -> Double? {
             guard let v = Format.decimal(Substring(o[name] ?? fallback)), v >= 0, v <= most else { return nil }
@@ -64,6 +66,7 @@ enum SimulateCommand {
         c.epochs = epochs
         c.seed = seed
         c.unlimitedPushes = o["--unlimited-pushes"] != nil
+        c.answerWithView = o["--answer-with-view"] != nil
         let json = o["--json"] != nil
         var sim = GossipSimulation(c)
         let perDay = 86_400 / Double(c.epochSeconds)
@@ -79,7 +82,7 @@ enum SimulateCommand {
             let f = { (x: Double) in Format.number(x, significant: 4) }
             if json {
                 Terminal.line("{\"epoch\":\(r.epoch),\"nodes\":\(nodes),\"honest_nodes\":\(r.honestNodes),\"view\":\(view),\"sample\":\(sample),"
-                              + "\"rounds_per_epoch\":\(rounds),\"malicious\":\(f(malicious)),\"unlimited_pushes\":\(c.unlimitedPushes),"
+                              + "\"rounds_per_epoch\":\(rounds),\"malicious\":\(f(malicious)),\"unlimited_pushes\":\(c.unlimitedPushes),\"answer_with_view\":\(c.answerWithView),"
                               + "\"bytes_per_node_epoch\":\(f(r.bytesPerNode)),\"bytes_per_node_day\":\(f(r.bytesPerNode * perDay)),"
                               + "\"bytes_per_client_day\":\(f(r.bytesPerClient * perDay)),"
                               + "\"malicious_in_samples\":\(f(r.maliciousInSamples)),\"malicious_in_views\":\(f(r.maliciousInViews)),"
