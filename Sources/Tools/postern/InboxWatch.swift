@@ -156,8 +156,11 @@ extension MessageCommand {
         }
         cover?.stop()
         if (try? profile.reopen(waitSeconds: 2)) != nil {
+            // The last bytes into the usage, the usage into the spend, the spend into the profile.
+            let day = Clock.wallSeconds() / 86_400
+            try? profile.record(usage: link.takeUsage(), day: day)
+            if let u = try? profile.usage(), u.day == day { cover?.scheduler.charge(today: u.today.total, day: day) }
             saveSpend(force: true)
-            try? profile.record(usage: link.takeUsage(), day: Clock.wallSeconds() / 86_400)
             if !json, let u = try? profile.usage() { Terminal.error("usage: \(UsageCommand.mebibytes(u.today.total)) to and from your gateway today") }
             profile.close()
         }
