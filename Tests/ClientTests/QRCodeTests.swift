@@ -66,13 +66,23 @@ import Testing
         #expect(try Self.decode(pbm: pbm) == bundle)
     }
 
-    /// Every version 1–10 (lengths chosen to land in each), read back exactly.
+    /// Every version 1–10 (lengths chosen to land in each), read back exactly. The texts are fixed (a
+    /// seeded generator): zbar 0.23 misreads about one version-10 symbol in a thousand, appending digits
+    /// it did not find there (e.g. ":r0lxdmdzy63…:-079z", 212 bytes, read back with "178759" appended;
+    /// python-qrcode's symbol for it with the same mask is identical to ours, module for module, and zbar
+    /// misreads that one too), so random texts made this test fail now and then.
     @Test func everyVersionDecodes() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.zbar), "zbar-tools is missing (cross/install-deps host)")
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789:/-".utf8)
         var versions = Set<Int>()
+        let rng = SeededRandom(seed: [UInt8](repeating: 0x51, count: 32))
+        func below(_ n: Int) -> Int {
+            var v: UInt64 = 0
+            withUnsafeMutableBytes(of: &v) { rng.fill($0.baseAddress!, count: 8) }
+            return Int(v % UInt64(n))
+        }
         for length in [1, 14, 15, 26, 27, 42, 43, 62, 63, 84, 85, 106, 107, 122, 123, 152, 153, 180, 181, 213] {
-            let text = String(decoding: (0..<length).map { _ in alphabet[Int(Random.uniform(UInt32(alphabet.count)))] }, as: UTF8.self)
+            let text = String(decoding: (0..<length).map { _ in alphabet[below(alphabet.count)] }, as: UTF8.self)
             let code = try QRCode(bytes: Array(text.utf8))
             versions.insert(code.version)
             #expect(try Self.decode(code) == text, "length \(length), version \(code.version)")
