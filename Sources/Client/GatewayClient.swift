@@ -166,22 +166,6 @@ public final class GatewayClient {
         }
     }
 
-    /// Messages waiting at any number of addresses: one FETCH per 32, answered together. `complete` is
-    /// false if any request failed (what the others returned is still passed, to be processed).
-    public func fetchAll(_ addresses: [Bytes32], _ done: @escaping (_ items: [Fetched], _ complete: Bool) -> Void) {
-        guard !addresses.isEmpty else { done([], true); return }
-        var remaining = (addresses.count + 31) / 32, items: [Fetched] = [], complete = true
-        var i = 0
-        while i < addresses.count {
-            fetch(Array(addresses[i..<min(i + 32, addresses.count)])) { fetched in
-                if let fetched { items += fetched } else { complete = false }
-                remaining -= 1
-                if remaining == 0 { done(items, complete) }
-            }
-            i += 32
-        }
-    }
-
     /// What the gateway watches for this connection, as far as this client told it (a new connection
     /// starts with nothing), and whether the next POLL must start with `clear` (after one failed, the
     /// gateway's set is not known).
