@@ -10,15 +10,9 @@ import Testing
 /// exactly as many each way, and every category shows up.
 @Suite struct UsageAccountingTests {
     @Test func theCountedBytesAreTheBytesOnTheLink() throws {
-        let dir = NSTemporaryDirectory() + "postern-usage-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir + "/net")
-        try net.start()
-        defer { net.stop() }
-        let profiles = try Profile.onGateways([("alice", 0), ("bob", 1)], of: net, in: dir)
-        try profiles[0].meet(profiles[1], calling: "bob", calledBy: "alice", now: Clock.wallSeconds())
-        let network = ClientNetwork(parameters: net.parameters, bootstrap: net.gatewayPeer(0))
-        #expect(network.refreshNow(loop: net.loop, seconds: 20) == 0)
+        let w = try AliceAndBob()
+        defer { withExtendedLifetime(w) {} }   // its deinit stops the network
+        let (net, profiles, network) = (w.net, w.profiles, w.network)
         var gateway = try #require(network.gateway(net.gateways[0].id))
         let proxy = try RecordingProxy(to: try #require(gateway.clientAddress))
         gateway.clientAddress = "127.0.0.1:\(proxy.port)"
@@ -59,15 +53,9 @@ import Testing
     /// the acknowledgement or loop that comes back, its DELETE) adds up to what the link carried, within
     /// 15%: the budget holds every byte, not only the packets.
     @Test func theBudgetsEstimatesAreTheBytesOnTheLink() throws {
-        let dir = NSTemporaryDirectory() + "postern-usage-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir + "/net")
-        try net.start()
-        defer { net.stop() }
-        let profiles = try Profile.onGateways([("alice", 0), ("bob", 1)], of: net, in: dir)
-        try profiles[0].meet(profiles[1], calling: "bob", calledBy: "alice", now: Clock.wallSeconds())
-        let network = ClientNetwork(parameters: net.parameters, bootstrap: net.gatewayPeer(0))
-        #expect(network.refreshNow(loop: net.loop, seconds: 20) == 0)
+        let w = try AliceAndBob()
+        defer { withExtendedLifetime(w) {} }   // its deinit stops the network
+        let (net, profiles, network) = (w.net, w.profiles, w.network)
         let alice = try Session(profile: profiles[0], network: network, loop: net.loop, meanDelayMicros: 5_000)
         defer { alice.close() }
         var rates = CoverConfig()
@@ -105,5 +93,28 @@ import Testing
         #expect(sent.dummies + sent.loops + sent.drops > 40, "\(sent)")
         print("budget estimate: \(estimated) bytes, measured \(measured); \(sent)")
         #expect(abs(estimated - measured) / measured < 0.15, "estimated \(estimated) vs measured \(measured) bytes; \(sent)")
+    }
+}
+
+/// A loopback network (3 mix layers, 2 gateways) and two profiles that know each other: alice on the
+/// first gateway, with her view of the network; everything removed at the end.
+final class AliceAndBob {
+    let dir = NSTemporaryDirectory() + "postern-usage-" + UUID().uuidString
+    let net: LocalNetwork
+    let profiles: [Profile]
+    let network: ClientNetwork
+
+    init() throws {
+        net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir + "/net")
+        try net.start()
+        profiles = try Profile.onGateways([("alice", 0), ("bob", 1)], of: net, in: dir)
+        try profiles[0].meet(profiles[1], calling: "bob", calledBy: "alice", now: Clock.wallSeconds())
+        network = ClientNetwork(parameters: net.parameters, bootstrap: net.gatewayPeer(0))
+        #expect(network.refreshNow(loop: net.loop, seconds: 20) == 0)
+    }
+
+    deinit {
+        net.stop()
+        try? FileManager.default.removeItem(atPath: dir)
     }
 }
