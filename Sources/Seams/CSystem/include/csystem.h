@@ -34,6 +34,10 @@ int32_t psys_executable_path(char *buffer, int32_t capacity);
 /// Human-readable text for an errno value (static storage).
 const char *psys_strerror(int32_t err);
 
+// --- CPU ---------------------------------------------------------------------------------------------
+/// 1 on an x86-64 CPU (and kernel) with AVX2, else 0 (always 0 on ARM).
+int32_t psys_cpu_has_avx2(void);
+
 // --- clocks ------------------------------------------------------------------------------------------
 uint64_t psys_monotonic_ns(void);
 int64_t psys_realtime_ns(void);
