@@ -21,6 +21,19 @@ let fuzzTargets: [Target] = [
                       path: "Sources/Tools/postern-fuzz"),
 ]
 
+/// x86-64 host builds also compile the SIMD kernels for AVX2 (`-target-cpu haswell`, that module only);
+/// PosternCrypto calls them only when the CPU has AVX2 (`CPU.hasAVX2`). ARM builds have no such module.
+#if arch(x86_64)
+let avx2 = hostOnly
+#else
+let avx2 = false
+#endif
+let avx2Targets: [Target] = avx2 ? [
+    .target(name: "PosternAVX2", dependencies: ["PosternSIMD"], path: "Sources/SIMD/AVX2",
+            swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"]), .unsafeFlags(["-O"], .when(configuration: .debug))]),
+] : []
+let avx2Dependency: [Target.Dependency] = avx2 ? ["PosternAVX2"] : []
+
 /// Data flows one way through the tree: C seams → System → Crypto → … → Tools.
 let package = Package(
     name: "Postern",
@@ -43,12 +56,18 @@ let package = Package(
         // Typed Swift over the libc seam: clocks, files, arguments, output.
         .target(name: "PosternSystem", dependencies: ["CSystem"], path: "Sources/System",
                 linkerSettings: [.linkedLibrary("m")]),
+        // SIMD kernels written once for any vector width (ChaCha's block function), and the same kernels
+        // compiled for AVX2 (x86-64 host builds only; chosen at run time by CPU).
+        .target(name: "PosternSIMD", dependencies: ["CSodium"], path: "Sources/SIMD/Generic",
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+    ] + avx2Targets + [
         // Cryptographic core: libsodium wrappers, SIMD ChaCha20/XChaCha12, Adiantum with bitsliced AES-256, HKDF,
         // self-wiping keys.
         // Optimised even in debug builds: the per-packet primitives written in Swift (SIMD ChaCha/XChaCha12, NH,
         // bitsliced AES in Adiantum) run 20–100× slower unoptimised, which would make every multi-node test
         // and the demo crawl on a loaded machine.
-        .target(name: "PosternCrypto", dependencies: ["CSodium", "CSecp256k1", "PosternSystem"], path: "Sources/Crypto",
+        .target(name: "PosternCrypto", dependencies: ["CSodium", "CSecp256k1", "PosternSIMD", "PosternSystem"] + avx2Dependency,
+                path: "Sources/Crypto",
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         // Sphinx-family packets: one X25519 per hop, Adiantum payloads, SURBs, replay tags.

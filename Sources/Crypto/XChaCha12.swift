@@ -26,13 +26,20 @@ public enum XChaCha12 {
         UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
     }
 
-    /// Array form for tests and cold paths.
-    public static func xor(key: [UInt8], nonce: [UInt8], _ input: [UInt8]) -> [UInt8] {
+    /// Array form for tests and cold paths; `lanes` picks the kernel width (default: the CPU's best).
+    public static func xor(key: [UInt8], nonce: [UInt8], _ input: [UInt8], lanes: ChaCha20SIMD.Lanes? = nil) -> [UInt8] {
         precondition(key.count == keyBytes && nonce.count == nonceBytes)
         var output = input
         if input.isEmpty { return output }
         key.withUnsafeBytes { k in nonce.withUnsafeBytes { n in output.withUnsafeMutableBytes { o in
-            xor(key: k.baseAddress!, nonce: n.baseAddress!, input: o.baseAddress!, output: o.baseAddress!, count: o.count)
+            let (key, nonce, data) = (k.baseAddress!, n.baseAddress!, o.baseAddress!)
+            if let lanes {
+                let setup = ChaCha20SIMD.Setup(key: HChaCha12.words(key: key, nonce: nonce),
+                                               nonce: (UInt32(0), word(nonce, 4), word(nonce, 5)))
+                ChaCha20SIMD.stream(setup, position: 0, doubleRounds: 6, input: data, output: data, count: o.count, lanes: lanes)
+            } else {
+                xor(key: key, nonce: nonce, input: data, output: data, count: o.count)
+            }
         } } }
         return output
     }

@@ -1,4 +1,5 @@
 import PosternCrypto
+import PosternSystem
 import Testing
 
 /// The Swift SIMD ChaCha20 must be byte-identical to libsodium for every length and counter edge case.
@@ -43,5 +44,46 @@ import Testing
                              input: UnsafeRawPointer(b.baseAddress!), output: b.baseAddress!, count: b.count)
         } } }
         #expect(buffer == ChaCha20Sodium.xor(key: key, nonce: nonce, counter: 9, original))
+    }
+}
+
+/// Every kernel width this CPU runs (four lanes everywhere; eight with AVX2 on x86_64) gives the same
+/// stream: ChaCha20 against libsodium, XChaCha12 against the four-lane kernel, at every length.
+@Suite struct ChaChaLaneWidthTests {
+    @Test(arguments: ChaCha20SIMD.available)
+    func chaCha20EveryLengthMatchesLibsodium(lanes: ChaCha20SIMD.Lanes) {
+        let key = Random.bytes(32), nonce = Random.bytes(12), message = Random.bytes(4096 + 64)
+        for length in 0...(4096 + 64) {
+            let counter = ChaCha20SIMDTests.edgeCounters[length % ChaCha20SIMDTests.edgeCounters.count]
+            let input = Array(message[0..<length])
+            let expected = ChaCha20Sodium.xor(key: key, nonce: nonce, counter: counter, input)
+            let actual = ChaCha20SIMD.xor(key: key, nonce: nonce, counter: counter, input, lanes: lanes)
+            #expect(actual == expected, "\(lanes) lanes, length \(length), counter \(counter)")
+            if actual != expected { return }
+        }
+    }
+
+    @Test func xChaCha12WidthsAgreeAtEveryLength() {
+        let key = Random.bytes(32), nonce = Random.bytes(24), message = Random.bytes(4096 + 64)
+        for length in 0...(4096 + 64) {
+            let input = Array(message[0..<length])
+            let four = XChaCha12.xor(key: key, nonce: nonce, input, lanes: .four)
+            for lanes in ChaCha20SIMD.available {
+                let actual = XChaCha12.xor(key: key, nonce: nonce, input, lanes: lanes)
+                #expect(actual == four, "\(lanes) lanes, length \(length)")
+                if actual != four { return }
+            }
+            // The default path (which picks a width by length) is the same stream.
+            #expect(XChaCha12.xor(key: key, nonce: nonce, input) == four)
+        }
+    }
+
+    @Test func theHostReportsItsWidths() {
+        #expect(ChaCha20SIMD.available.first == .four)
+        #if arch(x86_64)
+        #expect(ChaCha20SIMD.available.contains(.eight) == CPU.hasAVX2)
+        #else
+        #expect(ChaCha20SIMD.available == [.four])
+        #endif
     }
 }
