@@ -1,3 +1,5 @@
+import PosternSIMD
+
 /// XChaCha12: ChaCha with 12 rounds and a 192-bit nonce, Adiantum's stream cipher (Crowley & Biggers 2018;
 /// the same construction as libsodium's and Linux's XChaCha20, only with 6 double rounds in both parts).
 ///
