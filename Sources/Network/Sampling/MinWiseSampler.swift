@@ -59,11 +59,21 @@ public struct MinWiseSampler<ID: SampleID> {
     }
 }
 
-/// A node's sample: `count` min-wise samplers over the stream of ids it hears, under one secret and
-/// each with its own key. Their values are its uniform sample of the network (with repetitions: two
-/// samplers can agree).
+/// A node's sample: `count` min-wise samplers under one secret and each with its own key. Their values
+/// are its uniform sample (with repetitions: two samplers can agree) of what it was shown.
+///
+/// What "shown" counts is the caller's choice of `event`: with event 0 an id is the same whenever it
+/// comes, so the sample is uniform over the distinct ids shown (Brahms); with a different event per
+/// round (`BrahmsView` passes its round number) each (id, round) is a new draw, so the sample is uniform
+/// over arrivals — right for pushes, which the protocol limits to one per sender, receiver and round.
+///
+/// Windows: `endWindow` (at each epoch boundary) starts a new window and keeps the last one; each value
+/// is the smaller-ranked of the sampler's two windows, so the sample covers the last one to two epochs
+/// and a newcomer weighs as much as a node that has been there for months after two epochs.
 public struct NodeSample<ID: SampleID> {
     public private(set) var samplers: [MinWiseSampler<ID>]
+    /// The samplers of the previous window (empty until the first `endWindow`).
+    public private(set) var previous: [MinWiseSampler<ID>] = []
     @usableFromInline let k0: UInt64, k1: UInt64
 
     /// `key()` gives the secret and each sampler's key (the kernel's randomness on a node, a seeded
@@ -74,30 +84,52 @@ public struct NodeSample<ID: SampleID> {
         samplers = (0..<count).map { _ in MinWiseSampler(key: key()) }
     }
 
-    /// The secret hash of an id (what its ranks are computed from).
+    /// The secret hash of an id shown as `event` (what its ranks are computed from). Event 0 hashes the
+    /// fingerprint alone (mix(0) = 0).
     @inlinable
-    public func secretHash(_ id: ID) -> UInt64 { SipHash24.hash(k0: k0, k1: k1, id.fingerprint) }
+    public func secretHash(_ id: ID, event: UInt64 = 0) -> UInt64 {
+        SipHash24.hash(k0: k0, k1: k1, id.fingerprint ^ MinWiseSampler<ID>.mix(event))
+    }
 
-    /// Shows every sampler every id (duplicates in `ids` are harmless).
-    public mutating func next<S: Sequence>(_ ids: S) where S.Element == ID {
+    /// Shows every sampler every id as `event` (duplicates in `ids` are harmless).
+    public mutating func next<S: Sequence>(_ ids: S, event: UInt64 = 0) where S.Element == ID {
         for id in ids {
-            let h = secretHash(id)
+            let h = secretHash(id, event: event)
             for i in samplers.indices { samplers[i].next(id, secretHash: h) }
         }
     }
 
-    /// The sampled ids (without the empty samplers), duplicates included.
-    public var values: [ID] { samplers.compactMap { $0.value } }
+    /// The sampled ids (without the empty samplers), duplicates included: per sampler, the value of
+    /// smaller rank of its two windows.
+    public var values: [ID] {
+        samplers.indices.compactMap { i in
+            guard i < previous.count, let old = previous[i].value else { return samplers[i].value }
+            return samplers[i].value == nil || previous[i].best < samplers[i].best ? old : samplers[i].value
+        }
+    }
 
-    /// Resets, with fresh keys, every sampler whose value `isDead` says stopped answering; how many.
+    /// Starts a new window: the current one becomes the previous, the older one is forgotten.
+    public mutating func endWindow() {
+        previous = samplers
+        for i in samplers.indices { samplers[i].reset(key: samplers[i].key) }
+    }
+
+    /// Resets every sampler (either window) whose value `isDead` says stopped answering, the current
+    /// window's with a fresh key; how many samplers lost a value.
     @discardableResult
     public mutating func invalidate(where isDead: (ID) -> Bool, key: () -> UInt64) -> Int {
         var reset = 0
         for i in samplers.indices {
+            var lost = false
             if let v = samplers[i].value, isDead(v) {
                 samplers[i].reset(key: key())
-                reset += 1
+                lost = true
             }
+            if i < previous.count, let v = previous[i].value, isDead(v) {
+                previous[i].reset(key: previous[i].key)
+                lost = true
+            }
+            if lost { reset += 1 }
         }
         return reset
     }
