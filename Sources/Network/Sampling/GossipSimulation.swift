@@ -46,6 +46,9 @@ public struct GossipSimulation {
         public var deadInSamplesBeforeRefresh = 0.0
         public var deadInSamplesAfterRefresh = 0.0
         public var joinersReached = 0.0
+        /// How often the joiners hold a slot of honest samples, against a node's fair share (live
+        /// nodes): 1 means a joiner is as likely as any node to be chosen for a route.
+        public var joinersInSamples = 0.0
         public var roundsToReach: Int? = nil
         public var floodedRounds = 0
         public var cutOffRounds = 0
@@ -119,6 +122,10 @@ public struct GossipSimulation {
             refreshEpoch()
             report.deadInSamplesAfterRefresh = fraction { !alive[Int($0.value)] }
             report.maliciousInSamples = fraction { isMalicious($0) }
+            if epoch >= 1 && !joinerIDs.isEmpty {
+                let live = alive.filter { $0 }.count
+                report.joinersInSamples = fraction { joinerIndex($0) != nil } / (Double(joinerIDs.count) / Double(live))
+            }
             report.maliciousInViews = fraction(views: true) { isMalicious($0) }
             let honest = states.indices.filter { states[$0] != nil && alive[$0] }.count
             report.honestNodes = honest
@@ -186,15 +193,20 @@ public struct GossipSimulation {
         var flooded = 0, cutOff = 0
         for i in honestAlive {
             let before = Set(states[i]!.view)
-            switch states[i]!.endRound(pushed: pushed[i], pulled: pulled[i], random: below) {
+            let outcome = states[i]!.endRound(pushed: pushed[i], pulled: pulled[i], random: below)
+            switch outcome {
             case .flooded: flooded += 1
             case .cutOff: cutOff += 1
             case .renewed, .joining: break
             }
-            // Descriptors of ids new to the view are fetched (counted), and joiners heard are marked.
+            // Descriptors of ids new to the view are fetched (counted), and joiners that reached the
+            // samplers are marked.
             for id in states[i]!.view where !before.contains(id) { bytes += Double(Self.descriptorBytes) }
             if !joinerIDs.isEmpty {
-                for id in pushed[i] + pulled[i] { if let j = joinerIndex(id) { heard[i] |= 1 << UInt64(j) } }
+                let (pushes, pulls) = states[i]!.sampled(outcome)
+                for id in (pushes ? pushed[i] : []) + (pulls ? pulled[i] : []) {
+                    if let j = joinerIndex(id) { heard[i] |= 1 << UInt64(j) }
+                }
             }
         }
         random = r
@@ -240,8 +252,7 @@ public struct GossipSimulation {
     mutating func refreshEpoch() {
         var r = random
         for i in states.indices where alive[i] && states[i] != nil {
-            states[i]!.remove { !alive[Int($0.value)] }
-            states[i]!.sample.invalidate(where: { !alive[Int($0.value)] }, key: { r.next() })
+            states[i]!.endEpoch(isGone: { !alive[Int($0.value)] }, key: { r.next() })
             bytes += Double((states[i]!.view.count + config.parameters.sampleSize) * (Self.requestBytes + Self.descriptorBytes))
         }
         random = r

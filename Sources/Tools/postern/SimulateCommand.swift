@@ -9,17 +9,20 @@ import PosternSystem
 enum SimulateCommand {
     static let usage = """
     usage: postern simulate gossip [--nodes N] [--malicious F] [--churn F] [--view L1] [--sample L2]
-                                   [--rounds-per-epoch R] [--epochs E] [--seed S] [--unlimited-pushes] [--answer-with-view] [--json]
+                                   [--rounds-per-epoch R] [--epochs E] [--seed S] [--unlimited-pushes] [--answer-with-view] [--sample-every-id] [--json]
     Simulates N nodes (default 1000; up to 200000) gossiping in rounds, R per epoch (12) for E epochs (4):
     a fraction F of them (0.1) one coalition pushing its own ids as hard as the protocol lets it; 16 nodes
     join in epoch 1; a fraction (0.1) of the honest nodes leaves in epoch 2 and as many join. Views hold L1
     ids (40), samples L2 samplers (40). One line per epoch (JSON lines with --json): bytes per node and per
     client, malicious share of honest samples and views, dead share of samples after the churn wave,
-    the share of honest nodes that heard a joiner (mean over joiners) and the rounds until it reached 99%,
-    memory per node. Deterministic for a seed (1).
+    the share of honest nodes whose samplers took a joiner (mean over joiners) and the rounds until it
+    reached 99%, how often joiners hold sample slots against a node's fair share, memory per node.
+    Deterministic for a seed (1).
     --unlimited-pushes: the coalition's pushes cost nothing (no push limit), the attack the limit stops.
     --answer-with-view: honest nodes answer pulls with their view alone (Brahms) instead of half view,
     half sample.
+    --sample-every-id: samplers take every id heard, pushed or pulled, blocked round or not (Brahms'
+    rule) instead of the pushes of unblocked rounds.
     example: postern simulate gossip --nodes 10000 --json
     """
 
@@ -43,7 +46,7 @@ enum SimulateCommand {
 
     static func gossip(_ args: [String]) -> Int32 {
         guard let o = CLI.options(Array(args.dropFirst()), ["--nodes", "--malicious", "--churn", "--view", "--sample", "--rounds-per-epoch",
-                                                             "--epochs", "--seed"], flags: ["--json", "--unlimited-pushes", "--answer-with-view"], usage: usage) else { return 2 }
+                                                             "--epochs", "--seed"], flags: ["--json", "--unlimited-pushes", "--answer-with-view", "--sample-every-id"], usage: usage) else { return 2 }
         func whole(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int? { wholeOption(o[name], fallback, range) }
         func share(_ name: String, _ fallback: String, _ most: Double) -> Double? {
             guard let v = Format.decimal(Substring(o[name] ?? fallback)), v >= 0, v <= most else { return nil }
@@ -62,6 +65,7 @@ enum SimulateCommand {
         c.malicious = malicious
         c.churn = churn
         c.parameters = BrahmsParameters(viewSize: view, sampleSize: sample)
+        c.parameters.sampleEveryID = o["--sample-every-id"] != nil
         c.roundsPerEpoch = rounds
         c.epochs = epochs
         c.seed = seed
@@ -82,20 +86,20 @@ enum SimulateCommand {
             let f = { (x: Double) in Format.number(x, significant: 4) }
             if json {
                 Terminal.line("{\"epoch\":\(r.epoch),\"nodes\":\(nodes),\"honest_nodes\":\(r.honestNodes),\"view\":\(view),\"sample\":\(sample),"
-                              + "\"rounds_per_epoch\":\(rounds),\"malicious\":\(f(malicious)),\"unlimited_pushes\":\(c.unlimitedPushes),\"answer_with_view\":\(c.answerWithView),"
+                              + "\"rounds_per_epoch\":\(rounds),\"malicious\":\(f(malicious)),\"unlimited_pushes\":\(c.unlimitedPushes),\"answer_with_view\":\(c.answerWithView),\"sample_every_id\":\(c.parameters.sampleEveryID),"
                               + "\"bytes_per_node_epoch\":\(f(r.bytesPerNode)),\"bytes_per_node_day\":\(f(r.bytesPerNode * perDay)),"
                               + "\"bytes_per_client_day\":\(f(r.bytesPerClient * perDay)),"
                               + "\"malicious_in_samples\":\(f(r.maliciousInSamples)),\"malicious_in_views\":\(f(r.maliciousInViews)),"
                               + "\"dead_in_samples_before_refresh\":\(f(r.deadInSamplesBeforeRefresh)),"
                               + "\"dead_in_samples_after_refresh\":\(f(r.deadInSamplesAfterRefresh)),"
-                              + "\"joiners_heard_by\":\(f(r.joinersReached)),\"rounds_to_99pct\":\(r.roundsToReach.map { String($0) } ?? "null"),"
+                              + "\"joiners_heard_by\":\(f(r.joinersReached)),\"joiners_in_samples\":\(f(r.joinersInSamples)),\"rounds_to_99pct\":\(r.roundsToReach.map { String($0) } ?? "null"),"
                               + "\"flooded_rounds\":\(r.floodedRounds),\"cut_off_rounds\":\(r.cutOffRounds),\"memory_per_node\":\(r.memoryPerNode)}")
             } else {
                 Terminal.line("epoch \(r.epoch): \(Format.fixed(r.bytesPerNode * perDay / 1e6, 1)) MB/day per node, "
                               + "\(Format.fixed(r.bytesPerClient * perDay / 1e6, 2)) per client; malicious \(Format.fixed(r.maliciousInSamples * 100, 1))% "
                               + "of samples (\(Format.fixed(r.maliciousInViews * 100, 1))% of views); dead in samples "
                               + "\(Format.fixed(r.deadInSamplesBeforeRefresh * 100, 1))% → \(Format.fixed(r.deadInSamplesAfterRefresh * 100, 1))% at the epoch's end; "
-                              + "joiners heard by \(Format.fixed(r.joinersReached * 100, 1))%"
+                              + "joiners heard by \(Format.fixed(r.joinersReached * 100, 1))%, in samples at \(Format.fixed(r.joinersInSamples, 2))× a node's share"
                               + (r.roundsToReach.map { " (99% after \($0) rounds)" } ?? "")
                               + "; \(r.floodedRounds) flooded, \(r.cutOffRounds) cut-off rounds; \(r.memoryPerNode / 1024) KiB per node")
             }
