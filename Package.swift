@@ -141,7 +141,7 @@ let package = Package(
         .testTarget(name: "LinkTests", dependencies: ["PosternLink", "PosternCrypto"], path: "Tests/LinkTests",
                     resources: [.copy("Vectors")]),
         .testTarget(name: "NodeTests",
-                    dependencies: ["PosternClient", "PosternLocalNetwork", "PosternNode", "PosternNetwork", "PosternLink", "PosternMailbox", "CAllocCounter",
+                    dependencies: ["PosternClient", "PosternCover", "PosternLocalNetwork", "PosternNode", "PosternNetwork", "PosternLink", "PosternMailbox", "CAllocCounter",
                                    "PosternPacket", "PosternRatchet", "PosternCrypto", "PosternSystem"],
                     path: "Tests/NodeTests"),
         .testTarget(name: "ChatTests", dependencies: ["PosternChat", "PosternCrypto"], path: "Tests/ChatTests",

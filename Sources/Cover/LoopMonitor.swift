@@ -25,13 +25,17 @@ public final class LoopMonitor {
         return true
     }
 
-    /// Expires loops older than the timeout.
-    public func check(now: Double) {
+    /// Expires loops older than the timeout; returns their ids.
+    @discardableResult
+    public func check(now: Double) -> [[UInt8]] {
+        var expired: [[UInt8]] = []
         for (id, t) in outstanding where now - t > timeout {
             outstanding[id] = nil
             lost += 1
             record(false)
+            expired.append(id)
         }
+        return expired
     }
 
     public var isOutstanding: Int { outstanding.count }
