@@ -25,6 +25,8 @@ public final class ClientCover {
     public private(set) var sent: (real: Int, dummies: Int, loops: Int, drops: Int) = (0, 0, 0, 0)
     /// Addresses to fetch and delete: a loop's (isLoop) or a cover acknowledgement's, with when it left.
     var watched: [Bytes32: (isLoop: Bool, sentAt: Double)] = [:]
+    /// The mixes each outstanding loop went through, until it is back or lost (`Courier.health`).
+    var loopPaths: [[UInt8]: [Bytes32]] = [:]
     var running = false
 
     /// The schedule's clock (seconds since 1970), and how many of its seconds pass in one real second:
@@ -112,7 +114,7 @@ public final class ClientCover {
                 sent.drops += 1
             }
         }
-        loops.check(now: now)
+        checkLoops(now: now)
         arm()
     }
 
@@ -121,9 +123,20 @@ public final class ClientCover {
         if let address = c.loopAddress {
             watched[address] = (true, now)
             loops.sent(address.bytes, at: now)
+            loopPaths[address.bytes] = c.mixes
         }
         if let ack = c.ack { watched[ack.address] = (false, now) }
         client.submit(c.packet, cover: true) { _, _ in }
+    }
+
+    /// Gives up loops past the timeout; each lost one counts against the mixes it went through.
+    func checkLoops(now: Double) {
+        for address in loops.check(now: now) { outcome(address, returned: false) }
+    }
+
+    func outcome(_ address: [UInt8], returned: Bool) {
+        guard let path = loopPaths.removeValue(forKey: address) else { return }
+        courier.health.record(path, returned: returned, now: Courier.wall())
     }
 
     /// The addresses a session's POLL watches for the cover: loops and acknowledgements sent within twice
@@ -131,7 +144,7 @@ public final class ClientCover {
     public func wanted() -> [Bytes32] {
         let now = clock.now
         watched = watched.filter { now - $0.value.sentAt <= 2 * loops.timeout }
-        loops.check(now: now)
+        checkLoops(now: now)
         return Array(watched.keys)
     }
 
@@ -139,7 +152,7 @@ public final class ClientCover {
     /// gateway); false if it is not the cover's.
     public func take(_ item: GatewayClient.Fetched) -> Bool {
         guard let entry = watched.removeValue(forKey: item.address) else { return false }
-        if entry.isLoop { loops.returned(item.address.bytes) }
+        if entry.isLoop && loops.returned(item.address.bytes) { outcome(item.address.bytes, returned: true) }
         client.delete(address: item.address, id: item.id)
         return true
     }

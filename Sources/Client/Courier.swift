@@ -28,6 +28,8 @@ public final class Courier {
     let builder: PacketBuilder
     /// Mean per-hop delay.
     public var meanDelayMicros: Double
+    /// Mixes the cover's loops found down: routes avoid them (`HopHealth`, docs/PROTOCOL.md §4.6).
+    public var health: HopHealth
 
     /// What the sender keeps to recognise an acknowledgement: where it arrives and how to open it.
     public struct PendingAck {
@@ -44,6 +46,7 @@ public final class Courier {
         self.ownGateway = ownGateway
         self.meanDelayMicros = meanDelayMicros
         builder = PacketBuilder(geometry: network.parameters.geometry)
+        health = HopHealth(retrySeconds: HopHealth.retrySeconds(epochSeconds: network.parameters.epochSeconds))
     }
 
     /// This epoch's map with the own gateway in it and every layer present.
@@ -58,10 +61,14 @@ public final class Courier {
         return (map, own)
     }
 
-    /// own gateway → a mix per layer → `last`.
-    func route(_ map: Topology, _ own: NodeInfo, to last: NodeInfo) -> [RouteHop] {
-        ([own] + map.randomMixPath() + [last]).map { map.hop($0, meanDelayMicros: meanDelayMicros) }
+    /// A mix per layer, avoiding those `health` holds suspect.
+    func mixPath(_ map: Topology) -> [NodeInfo] {
+        let now = Self.wall()
+        return map.randomMixPath(avoiding: { health.isSuspect($0, now: now) })
     }
+
+    /// The wall clock in seconds (what `health` is kept in).
+    public static func wall() -> Double { Double(Clock.wallNanoseconds()) / 1e9 }
 
     /// Most bytes of `data` one packet carries.
     public func capacity(ack: Bool) -> Int { Delivery.capacity(network.parameters.geometry, ack: ack) }
@@ -69,7 +76,7 @@ public final class Courier {
     /// A packet (to submit to the own gateway) delivering `data` to `address` at the gateway with id
     /// `gateway`, with the acknowledgement to wait for when `acknowledge`.
     public func packet(_ data: [UInt8], to address: Bytes32, at gateway: Bytes32,
-                       acknowledge: Bool) throws(CourierError) -> (packet: [UInt8], ack: PendingAck?) {
+                       acknowledge: Bool) throws(CourierError) -> (packet: [UInt8], ack: PendingAck?, mixes: [Bytes32]) {
         let (map, own) = try routable()
         guard let target = map.gateways.first(where: { $0.id == gateway }) else {
             throw .noRoute("the gateway \(gateway.hex.prefix(16))… is not in this epoch's map")
@@ -78,13 +85,15 @@ public final class Courier {
             var surb: SURB?, pending: PendingAck?
             if acknowledge {
                 let ackAddress = Bytes32.random()
-                let back = (map.randomMixPath() + [own]).map { map.hop($0, meanDelayMicros: meanDelayMicros) }
+                let back = (mixPath(map) + [own]).map { map.hop($0, meanDelayMicros: meanDelayMicros) }
                 let (s, secrets) = try builder.makeSURB(route: back, mailbox: ackAddress)
                 surb = s
                 pending = PendingAck(address: ackAddress, secrets: secrets)
             }
             let message = try Delivery.encode(data, ack: surb, geometry: map.geometry)
-            return (try builder.build(route: route(map, own, to: target), to: .mailbox(address), message: message), pending)
+            let mixes = mixPath(map)
+            let route = ([own] + mixes + [target]).map { map.hop($0, meanDelayMicros: meanDelayMicros) }
+            return (try builder.build(route: route, to: .mailbox(address), message: message), pending, mixes.map { $0.id })
         } catch {
             throw .packet(error)
         }
@@ -106,12 +115,14 @@ public final class Courier {
     /// so do payload dummies (`acknowledged`), which the drop gateway answers like a stored message: an
     /// acknowledgement comes back for every payload slot, real or not, and what the client fetches does
     /// not show whether it sent messages (docs/ANONYMITY.md §2).
-    public func coverPacket(loop: Bool, acknowledged: Bool = false) -> (packet: [UInt8], loopAddress: Bytes32?, ack: PendingAck?)? {
+    /// `mixes`: the forward route's mixes (what a lost loop blames).
+    public func coverPacket(loop: Bool, acknowledged: Bool = false)
+        -> (packet: [UInt8], loopAddress: Bytes32?, ack: PendingAck?, mixes: [Bytes32])? {
         guard let drop = network.topology.randomGateway() else { return nil }
         let target = loop ? ownGateway : drop.id
         let address = loop ? Bytes32.random() : .zero
         let length = 97 + Int(Random.uniform(512))
-        guard let (packet, ack) = try? packet(Random.bytes(length), to: address, at: target, acknowledge: loop || acknowledged) else { return nil }
-        return (packet, loop ? address : nil, ack)
+        guard let (packet, ack, mixes) = try? packet(Random.bytes(length), to: address, at: target, acknowledge: loop || acknowledged) else { return nil }
+        return (packet, loop ? address : nil, ack, mixes)
     }
 }

@@ -34,7 +34,7 @@ public final class PublicChatClient {
     /// Sends `bytes` through the mixnet to `address` at its gateway.
     public func deposit(_ bytes: [UInt8], at address: Bytes32, done: @escaping (Bool) -> Void = { _ in }) {
         guard let target = gateway(for: address),
-              let (packet, _) = try? courier.packet(bytes, to: address, at: target.id, acknowledge: false) else {
+              let (packet, _, _) = try? courier.packet(bytes, to: address, at: target.id, acknowledge: false) else {
             done(false)
             return
         }

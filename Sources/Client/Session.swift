@@ -107,7 +107,7 @@ public final class Session {
         for (i, entry) in outbox.enumerated() where !inFlight.contains(entry.id) && packets.count < limit {
             guard entry.ackAddress == nil || t - entry.lastAttempt >= resendAfterSeconds else { continue }
             let contact = try profile.contact(entry.contact)
-            let built: (packet: [UInt8], ack: Courier.PendingAck?)
+            let built: (packet: [UInt8], ack: Courier.PendingAck?, mixes: [Bytes32])
             do { built = try courier.packet(entry.ciphertext, to: entry.address, at: contact.theirs.gateway, acknowledge: true) } catch {
                 onProblem("message \(entry.id) cannot be packed: \(error.description)")
                 continue

@@ -6,9 +6,10 @@ import PosternPacket
 import PosternStore
 import PosternSystem
 
-/// A complete mixnet on loopback in one process: `layers` mixes (one per layer) and `gateways` gateways,
-/// each a real `Node` with its own listening sockets, Noise links over TCP, packet keys that rotate with
-/// the epochs, its own state store and (gateways) LMDB mailbox under `dataDirectory`. Every node learns
+/// A complete mixnet on loopback in one process: `mixes` mixes (one per layer unless more are asked for;
+/// the map deals them to the `layers` layers) and `gateways` gateways, each a real `Node` with its own
+/// listening sockets, Noise links over TCP, packet keys that rotate with the epochs, its own state store
+/// and (gateways) LMDB mailbox under `dataDirectory`. Every node learns
 /// the others' signed descriptors at start (as from a bootstrap node that knows everyone) and keeps
 /// gossiping with node 0 and the others afterwards. For `postern demo`, `postern testnet`, tests and
 /// `postern-bench relay`.
@@ -29,13 +30,14 @@ public final class LocalNetwork {
         NetworkParameters(epochSeconds: epochSeconds, layers: layers, geometry: geometry, admission: .open)
     }
 
-    public convenience init(layers: Int = 3, gateways: Int = 2, dataDirectory: String, epochSeconds: UInt32 = 3600,
+    public convenience init(layers: Int = 3, mixes: Int? = nil, gateways: Int = 2, dataDirectory: String, epochSeconds: UInt32 = 3600,
                             geometry: Geometry = .standard, mailbox: MailboxConfig = MailboxConfig(),
                             configure: (inout NodeOptions) -> Void = { _ in }) throws(NodeError) {
         var secrets: [NodeSecrets] = [], roles: [NodeDescriptor.Roles] = [], addresses: [(String, String?)] = []
         var sockets: [(FileDescriptor, FileDescriptor?)] = []
-        for i in 0..<(layers + gateways) {
-            let isGateway = i >= layers
+        let mixCount = max(mixes ?? layers, layers)
+        for i in 0..<(mixCount + gateways) {
+            let isGateway = i >= mixCount
             // Bound now and handed to the node, so no other process can take the port in between.
             let (link, port) = try Self.bindLoopback()
             let (client, clientPort) = isGateway ? try Self.bindLoopback() : (nil, 0)

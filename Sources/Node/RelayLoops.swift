@@ -7,7 +7,8 @@ import PosternSystem
 /// Relay loops (Loopix λM): at the scheduler's Poisson times, a packet through one mix per layer and back
 /// to this node's own address space; one that does not come back within the timeout counts as lost, and
 /// sustained loss is logged. Routes come from this epoch's map (`Topology.randomMixPath`) like every
-/// client's; while the map cannot route (a layer empty) no loop is sent.
+/// client's, avoiding mixes that lost three loops in a row (`HopHealth`, docs/PROTOCOL.md §4.6); while
+/// the map cannot route (a layer empty) no loop is sent.
 final class RelayLoops: Timed {
     let directory: Directory
     let myID: Bytes32
@@ -18,6 +19,11 @@ final class RelayLoops: Timed {
     let scheduler: CoverScheduler
     let monitor: LoopMonitor
     let builder: PacketBuilder
+    var health: HopHealth
+    let log: (String) -> Void
+    /// The mixes each outstanding loop went through (by its address), until it is back or lost.
+    var paths: [[UInt8]: [Bytes32]] = [:]
+    var healthEpoch: UInt32 = 0
 
     init(cover: CoverConfig, directory: Directory, myID: Bytes32, meanDelayMicros: Double, pool: PacketPool,
          links: OutgoingLinks, counters: NodeCounters, log: @escaping (String) -> Void) {
@@ -31,6 +37,8 @@ final class RelayLoops: Timed {
         monitor = LoopMonitor(timeout: cover.loopTimeoutSeconds)
         monitor.onSustainedLoss = { lost in log("warning: \(lost) of the last 20 relay loops did not return") }
         builder = PacketBuilder(geometry: directory.parameters.geometry)
+        health = HopHealth(retrySeconds: HopHealth.retrySeconds(epochSeconds: directory.parameters.epochSeconds))
+        self.log = log
     }
 
     static func wall() -> Double { Double(Clock.wallNanoseconds()) / 1e9 }
@@ -39,7 +47,16 @@ final class RelayLoops: Timed {
     func returned(_ address: Bytes32) -> Bool {
         guard monitor.returned(address.bytes) else { return false }
         counters.stats.loopsReturned += 1
+        outcome(address.bytes, returned: true, now: Self.wall())
         return true
+    }
+
+    /// Tells the mixes' health what became of a loop.
+    func outcome(_ address: [UInt8], returned: Bool, now: Double) {
+        guard let path = paths.removeValue(forKey: address) else { return }
+        for id in health.record(path, returned: returned, now: now) {
+            log("warning: relay loops: mix \(id.hex.prefix(16))… lost \(HopHealth.suspectAfter) loops in a row; routes avoid it for \(Int(health.retrySeconds)) s")
+        }
     }
 
     var nextDeadline: UInt64? {
@@ -48,14 +65,19 @@ final class RelayLoops: Timed {
 
     func fire(now: UInt64) {
         let wall = Self.wall()
-        monitor.check(now: wall)
+        for address in monitor.check(now: wall) { outcome(address, returned: false, now: wall) }
         counters.stats.loopsLost = monitor.lost
         let topology = directory.topology
+        if topology.epoch != healthEpoch {
+            health.keep(only: Set(topology.nodes.map { $0.id }))
+            healthEpoch = topology.epoch
+        }
         let me = topology.nodes.first { $0.id == myID }
         while scheduler.nextTime <= wall {
             _ = scheduler.take()
             guard let me, topology.isRoutable(layers: directory.parameters.layers) else { continue }
-            let hops = (topology.randomMixPath() + [me]).map { topology.hop($0, meanDelayMicros: meanDelayMicros) }
+            let mixes = topology.randomMixPath(avoiding: { health.isSuspect($0, now: wall) })
+            let hops = (mixes + [me]).map { topology.hop($0, meanDelayMicros: meanDelayMicros) }
             let address = Bytes32.random()
             guard let slot = pool.take() else { counters.stats.droppedQueueFull += 1; continue }
             guard let first = links.index(of: hops[0].node),
@@ -66,6 +88,7 @@ final class RelayLoops: Timed {
                 continue
             }
             monitor.sent(address.bytes, at: wall)
+            paths[address.bytes] = mixes.map { $0.id }
             counters.stats.loopsSent += 1
             links.send(slot, to: first)
         }
