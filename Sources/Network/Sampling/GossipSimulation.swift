@@ -29,6 +29,10 @@ public struct GossipSimulation {
         public var unlimitedPushes = false
         /// Honest nodes answer pulls with their view alone, as Brahms does (to compare with `pullAnswer`).
         public var answerWithView = false
+        /// The coalition singles out this many honest nodes (the first ones): every round it pushes each
+        /// of them `acceptedPushes − pushes` of its ids (the flood limit less the honest pushes a node
+        /// gets on average: more would block the victim's rounds), and spreads the rest as usual.
+        public var victims = 0
         public init() {}
     }
 
@@ -43,6 +47,10 @@ public struct GossipSimulation {
         public var bytesPerClient = 0.0
         public var maliciousInSamples = 0.0
         public var maliciousInViews = 0.0
+        /// The coalition's share of the singled-out victims' samples (`Config.victims`), and how many of
+        /// their rounds were flooded this epoch.
+        public var maliciousInVictimSamples = 0.0
+        public var victimFloodedRounds = 0
         public var deadInSamplesBeforeRefresh = 0.0
         public var deadInSamplesAfterRefresh = 0.0
         public var joinersReached = 0.0
@@ -64,6 +72,9 @@ public struct GossipSimulation {
     var heard: [UInt64] = []
     var joinerIDs: [SimID] = []
     var maliciousIDs: [SimID] = []
+    /// The singled-out honest nodes (`Config.victims`), and their flooded rounds this epoch.
+    var victims: Range<Int> { maliciousIDs.count..<min(maliciousIDs.count + config.victims, states.count) }
+    var victimFlooded = 0
     var bytes = 0.0
     var round = 0
     /// The round (counted from the joiners' arrival) after which 99% of honest nodes had heard them all.
@@ -127,6 +138,9 @@ public struct GossipSimulation {
                 report.joinersInSamples = fraction { joinerIndex($0) != nil } / (Double(joinerIDs.count) / Double(live))
             }
             report.maliciousInViews = fraction(views: true) { isMalicious($0) }
+            report.maliciousInVictimSamples = fraction(of: victims) { isMalicious($0) }
+            report.victimFloodedRounds = victimFlooded
+            victimFlooded = 0
             let honest = states.indices.filter { states[$0] != nil && alive[$0] }.count
             report.honestNodes = honest
             report.bytesPerNode = bytes / Double(max(honest, 1))
@@ -181,10 +195,16 @@ public struct GossipSimulation {
                 }
             } else {
                 var budget = maliciousIDs.count * p.pushes, attempts = budget * 4
+                for v in victims where alive[v] && states[v] != nil {
+                    for _ in 0..<(p.acceptedPushes - p.pushes) where budget > 0 {
+                        pushed[v].append(maliciousIDs[Int(r.below(UInt32(maliciousIDs.count)))])
+                        budget -= 1
+                    }
+                }
                 while budget > 0 && attempts > 0 {
                     attempts -= 1
                     let target = honestAlive[Int(r.below(UInt32(honestAlive.count)))]
-                    guard pushed[target].count < p.acceptedPushes else { continue }
+                    guard pushed[target].count < p.acceptedPushes && !victims.contains(target) else { continue }
                     pushed[target].append(maliciousIDs[Int(r.below(UInt32(maliciousIDs.count)))])
                     budget -= 1
                 }
@@ -195,7 +215,9 @@ public struct GossipSimulation {
             let before = Set(states[i]!.view)
             let outcome = states[i]!.endRound(pushed: pushed[i], pulled: pulled[i], random: below)
             switch outcome {
-            case .flooded: flooded += 1
+            case .flooded:
+                flooded += 1
+                if victims.contains(i) { victimFlooded += 1 }
             case .cutOff: cutOff += 1
             case .renewed, .joining: break
             }
@@ -270,9 +292,9 @@ public struct GossipSimulation {
     }
 
     /// Share of the ids in honest live nodes' samples (or views) for which `test` holds.
-    func fraction(views: Bool = false, _ test: (SimID) -> Bool) -> Double {
+    func fraction(views: Bool = false, of nodes: Range<Int>? = nil, _ test: (SimID) -> Bool) -> Double {
         var total = 0, hits = 0
-        for i in states.indices where alive[i] {
+        for i in nodes ?? states.indices where alive[i] {
             guard let s = states[i] else { continue }
             for id in views ? s.view : s.sample.values {
                 total += 1

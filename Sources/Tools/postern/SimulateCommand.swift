@@ -9,7 +9,8 @@ import PosternSystem
 enum SimulateCommand {
     static let usage = """
     usage: postern simulate gossip [--nodes N] [--malicious F] [--churn F] [--view L1] [--sample L2]
-                                   [--rounds-per-epoch R] [--epochs E] [--seed S] [--unlimited-pushes] [--answer-with-view] [--sample-every-id] [--json]
+                                   [--rounds-per-epoch R] [--epochs E] [--seed S] [--victims K] [--unlimited-pushes] [--answer-with-view]
+                                   [--sample-every-id] [--json]
     Simulates N nodes (default 1000; up to 200000) gossiping in rounds, R per epoch (12) for E epochs (4):
     a fraction F of them (0.1) one coalition pushing its own ids as hard as the protocol lets it; 16 nodes
     join in epoch 1; a fraction (0.1) of the honest nodes leaves in epoch 2 and as many join. Views hold L1
@@ -23,6 +24,8 @@ enum SimulateCommand {
     half sample.
     --sample-every-id: samplers take every id heard, pushed or pulled, blocked round or not (Brahms'
     rule) instead of the pushes of unblocked rounds.
+    --victims K: the coalition singles out K honest nodes, pushing each the flood limit less the honest
+    pushes it gets on average, every round; the coalition's share of their samples is reported.
     example: postern simulate gossip --nodes 10000 --json
     """
 
@@ -46,7 +49,7 @@ enum SimulateCommand {
 
     static func gossip(_ args: [String]) -> Int32 {
         guard let o = CLI.options(Array(args.dropFirst()), ["--nodes", "--malicious", "--churn", "--view", "--sample", "--rounds-per-epoch",
-                                                             "--epochs", "--seed"], flags: ["--json", "--unlimited-pushes", "--answer-with-view", "--sample-every-id"], usage: usage) else { return 2 }
+                                                             "--epochs", "--seed", "--victims"], flags: ["--json", "--unlimited-pushes", "--answer-with-view", "--sample-every-id"], usage: usage) else { return 2 }
         func whole(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int? { wholeOption(o[name], fallback, range) }
         func share(_ name: String, _ fallback: String, _ most: Double) -> Double? {
             guard let v = Format.decimal(Substring(o[name] ?? fallback)), v >= 0, v <= most else { return nil }
@@ -56,10 +59,10 @@ enum SimulateCommand {
         let nodes = whole("--nodes", 1000, 10...200_000), malicious = share("--malicious", "0.1", 0.5), churn = share("--churn", "0.1", 0.9)
         let view = whole("--view", 40, 3...5000), sample = whole("--sample", 40, 1...5000)
         let rounds = whole("--rounds-per-epoch", 12, 1...1000), epochs = whole("--epochs", 4, 3...100)
-        let seed = UInt64(o["--seed"] ?? "1")
-        guard let nodes, let malicious, let churn, let view, let sample, let rounds, let epochs, let seed else {
+        let seed = UInt64(o["--seed"] ?? "1"), victims = whole("--victims", 0, 0...1000)
+        guard let nodes, let malicious, let churn, let view, let sample, let rounds, let epochs, let seed, let victims else {
             return CLI.usageError("--nodes 10…200000, --malicious 0…0.5, --churn 0…0.9, --view 3…5000, --sample 1…5000, "
-                                  + "--rounds-per-epoch 1…1000, --epochs 3…100, --seed an integer")
+                                  + "--rounds-per-epoch 1…1000, --epochs 3…100, --seed an integer, --victims 0…1000")
         }
         c.nodes = nodes
         c.malicious = malicious
@@ -69,6 +72,7 @@ enum SimulateCommand {
         c.roundsPerEpoch = rounds
         c.epochs = epochs
         c.seed = seed
+        c.victims = victims
         c.unlimitedPushes = o["--unlimited-pushes"] != nil
         c.answerWithView = o["--answer-with-view"] != nil
         let json = o["--json"] != nil
@@ -93,7 +97,8 @@ enum SimulateCommand {
                               + "\"dead_in_samples_before_refresh\":\(f(r.deadInSamplesBeforeRefresh)),"
                               + "\"dead_in_samples_after_refresh\":\(f(r.deadInSamplesAfterRefresh)),"
                               + "\"joiners_heard_by\":\(f(r.joinersReached)),\"joiners_in_samples\":\(f(r.joinersInSamples)),\"rounds_to_99pct\":\(r.roundsToReach.map { String($0) } ?? "null"),"
-                              + "\"flooded_rounds\":\(r.floodedRounds),\"cut_off_rounds\":\(r.cutOffRounds),\"memory_per_node\":\(r.memoryPerNode)}")
+                              + "\"flooded_rounds\":\(r.floodedRounds),\"cut_off_rounds\":\(r.cutOffRounds),\"memory_per_node\":\(r.memoryPerNode),"
+                              + "\"victims\":\(victims),\"malicious_in_victim_samples\":\(f(r.maliciousInVictimSamples)),\"victim_flooded_rounds\":\(r.victimFloodedRounds)}")
             } else {
                 Terminal.line("epoch \(r.epoch): \(Format.fixed(r.bytesPerNode * perDay / 1e6, 1)) MB/day per node, "
                               + "\(Format.fixed(r.bytesPerClient * perDay / 1e6, 2)) per client; malicious \(Format.fixed(r.maliciousInSamples * 100, 1))% "
@@ -101,7 +106,9 @@ enum SimulateCommand {
                               + "\(Format.fixed(r.deadInSamplesBeforeRefresh * 100, 1))% → \(Format.fixed(r.deadInSamplesAfterRefresh * 100, 1))% at the epoch's end; "
                               + "joiners heard by \(Format.fixed(r.joinersReached * 100, 1))%, in samples at \(Format.fixed(r.joinersInSamples, 2))× a node's share"
                               + (r.roundsToReach.map { " (99% after \($0) rounds)" } ?? "")
-                              + "; \(r.floodedRounds) flooded, \(r.cutOffRounds) cut-off rounds; \(r.memoryPerNode / 1024) KiB per node")
+                              + "; \(r.floodedRounds) flooded, \(r.cutOffRounds) cut-off rounds; \(r.memoryPerNode / 1024) KiB per node"
+                              + (victims > 0 ? "; victims' samples \(Format.fixed(r.maliciousInVictimSamples * 100, 1))% malicious, "
+                                 + "\(r.victimFloodedRounds) of their rounds flooded" : ""))
             }
         }
         return 0
