@@ -9,7 +9,7 @@ import PosternSystem
 enum SimulateCommand {
     static let usage = """
     usage: postern simulate gossip [--nodes N] [--malicious F] [--churn F] [--view L1] [--sample L2]
-                                   [--rounds-per-epoch R] [--epochs E] [--seed S] [--victims K] [--unlimited-pushes] [--answer-with-view]
+                                   [--rounds-per-epoch R] [--epochs E] [--seed S] [--victims K] [--flood-limit P] [--unlimited-pushes] [--answer-with-view]
                                    [--sample-every-id] [--json]
     Simulates N nodes (default 1000; up to 200000) gossiping in rounds, R per epoch (12) for E epochs (4):
     a fraction F of them (0.1) one coalition pushing its own ids as hard as the protocol lets it; 16 nodes
@@ -26,6 +26,8 @@ enum SimulateCommand {
     rule) instead of the pushes of unblocked rounds.
     --victims K: the coalition singles out K honest nodes, pushing each the flood limit less the honest
     pushes it gets on average, every round; the coalition's share of their samples is reported.
+    --flood-limit P: a round with more than P distinct pushes is blocked (default: the pushes a node
+    gets on average and a quarter more, 22 with views of 40; Brahms: twice, 36).
     example: postern simulate gossip --nodes 10000 --json
     """
 
@@ -49,7 +51,7 @@ enum SimulateCommand {
 
     static func gossip(_ args: [String]) -> Int32 {
         guard let o = CLI.options(Array(args.dropFirst()), ["--nodes", "--malicious", "--churn", "--view", "--sample", "--rounds-per-epoch",
-                                                             "--epochs", "--seed", "--victims"], flags: ["--json", "--unlimited-pushes", "--answer-with-view", "--sample-every-id"], usage: usage) else { return 2 }
+                                                             "--epochs", "--seed", "--victims", "--flood-limit"], flags: ["--json", "--unlimited-pushes", "--answer-with-view", "--sample-every-id"], usage: usage) else { return 2 }
         func whole(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int? { wholeOption(o[name], fallback, range) }
         func share(_ name: String, _ fallback: String, _ most: Double) -> Double? {
             guard let v = Format.decimal(Substring(o[name] ?? fallback)), v >= 0, v <= most else { return nil }
@@ -60,15 +62,18 @@ enum SimulateCommand {
         let view = whole("--view", 40, 3...5000), sample = whole("--sample", 40, 1...5000)
         let rounds = whole("--rounds-per-epoch", 12, 1...1000), epochs = whole("--epochs", 4, 3...100)
         let seed = UInt64(o["--seed"] ?? "1"), victims = whole("--victims", 0, 0...1000)
-        guard let nodes, let malicious, let churn, let view, let sample, let rounds, let epochs, let seed, let victims else {
+        let floodLimit = whole("--flood-limit", 0, 1...100_000)   // 0: the default for the view size
+        guard let nodes, let malicious, let churn, let view, let sample, let rounds, let epochs, let seed, let victims,
+              let floodLimit else {
             return CLI.usageError("--nodes 10…200000, --malicious 0…0.5, --churn 0…0.9, --view 3…5000, --sample 1…5000, "
-                                  + "--rounds-per-epoch 1…1000, --epochs 3…100, --seed an integer, --victims 0…1000")
+                                  + "--rounds-per-epoch 1…1000, --epochs 3…100, --seed an integer, --victims 0…1000, --flood-limit 1…100000")
         }
         c.nodes = nodes
         c.malicious = malicious
         c.churn = churn
         c.parameters = BrahmsParameters(viewSize: view, sampleSize: sample)
         c.parameters.sampleEveryID = o["--sample-every-id"] != nil
+        if floodLimit > 0 { c.parameters.acceptedPushes = floodLimit }
         c.roundsPerEpoch = rounds
         c.epochs = epochs
         c.seed = seed
@@ -98,7 +103,7 @@ enum SimulateCommand {
                               + "\"dead_in_samples_after_refresh\":\(f(r.deadInSamplesAfterRefresh)),"
                               + "\"joiners_heard_by\":\(f(r.joinersReached)),\"joiners_in_samples\":\(f(r.joinersInSamples)),\"rounds_to_99pct\":\(r.roundsToReach.map { String($0) } ?? "null"),"
                               + "\"flooded_rounds\":\(r.floodedRounds),\"cut_off_rounds\":\(r.cutOffRounds),\"memory_per_node\":\(r.memoryPerNode),"
-                              + "\"victims\":\(victims),\"malicious_in_victim_samples\":\(f(r.maliciousInVictimSamples)),\"victim_flooded_rounds\":\(r.victimFloodedRounds)}")
+                              + "\"victims\":\(victims),\"flood_limit\":\(c.parameters.acceptedPushes),\"malicious_in_victim_samples\":\(f(r.maliciousInVictimSamples)),\"victim_flooded_rounds\":\(r.victimFloodedRounds)}")
             } else {
                 Terminal.line("epoch \(r.epoch): \(Format.fixed(r.bytesPerNode * perDay / 1e6, 1)) MB/day per node, "
                               + "\(Format.fixed(r.bytesPerClient * perDay / 1e6, 2)) per client; malicious \(Format.fixed(r.maliciousInSamples * 100, 1))% "
