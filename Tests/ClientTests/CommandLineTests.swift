@@ -422,6 +422,7 @@ import Testing
             (["--bogus", "inbox"], "postern: unknown option '--bogus'"),
             (["chat", "post", "--chat", "c", "--text", "t", "--anonymous", "loud"], "postern: --anonymous must be derived, signed or keyless"),
             (["simulate", "gossip", "--nodes", "5"], "postern: --nodes 10…200000"),
+            (["simulate", "gossip", "--flood-limit", "0"], "postern: --nodes 10…200000"),
             (["simulate", "flood"], "postern: simulate what? (gossip, anonymity)"),
             (["simulate", "anonymity", "--clients", "1"], "postern: --clients 2…100000"),
         ]
@@ -435,7 +436,8 @@ import Testing
     /// `simulate gossip --json`: one JSON line per epoch with the measures docs/BENCH.md reports, the same
     /// for the same seed.
     @Test func simulateGossipReportsJSONLinesPerEpoch() throws {
-        let args = ["simulate", "gossip", "--nodes", "60", "--view", "12", "--sample", "12", "--epochs", "3", "--rounds-per-epoch", "6", "--json"]
+        let args = ["simulate", "gossip", "--nodes", "60", "--view", "12", "--sample", "12", "--epochs", "3", "--rounds-per-epoch", "6",
+                    "--victims", "2", "--flood-limit", "9", "--json"]
         let (status, out) = try LivingNetworkTests.run(args)
         #expect(status == 0, "\(out)")
         let lines = out.split(separator: "\n")
@@ -444,9 +446,10 @@ import Testing
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             #expect(object["epoch"] as? Int == i)
             for key in ["bytes_per_node_day", "bytes_per_client_day", "malicious_in_samples", "dead_in_samples_after_refresh",
-                        "joiners_heard_by", "memory_per_node"] {
+                        "joiners_heard_by", "joiners_in_samples", "memory_per_node", "malicious_in_victim_samples", "victim_flooded_rounds"] {
                 #expect(object[key] != nil, "\(key) missing in \(line)")
             }
+            #expect(object["victims"] as? Int == 2 && object["flood_limit"] as? Int == 9, "\(line)")
         }
         #expect(try LivingNetworkTests.run(args).1 == out)
     }

@@ -9,8 +9,8 @@ import PosternSystem
 enum SimulateCommand {
     static let usage = """
     usage: postern simulate gossip [--nodes N] [--malicious F] [--churn F] [--view L1] [--sample L2]
-                                   [--rounds-per-epoch R] [--epochs E] [--seed S] [--victims K] [--flood-limit P] [--unlimited-pushes] [--answer-with-view]
-                                   [--sample-every-id] [--json]
+                                   [--rounds-per-epoch R] [--epochs E] [--seed S] [--victims K] [--flood-limit P]
+                                   [--unlimited-pushes] [--answer-with-view] [--sample-every-id] [--json]
     Simulates N nodes (default 1000; up to 200000) gossiping in rounds, R per epoch (12) for E epochs (4):
     a fraction F of them (0.1) one coalition pushing its own ids as hard as the protocol lets it; 16 nodes
     join in epoch 1; a fraction (0.1) of the honest nodes leaves in epoch 2 and as many join. Views hold L1
