@@ -1,7 +1,9 @@
 /// Sizes of a node's partial view and sample (docs/PROTOCOL.md §5.9): `viewSize` ids in the view (ℓ₁),
 /// `sampleSize` min-wise samplers (ℓ₂); each round a node pushes its own descriptor to `pushes` view
 /// members, pulls the views of `pulls` others, and rebuilds its view from `pushes` received pushes,
-/// `pulls` pulled ids and `fromSample` sample values (α = β = 0.45, γ = 0.1, as in Brahms).
+/// `pulledIntoView` pulled ids and `fromSample` sample values (α = 0.45, β = 0.25, γ = 0.3; Brahms has
+/// β = 0.45, γ = 0.1: pull answers are where a coalition gets into views, the sample is the least
+/// biased source, docs/BENCH.md).
 public struct BrahmsParameters: Equatable {
     public var viewSize: Int
     public var sampleSize: Int
@@ -26,7 +28,8 @@ public struct BrahmsParameters: Equatable {
 
     public var pushes: Int { max(1, viewSize * 45 / 100) }
     public var pulls: Int { max(1, viewSize * 45 / 100) }
-    public var fromSample: Int { max(1, viewSize - pushes - pulls) }
+    public var pulledIntoView: Int { max(1, viewSize * 25 / 100) }
+    public var fromSample: Int { max(1, viewSize - pushes - pulledIntoView) }
 }
 
 /// One node's Brahms state (Bortnikov et al., "Brahms: Byzantine resilient random membership sampling",
@@ -112,7 +115,7 @@ public struct BrahmsView<ID: SampleID> {
         } else {
             let sampled = sample.values.filter { $0 != me }
             var next: [ID] = [], taken = Set<ID>()
-            for id in Self.pick(pushes, parameters.pushes, random: random) + Self.pick(pulls, parameters.pulls, random: random)
+            for id in Self.pick(pushes, parameters.pushes, random: random) + Self.pick(pulls, parameters.pulledIntoView, random: random)
                 + Self.pick(sampled, parameters.fromSample, random: random) where taken.insert(id).inserted && next.count < parameters.viewSize {
                 next.append(id)
             }
