@@ -13,10 +13,10 @@ public struct BrahmsParameters: Equatable {
     public var sampleEveryID = false
 
     /// More distinct pushes than this in one round is a flood: the round is blocked. The pushes a node
-    /// receives on average (`pushes`) and a quarter more (at least 3): about 1% of honest rounds are blocked by
-    /// chance, and a coalition that singles out a node can add only a quarter of its pushes without
-    /// blocking it. Brahms' 2 × `pushes` let such a coalition hold 89% of a victim's sample after
-    /// three epochs (28% with the quarter; docs/BENCH.md, "Gossip at scale").
+    /// receives on average (`pushes`) and a quarter more (at least 3): 1.5–3.4% of honest rounds are
+    /// blocked by chance, and a coalition that singles out a node can add only a quarter of its pushes
+    /// without blocking it. Brahms' 2 × `pushes` let such a coalition hold 89–91% of a victim's sample
+    /// after three epochs (23–25% now; docs/BENCH.md, "Gossip at scale").
     public var acceptedPushes: Int
 
     public init(viewSize: Int, sampleSize: Int) {
