@@ -83,7 +83,7 @@ public final class Conversation {
                            plaintext: plaintext, into: output)
         s.sendChain = ck
         s.sendAddress = ak
-        s.ns += 1
+        if s.ns < RatchetState.maxCounter { s.ns += 1 }
         return address
     }
 
@@ -173,6 +173,8 @@ public final class Conversation {
     /// Skips to index `n` of the receiving chain, takes its message key and opens the body.
     private static func advance(_ s: RatchetState, to n: UInt32, _ address: Bytes32, _ c: UnsafeRawBufferPointer,
                                 _ output: UnsafeMutableRawPointer?, maxSkip: Int) throws(RatchetError) {
+        // The last index a chain may use: taking it would leave Nr past what a stored state may hold.
+        guard n < RatchetState.maxCounter else { throw .tooManySkipped }
         try s.skip(until: n, maxSkip: maxSkip)
         let (ck, mk) = KDF.chain(s.recvChain)
         try MessageCrypto.openBody(c, address: address, messageKey: mk, into: output)

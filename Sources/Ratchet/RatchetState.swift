@@ -23,6 +23,11 @@ final class RatchetState {
     var sendAddress = Bytes32.zero, nextSendAddress = Bytes32.zero
     var recvAddress = Bytes32.zero, nextRecvAddress = Bytes32.zero
     var ns: UInt32 = 0, nr: UInt32 = 0, pn: UInt32 = 0
+    /// The largest counter a stored state may hold (`Conversation(serialized:)`). The send counter stops
+    /// here rather than pass it (a later message repeats the index, and the receiver, already past it,
+    /// cannot open it: delivery fails, no key is reused), so a state is loadable after any send. Every
+    /// reply starts a new chain from 0; two billion messages without one never happen.
+    static let maxCounter: UInt32 = (1 << 31) - 1
     var skipped: [SkippedKey] = []
 
     init() {}

@@ -48,9 +48,10 @@ extension Conversation {
         s.sendAddress = try reader.key(); s.nextSendAddress = try reader.key()
         s.recvAddress = try reader.key(); s.nextRecvAddress = try reader.key()
         s.ns = try reader.u32(); s.nr = try reader.u32(); s.pn = try reader.u32()
-        // Counters restart at every DH step; one near 2³² is not a state this code wrote, and sending
-        // from it would overflow (a trap). Refused as damaged.
-        guard s.ns < 1 << 31, s.nr < 1 << 31, s.pn < 1 << 31 else { throw .malformed }
+        // Counters restart at every DH step and the send counter stops at `maxCounter`; one beyond is not
+        // a state this code wrote, and sending from one near 2³² would overflow (a trap). Refused as damaged.
+        let most = RatchetState.maxCounter
+        guard s.ns <= most, s.nr <= most, s.pn <= most else { throw .malformed }
         let count = Int(try reader.u32())
         guard count <= maxSkip, count * 100 == reader.remaining else { throw .malformed }
         for _ in 0..<count {

@@ -18,6 +18,22 @@ import Testing
         #expect(try Conversation(serialized: p.alice.serialized()).serialized() == p.alice.serialized())
     }
 
+    /// A state whose send counter is at the largest a stored state may hold (2³¹ − 1) still loads after
+    /// a send, and after many: the counter stops there instead of passing the limit, so a state written
+    /// after a send is never refused when read back (found by cross/fuzz ratchet; a chain that long
+    /// never happens, since every reply starts a new one).
+    @Test func theSendCounterStopsAtWhatAStoredStateMayHold() throws {
+        let p = try Pair()
+        var bytes = p.alice.serialized()
+        bytes.replaceSubrange((bytes.count - 16)..<(bytes.count - 12), with: [0xff, 0xff, 0xff, 0x7f])
+        let c = try Conversation(serialized: bytes)
+        for _ in 0..<3 {
+            _ = c.send([1, 2, 3])
+            let reloaded = try Conversation(serialized: c.serialized())
+            #expect(reloaded.state.ns == RatchetState.maxCounter)
+        }
+    }
+
     /// A stored state without a sending chain (flags bit 0 clear: never written by this code) is refused
     /// when read; `send` from it trapped (found by cross/fuzz ratchet).
     @Test func stateWithoutASendingChainIsRefused() throws {
