@@ -25,8 +25,6 @@ public final class ClientCover {
     public private(set) var sent: (real: Int, dummies: Int, loops: Int, drops: Int) = (0, 0, 0, 0)
     /// Addresses to fetch and delete: a loop's (isLoop) or a cover acknowledgement's, with when it left.
     var watched: [Bytes32: (isLoop: Bool, sentAt: Double)] = [:]
-    /// The mixes each outstanding loop went through, until it is back or lost (`Courier.health`).
-    var loopPaths: [[UInt8]: [Bytes32]] = [:]
     var running = false
 
     /// The schedule's clock (seconds since 1970), and how many of its seconds pass in one real second:
@@ -58,7 +56,7 @@ public final class ClientCover {
         loops = LoopMonitor(timeout: config.loopTimeoutSeconds)
     }
 
-    static func wall() -> Double { Double(Clock.wallNanoseconds()) / 1e9 }
+    static func wall() -> Double { Clock.wallTime() }
 
     /// `config` with what each event, each poll and the rest cost on a client's link, so that the
     /// scheduler's levels keep *every* byte to and from the gateway inside the budget (docs/COVER.md).
@@ -122,8 +120,7 @@ public final class ClientCover {
         guard let c = courier.coverPacket(loop: isLoop, acknowledged: acknowledged) else { return }
         if let address = c.loopAddress {
             watched[address] = (true, now)
-            loops.sent(address.bytes, at: now)
-            loopPaths[address.bytes] = c.mixes
+            loops.sent(address.bytes, at: now, through: c.mixes)
         }
         if let ack = c.ack { watched[ack.address] = (false, now) }
         client.submit(c.packet, cover: true) { _, _ in }
@@ -131,12 +128,7 @@ public final class ClientCover {
 
     /// Gives up loops past the timeout; each lost one counts against the mixes it went through.
     func checkLoops(now: Double) {
-        for address in loops.check(now: now) { outcome(address, returned: false) }
-    }
-
-    func outcome(_ address: [UInt8], returned: Bool) {
-        guard let path = loopPaths.removeValue(forKey: address) else { return }
-        courier.health.record(path, returned: returned, now: Courier.wall())
+        for path in loops.check(now: now) { courier.health.record(path, returned: false, now: Clock.wallTime()) }
     }
 
     /// The addresses a session's POLL watches for the cover: loops and acknowledgements sent within twice
@@ -152,7 +144,7 @@ public final class ClientCover {
     /// gateway); false if it is not the cover's.
     public func take(_ item: GatewayClient.Fetched) -> Bool {
         guard let entry = watched.removeValue(forKey: item.address) else { return false }
-        if entry.isLoop && loops.returned(item.address.bytes) { outcome(item.address.bytes, returned: true) }
+        if entry.isLoop, let path = loops.returned(item.address.bytes) { courier.health.record(path, returned: true, now: Clock.wallTime()) }
         client.delete(address: item.address, id: item.id)
         return true
     }

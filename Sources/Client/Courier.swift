@@ -63,12 +63,9 @@ public final class Courier {
 
     /// A mix per layer, avoiding those `health` holds suspect.
     func mixPath(_ map: Topology) -> [NodeInfo] {
-        let now = Self.wall()
+        let now = Clock.wallTime()
         return map.randomMixPath(avoiding: { health.isSuspect($0, now: now) })
     }
-
-    /// The wall clock in seconds (what `health` is kept in).
-    public static func wall() -> Double { Double(Clock.wallNanoseconds()) / 1e9 }
 
     /// Most bytes of `data` one packet carries.
     public func capacity(ack: Bool) -> Int { Delivery.capacity(network.parameters.geometry, ack: ack) }

@@ -1,9 +1,12 @@
+import PosternCrypto
+
 /// Liveness from loop packets: each loop sent is expected back within a timeout; late ones count as lost.
 /// Sustained loss (at least half of the last 20 loops) is reported, so an operator or user learns that
-/// the network, or their gateway, is dropping traffic.
+/// the network, or their gateway, is dropping traffic. Each loop keeps the mixes it went through, handed
+/// back when it returns or is given up (for `HopHealth`).
 public final class LoopMonitor {
     public let timeout: Double
-    var outstanding: [[UInt8]: Double] = [:]
+    var outstanding: [[UInt8]: (sentAt: Double, path: [Bytes32])] = [:]
     public private(set) var sent = 0, returned = 0, lost = 0
     var recent: [Bool] = []
     public var onSustainedLoss: (Int) -> Void = { _ in }
@@ -11,29 +14,29 @@ public final class LoopMonitor {
 
     public init(timeout: Double) { self.timeout = timeout }
 
-    public func sent(_ id: [UInt8], at t: Double) {
-        outstanding[id] = t
+    public func sent(_ id: [UInt8], at t: Double, through path: [Bytes32] = []) {
+        outstanding[id] = (t, path)
         sent += 1
     }
 
-    /// True when `id` was an outstanding loop.
+    /// The path of `id` if it was an outstanding loop (now back); nil otherwise.
     @discardableResult
-    public func returned(_ id: [UInt8]) -> Bool {
-        guard outstanding.removeValue(forKey: id) != nil else { return false }
+    public func returned(_ id: [UInt8]) -> [Bytes32]? {
+        guard let loop = outstanding.removeValue(forKey: id) else { return nil }
         returned += 1
         record(true)
-        return true
+        return loop.path
     }
 
-    /// Expires loops older than the timeout; returns their ids.
+    /// Expires loops older than the timeout; returns their paths.
     @discardableResult
-    public func check(now: Double) -> [[UInt8]] {
-        var expired: [[UInt8]] = []
-        for (id, t) in outstanding where now - t > timeout {
+    public func check(now: Double) -> [[Bytes32]] {
+        var expired: [[Bytes32]] = []
+        for (id, loop) in outstanding where now - loop.sentAt > timeout {
             outstanding[id] = nil
             lost += 1
             record(false)
-            expired.append(id)
+            expired.append(loop.path)
         }
         return expired
     }

@@ -1,6 +1,4 @@
 import PosternCrypto
-import PosternPacket
-import PosternSystem
 
 /// What one's own loops say about the mixes they went through (docs/PROTOCOL.md §4.6): a mix on the
 /// path of `suspectAfter` lost loops in a row, with none through it come back since, is taken to be down
@@ -60,19 +58,5 @@ public struct HopHealth {
     public mutating func keep(only current: Set<Bytes32>) {
         losses = losses.filter { current.contains($0.key) }
         suspectUntil = suspectUntil.filter { current.contains($0.key) }
-    }
-}
-
-extension Topology {
-    /// One mix from every layer, layer 1 first, each chosen uniformly among the layer's mixes that
-    /// `avoid` does not name (among all of the layer's if it names every one: a route through a suspect
-    /// mix is better than none).
-    public func randomMixPath(avoiding avoid: (Bytes32) -> Bool, random: () -> UInt64 = { Random.uint64() }) -> [NodeInfo] {
-        (1...max(1, layers)).map { layer in
-            let all = mixes(layer: layer)
-            let healthy = all.filter { !avoid($0.id) }
-            let from = healthy.isEmpty ? all : healthy
-            return from[Self.uniformIndex(from.count, random())]
-        }
     }
 }

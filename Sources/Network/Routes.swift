@@ -7,11 +7,16 @@ import PosternSystem
 /// exponential delay per hop chosen by the sender. `random` gives 64 random bits: the kernel's CSPRNG by
 /// default, a seeded generator in the simulator (so it runs this code, not a copy of it).
 extension Topology {
-    /// One mix from every layer, layer 1 first, each chosen uniformly at random.
-    public func randomMixPath(random: () -> UInt64 = { Random.uint64() }) -> [NodeInfo] {
+    /// One mix from every layer, layer 1 first, each chosen uniformly at random among the layer's mixes
+    /// that `avoid` does not name (`HopHealth`; among all of the layer's if it names every one: a route
+    /// through a suspect mix is better than none).
+    public func randomMixPath(avoiding avoid: (Bytes32) -> Bool = { _ in false },
+                              random: () -> UInt64 = { Random.uint64() }) -> [NodeInfo] {
         (1...max(1, layers)).map { layer in
-            let mixes = mixes(layer: layer)
-            return mixes[Self.uniformIndex(mixes.count, random())]
+            let all = mixes(layer: layer)
+            let healthy = all.filter { !avoid($0.id) }
+            let from = healthy.isEmpty ? all : healthy
+            return from[Self.uniformIndex(from.count, random())]
         }
     }
 

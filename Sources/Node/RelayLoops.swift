@@ -21,8 +21,6 @@ final class RelayLoops: Timed {
     let builder: PacketBuilder
     var health: HopHealth
     let log: (String) -> Void
-    /// The mixes each outstanding loop went through (by its address), until it is back or lost.
-    var paths: [[UInt8]: [Bytes32]] = [:]
     var healthEpoch: UInt32 = 0
 
     init(cover: CoverConfig, directory: Directory, myID: Bytes32, meanDelayMicros: Double, pool: PacketPool,
@@ -41,19 +39,18 @@ final class RelayLoops: Timed {
         self.log = log
     }
 
-    static func wall() -> Double { Double(Clock.wallNanoseconds()) / 1e9 }
+    static func wall() -> Double { Clock.wallTime() }
 
     /// True when a packet delivered to `address` here is one of our loops coming home.
     func returned(_ address: Bytes32) -> Bool {
-        guard monitor.returned(address.bytes) else { return false }
+        guard let path = monitor.returned(address.bytes) else { return false }
         counters.stats.loopsReturned += 1
-        outcome(address.bytes, returned: true, now: Self.wall())
+        outcome(path, returned: true, now: Self.wall())
         return true
     }
 
-    /// Tells the mixes' health what became of a loop.
-    func outcome(_ address: [UInt8], returned: Bool, now: Double) {
-        guard let path = paths.removeValue(forKey: address) else { return }
+    /// Tells the mixes' health what became of a loop through `path`.
+    func outcome(_ path: [Bytes32], returned: Bool, now: Double) {
         for id in health.record(path, returned: returned, now: now) {
             log("warning: relay loops: mix \(id.hex.prefix(16))… lost \(HopHealth.suspectAfter) loops in a row; routes avoid it for \(Int(health.retrySeconds)) s")
         }
@@ -65,7 +62,7 @@ final class RelayLoops: Timed {
 
     func fire(now: UInt64) {
         let wall = Self.wall()
-        for address in monitor.check(now: wall) { outcome(address, returned: false, now: wall) }
+        for path in monitor.check(now: wall) { outcome(path, returned: false, now: wall) }
         counters.stats.loopsLost = monitor.lost
         let topology = directory.topology
         if topology.epoch != healthEpoch {
@@ -87,8 +84,7 @@ final class RelayLoops: Timed {
                 pool.release(slot)
                 continue
             }
-            monitor.sent(address.bytes, at: wall)
-            paths[address.bytes] = mixes.map { $0.id }
+            monitor.sent(address.bytes, at: wall, through: mixes.map { $0.id })
             counters.stats.loopsSent += 1
             links.send(slot, to: first)
         }

@@ -197,7 +197,7 @@ struct Day {
         monitor.onSustainedLoss = { _ in warnings += 1 }
         for i in 0..<40 { monitor.sent([UInt8(i)], at: Double(i)) }
         for i in 0..<10 { monitor.returned([UInt8(i)]) }
-        #expect(!monitor.returned([200]))
+        #expect(monitor.returned([200]) == nil)
         monitor.check(now: 100)
         #expect(monitor.returned == 10 && monitor.lost == 30 && warnings == 1)
     }

@@ -75,13 +75,14 @@ import Testing
         #expect(chosen[3] == Set(map.mixes(layer: 3).map { $0.id }))
     }
 
-    @Test func theLoopMonitorReturnsTheLoopsItGivesUp() {
+    @Test func theLoopMonitorHandsBackThePathOfEachLoopBackOrGivenUp() {
         let m = LoopMonitor(timeout: 10)
-        m.sent([1], at: 0)
-        m.sent([2], at: 5)
-        #expect(m.returned([2]))
+        m.sent([1], at: 0, through: [a])
+        m.sent([2], at: 5, through: [b, c])
+        #expect(m.returned([2]) == [b, c])
+        #expect(m.returned([2]) == nil)
         #expect(m.check(now: 9).isEmpty)
-        #expect(m.check(now: 11) == [[1]])
+        #expect(m.check(now: 11) == [[a]])
         #expect(m.lost == 1 && m.returned == 1 && m.check(now: 100).isEmpty)
     }
 
@@ -100,7 +101,7 @@ import Testing
         let courier = Courier(network: network, ownGateway: gateways[0].id, meanDelayMicros: 1000)
         let down = try #require(map.mixes(layer: 2).first?.id)
         #expect(map.mixes(layer: 2).count >= 2)
-        for _ in 0..<3 { courier.health.record([down], returned: false, now: Courier.wall()) }
+        for _ in 0..<3 { courier.health.record([down], returned: false, now: Clock.wallTime()) }
         var used = Set<Bytes32>()
         for _ in 0..<40 {
             let built = try courier.packet([1, 2, 3], to: .random(), at: gateways[1].id, acknowledge: true)
