@@ -13,25 +13,14 @@ import Testing
 /// drops die unstored at gateways, relay loops return to the mixes.
 @Suite struct CoverNetworkTests {
     @Test func coverOnALiveNetwork() throws {
-        let dir = NSTemporaryDirectory() + "postern-cover-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         var relay = CoverConfig()
         relay.payloadRate = 0; relay.loopRate = 0; relay.dropRate = 0; relay.relayLoopRate = 10
         relay.loopTimeoutSeconds = 30
         relay.bytesPerDay = 100 << 30
-        let net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir + "/net") { $0.cover = relay }
-        try net.start()
-        defer { net.stop() }
-        let profiles = try Profile.onGateways([("alice", 0), ("bob", 1)], of: net, in: dir)
-        try profiles[0].meet(profiles[1], calling: "bob", calledBy: "alice", now: Clock.wallSeconds())
-        var networks: [ClientNetwork] = []
-        for g in 0..<2 {
-            let n = ClientNetwork(parameters: net.parameters, bootstrap: net.gatewayPeer(g))
-            #expect(n.refreshNow(loop: net.loop, seconds: 20) == 0)
-            networks.append(n)
-        }
-        let alice = try Session(profile: profiles[0], network: networks[0], loop: net.loop, meanDelayMicros: 5_000)
-        let bob = try Session(profile: profiles[1], network: networks[1], loop: net.loop, meanDelayMicros: 5_000)
+        let w = try AliceAndBob { $0.cover = relay }
+        defer { withExtendedLifetime(w) {} }   // its deinit stops the network
+        let net = w.net
+        let (alice, bob) = try w.sessions()
         defer { alice.close(); bob.close() }
         var got: [String] = []
         bob.onMessage = { got.append(String(decoding: $0.text, as: UTF8.self)) }

@@ -14,30 +14,19 @@ import Testing
 /// (`HopHealth`, docs/PROTOCOL.md §4.6).
 @Suite struct DeadMixTests {
     @Test func aClientsLoopsFindAStoppedMixAndItsMessagesGoAroundIt() throws {
-        let dir = NSTemporaryDirectory() + "postern-deadmix-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         var relay = CoverConfig()
         relay.payloadRate = 0; relay.loopRate = 0; relay.dropRate = 0; relay.relayLoopRate = 5
         relay.loopTimeoutSeconds = 5
         relay.bytesPerDay = 100 << 30
         // Three layers of two mixes each, so that every layer still routes with one of them stopped.
-        let net = try LocalNetwork(layers: 3, mixes: 6, gateways: 2, dataDirectory: dir + "/net") { $0.cover = relay }
+        let w = try AliceAndBob(mixes: 6) { $0.cover = relay }
+        defer { withExtendedLifetime(w) {} }   // its deinit stops the network
+        let net = w.net
         var logged: [String] = []
-        net.log = { logged.append($0) }
-        try net.start()
-        defer { net.stop() }
-        let profiles = try Profile.onGateways([("alice", 0), ("bob", 1)], of: net, in: dir)
-        try profiles[0].meet(profiles[1], calling: "bob", calledBy: "alice", now: Clock.wallSeconds())
-        var networks: [ClientNetwork] = []
-        for g in 0..<2 {
-            let n = ClientNetwork(parameters: net.parameters, bootstrap: net.gatewayPeer(g))
-            #expect(n.refreshNow(loop: net.loop, seconds: 20) == 0)
-            networks.append(n)
-        }
-        let map = networks[0].topology
+        net.log = { logged.append($0) }   // read at every line: the relay loops' warnings come later
+        let map = w.network.topology
         try #require((1...3).allSatisfy { map.mixes(layer: $0).count == 2 })
-        let alice = try Session(profile: profiles[0], network: networks[0], loop: net.loop, meanDelayMicros: 5_000)
-        let bob = try Session(profile: profiles[1], network: networks[1], loop: net.loop, meanDelayMicros: 5_000)
+        let (alice, bob) = try w.sessions()
         defer { alice.close(); bob.close() }
         var got: [String] = []
         bob.onMessage = { got.append(String(decoding: $0.text, as: UTF8.self)) }
@@ -59,10 +48,10 @@ import Testing
         let dead = try #require(map.mixes(layer: 2).first?.id)
         let deadIndex = try #require(net.nodes.firstIndex { $0.id == dead })
         net.nodes[deadIndex].stop()
-        let stoppedAt = Courier.wall()
-        let found = net.run(seconds: 30) { poll(); return alice.courier.health.isSuspect(dead, now: Courier.wall()) }
-        #expect(found, "lost \(cover.loops.lost) loops, suspects \(alice.courier.health.suspects(now: Courier.wall()).count)")
-        #expect(Courier.wall() - stoppedAt < 25)
+        let stoppedAt = Clock.wallTime()
+        let found = net.run(seconds: 30) { poll(); return alice.courier.health.isSuspect(dead, now: Clock.wallTime()) }
+        #expect(found, "lost \(cover.loops.lost) loops, suspects \(alice.courier.health.suspects(now: Clock.wallTime()).count)")
+        #expect(Clock.wallTime() - stoppedAt < 25)
         // The nodes' relay loops find it too, and say so.
         let warned = net.run(seconds: 20) { logged.contains { $0.contains("relay loops: mix \(dead.hex.prefix(16))… lost 3 loops in a row") } }
         #expect(warned, "\(logged.filter { $0.contains("relay loops") })")
@@ -72,6 +61,6 @@ import Testing
         let delivered = net.run(seconds: 30) { poll(); return got.count == 8 }
         #expect(delivered, "got \(got.count) of 8")
         #expect(Set(got) == Set((0..<8).map { "around \($0)" }))
-        #expect(!alice.courier.health.isSuspect(map.mixes(layer: 2)[1].id, now: Courier.wall()))
+        #expect(!alice.courier.health.isSuspect(map.mixes(layer: 2)[1].id, now: Clock.wallTime()))
     }
 }

@@ -95,26 +95,3 @@ import Testing
         #expect(abs(estimated - measured) / measured < 0.15, "estimated \(estimated) vs measured \(measured) bytes; \(sent)")
     }
 }
-
-/// A loopback network (3 mix layers, 2 gateways) and two profiles that know each other: alice on the
-/// first gateway, with her view of the network; everything removed at the end.
-final class AliceAndBob {
-    let dir = NSTemporaryDirectory() + "postern-usage-" + UUID().uuidString
-    let net: LocalNetwork
-    let profiles: [Profile]
-    let network: ClientNetwork
-
-    init() throws {
-        net = try LocalNetwork(layers: 3, gateways: 2, dataDirectory: dir + "/net")
-        try net.start()
-        profiles = try Profile.onGateways([("alice", 0), ("bob", 1)], of: net, in: dir)
-        try profiles[0].meet(profiles[1], calling: "bob", calledBy: "alice", now: Clock.wallSeconds())
-        network = ClientNetwork(parameters: net.parameters, bootstrap: net.gatewayPeer(0))
-        #expect(network.refreshNow(loop: net.loop, seconds: 20) == 0)
-    }
-
-    deinit {
-        net.stop()
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-}
