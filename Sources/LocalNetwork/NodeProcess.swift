@@ -5,7 +5,7 @@ import PosternSystem
 /// One `postern node run` process on its own loopback address (127.0.0.2, 127.0.0.3, …), made from
 /// outside it: keys, a config with ports 0 (the node logs what it bound), its stderr in `node.log`, its
 /// counters from its metrics endpoint. For the process benchmark and tools; the tests keep their own
-/// Foundation-based twin.
+/// twin (keys made by `postern node keygen`, regex waits on the log).
 public final class NodeProcess {
     public let name: String
     public let directory: String

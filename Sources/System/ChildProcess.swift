@@ -7,8 +7,9 @@ public struct ChildProcess {
     public let pid: Int32
     public let logPath: String
 
-    /// Starts `path` with `arguments` (argv[0] is `path`), its stderr appended to `logPath`.
-    public init(_ path: String, _ arguments: [String], logPath: String) throws(SystemError) {
+    /// Starts `path` with `arguments` (argv[0] is `path`), its stderr (and its stdout too when `stdout` is
+    /// true) appended to `logPath`.
+    public init(_ path: String, _ arguments: [String], logPath: String, stdout: Bool = false) throws(SystemError) {
         let flags = Int32(PSYS_O_WRITE | PSYS_O_CREATE | PSYS_O_APPEND)
         let log = try check(logPath.withCString { psys_open($0, flags, 0o600) }, "open")
         defer { _ = psys_close(log) }
@@ -17,8 +18,16 @@ public struct ChildProcess {
         defer { for p in argv { p.deallocate() } }
         var pointers: [UnsafePointer<CChar>?] = argv.map { UnsafePointer($0) }
         pointers.append(nil)
-        pid = try check(path.withCString { p in pointers.withUnsafeBufferPointer { psys_spawn(p, $0.baseAddress!, log) } }, "posix_spawn")
+        pid = try check(path.withCString { p in pointers.withUnsafeBufferPointer { psys_spawn(p, $0.baseAddress!, stdout ? log : -1, log) } }, "posix_spawn")
         self.logPath = logPath
+    }
+
+    /// Runs `path` with `arguments` to its end, stdout and stderr together in `outputPath` (appended):
+    /// its exit status (128 + signal when killed).
+    public static func run(_ path: String, _ arguments: [String], outputPath: String) throws(SystemError) -> Int32 {
+        let child = try ChildProcess(path, arguments, logPath: outputPath, stdout: true)
+        let r = psys_wait(child.pid, 1)
+        return r >= 0 ? r : 255
     }
 
     /// What the child has written to stderr so far.

@@ -52,7 +52,7 @@ extension LivingNetworkTests {
         while packets.count < 8000 && Date() < buildEnd {
             packets.append(try slow.packet([UInt8](repeating: 7, count: 200), to: .random(), at: exit.id, acknowledge: false).packet)
         }
-        let pids = nodes.map { $0.process!.processIdentifier }
+        let pids = try nodes.map { try #require($0.pid) }
         let before = pids.map { Self.processMemory($0).now }
 
         // First 320 idle sessions (anyone can open them): the entry keeps node.max_clients = 256 and
