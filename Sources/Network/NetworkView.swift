@@ -18,9 +18,23 @@ public struct NetworkView {
     /// taken. (Verify first: `NodeDescriptor.accept`.)
     @discardableResult
     public mutating func insert(_ d: NodeDescriptor) -> Bool {
-        if let held = descriptors[d.id], held.published >= d.published { return false }
+        if let held = descriptors[d.id] {
+            guard held.published < d.published else { return false }
+            forget(linkKey: held.linkKey)
+        }
         descriptors[d.id] = d
+        linkKeys[d.linkKey, default: 0] += 1
         return true
+    }
+
+    /// How many descriptors of the view name each link key (an index for `names(linkKey:)`).
+    private var linkKeys: [Bytes32: Int] = [:]
+
+    /// Whether a descriptor of the view names this link key.
+    public func names(linkKey: Bytes32) -> Bool { linkKeys[linkKey] != nil }
+
+    private mutating func forget(linkKey: Bytes32) {
+        if let n = linkKeys[linkKey], n > 1 { linkKeys[linkKey] = n - 1 } else { linkKeys[linkKey] = nil }
     }
 
     /// Parses, verifies and inserts; the refusal if it was refused. Nil also when an equal or newer
@@ -38,7 +52,9 @@ public struct NetworkView {
     @discardableResult
     public mutating func prune(now: Int64) -> Int {
         let gone = descriptors.values.filter { $0.validUntil < now }.map { $0.id }
-        for id in gone { descriptors[id] = nil }
+        for id in gone {
+            if let d = descriptors.removeValue(forKey: id) { forget(linkKey: d.linkKey) }
+        }
         return gone.count
     }
 

@@ -55,8 +55,9 @@ final class Directory: Timed {
     var controlBytes: [FileDescriptor: Int] = [:]
     var controlWindowStart: UInt64 = 0
 
-    /// Most descriptors held; further new nodes are refused (counted as `gossipRefused`).
-    static let maxView = 20_000
+    /// Most descriptors held (`NodeOptions.maxViewDescriptors`); further new nodes are refused (counted as
+    /// `gossipRefused`).
+    var maxView: Int { options.maxViewDescriptors }
     /// Control bytes one connection may send per gossip interval (a whole view of `maxView` nodes pushed
     /// to a new node, with room to spare); beyond it the connection is closed as a flood.
     static let maxControlBytesPerInterval = 16 << 20
@@ -165,7 +166,7 @@ final class Directory: Timed {
     /// Offers one descriptor from the network; counts a refusal. True if taken.
     @discardableResult
     func offer(_ bytes: [UInt8], now: Int64) -> Bool {
-        if view.count >= Self.maxView {
+        if view.count >= maxView {
             counters.stats.gossipRefused += 1
             return false
         }
@@ -184,6 +185,15 @@ final class Directory: Timed {
         return taken
     }
 
+    /// Whether a descriptor received on inbound link `c` introduces its peer (§4.1): it names the link
+    /// key the peer authenticated with and verifies (whether or not the view takes it: it may be full).
+    /// Checked for descriptors of that key only, so gossip costs no extra signature check.
+    func introduces(_ bytes: [UInt8], on c: Connection, now: Int64) -> Bool {
+        guard let rs = c.remoteStatic, let d = try? NodeDescriptor(bytes: bytes), d.linkKey.bytes == rs else { return false }
+        do { try d.verify(network: parameters, now: now) } catch { return false }
+        return true
+    }
+
     /// This epoch's map from the view; tells the stages when it changed.
     func rebuild(now: Int64) {
         view.prune(now: now)
@@ -199,8 +209,8 @@ final class Directory: Timed {
     /// The descriptor of a node, any epoch.
     func descriptor(_ id: Bytes32) -> NodeDescriptor? { view.descriptors[id] }
 
-    /// Whether a link key belongs to a node of the view (only those may send packets).
-    func isMember(linkKey: Bytes32) -> Bool { view.descriptors.values.contains { $0.linkKey == linkKey } }
+    /// Whether a descriptor of the view names this link key (one hash lookup).
+    func isMember(linkKey: Bytes32) -> Bool { view.names(linkKey: linkKey) }
 
     // MARK: Timed
 
@@ -270,7 +280,7 @@ final class Directory: Timed {
         switch g {
         case .digest(let senderTime, let last, let answer, let entries):
             var collected = partialDigests[c.fd] ?? []
-            guard collected.count + entries.count <= Self.maxView else {
+            guard collected.count + entries.count <= maxView else {
                 counters.stats.gossipRefused += 1
                 partialDigests[c.fd] = nil
                 c.close("digest too long")
@@ -290,8 +300,13 @@ final class Directory: Timed {
             }
         case .descriptors(let list):
             // Taken descriptors mark the view dirty; the map is rebuilt once per gossip interval, not
-            // per frame (a map of 10 000 nodes takes ~0.16 s on x86: docs/BENCH.md).
-            for bytes in list { offer(bytes, now: now) }
+            // per frame (a map of 10 000 nodes takes ~0.16 s on x86: docs/BENCH.md). A verified
+            // descriptor naming the link key the peer authenticated with introduces it (§4.1): packets
+            // from this link are then accepted, whether or not the view keeps the descriptor.
+            for bytes in list {
+                if c.tag == LinkListener.unchecked && introduces(bytes, on: c, now: now) { c.tag = LinkListener.admitted }
+                offer(bytes, now: now)
+            }
         }
     }
 

@@ -5,9 +5,10 @@ import PosternPacket
 import PosternSystem
 
 /// Stage "incoming": accepts links from other nodes (Noise XK as responder). Anyone may connect and
-/// gossip (control frames go to the directory, bounded there); only nodes of the view may send packets:
-/// a packet from a link key no descriptor names closes the link and is counted. Frames that are exactly
-/// one packet go to `onPacket`.
+/// gossip (control frames go to the directory, bounded there); packets are accepted from a link whose
+/// peer introduced itself (a verified descriptor naming its link key, sent on the link: the directory
+/// marks the link `admitted`) or whose link key a descriptor of the view names; a packet from any other
+/// link closes it and is counted. Frames that are exactly one packet go to `onPacket`.
 final class LinkListener {
     let loop: EventLoop
     let secrets: NodeSecrets
@@ -18,6 +19,9 @@ final class LinkListener {
     let onPacket: (UnsafeRawBufferPointer) -> Void
     private(set) var socket: FileDescriptor?
     var inbound: [FileDescriptor: Connection] = [:]
+
+    /// `Connection.tag` of an inbound link: not yet checked, or allowed to send packets.
+    static let unchecked = 0, admitted = 1
 
     init(loop: EventLoop, secrets: NodeSecrets, geometry: Geometry, options: NodeOptions, counters: NodeCounters,
          directory: Directory, onPacket: @escaping (UnsafeRawBufferPointer) -> Void) {
@@ -49,19 +53,19 @@ final class LinkListener {
             let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: geometry.packetBytes + 16, maxQueued: 1 << 20,
                                handshakeTimeout: options.handshakeTimeoutNanos)
             inbound[fd] = c
-            // tag: 0 = not yet checked, 1 = a node of the view (checked once, at its first packet).
+            // tag: `unchecked` until the peer introduced itself or its first packet found it in the view.
             c.onMessage = { [self] c, frame in
                 if GossipFrame.isControl(frame.count, packetBytes: self.geometry.packetBytes) {
                     self.directory.control(frame, on: c)
                     return
                 }
-                if c.tag == 0 {
+                if c.tag == Self.unchecked {
                     guard let rs = c.remoteStatic, let peer = Bytes32(rs), self.directory.isMember(linkKey: peer) else {
                         self.counters.stats.linkRejects += 1
-                        c.close("packets from a node not in the view")
+                        c.close("packets from a node that neither introduced itself nor is in the view")
                         return
                     }
-                    c.tag = 1
+                    c.tag = Self.admitted
                 }
                 self.onPacket(frame)
             }

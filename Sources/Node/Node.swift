@@ -35,6 +35,9 @@ public struct NodeOptions {
     public var maxQueuedPackets = 4096
     /// Packets waiting for a link to come up, per neighbour.
     public var maxPendingPerLink = 512
+    /// Descriptors the view holds at most (PROTOCOL.md §5.5); further new nodes are refused, counted as
+    /// `gossip_refused`.
+    public var maxViewDescriptors = 20_000
     /// Group-commit window of the mailbox store.
     public var groupCommitNanos: UInt64 = 5_000_000
     public var replayCapacity = 1 << 18

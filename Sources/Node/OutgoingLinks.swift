@@ -189,6 +189,9 @@ final class OutgoingLinks {
         c.onEstablished = { [self] c in
             link.backoff = 100_000_000
             self.counters.stats.linksUp = self.up
+            // The introduction (§4.1): this node's descriptor first, so the peer accepts its packets
+            // even before gossip brought the descriptor there.
+            if let own = self.directory.own { c.send(GossipFrame.descriptors([own.bytes]).encoded) }
             for f in link.pendingControl { c.send(f) }
             link.pendingControl.removeAll()
             for index in link.pending {

@@ -146,10 +146,36 @@ struct TestNode {
 
     @Test func expiredDescriptorsArePruned() {
         var view = NetworkView(parameters: network)
-        view.insert(TestNode().descriptor(network, published: now - 100, validUntil: now + 5))
-        view.insert(TestNode().descriptor(network))
+        let gone = TestNode(), kept = TestNode()
+        view.insert(gone.descriptor(network, published: now - 100, validUntil: now + 5))
+        view.insert(kept.descriptor(network))
         let pruned = view.prune(now: now + 10)
         #expect(pruned == 1 && view.count == 1)
+        #expect(!view.names(linkKey: gone.link) && view.names(linkKey: kept.link))
+    }
+
+    /// The link key index (which link may send packets) follows the newest descriptor of each node.
+    @Test func theLinkKeysNamedAreTheNewestDescriptors() {
+        var view = NetworkView(parameters: network)
+        let node = TestNode()
+        view.insert(node.descriptor(network, published: 1_000_000))
+        #expect(view.names(linkKey: node.link) && !view.names(linkKey: .random()))
+        // The same identity republished with another link key: only the new one is named.
+        let moved = Bytes32.random()
+        let newer = NodeDescriptor(identityKey: Ed25519.KeyPair(seed: node.seed), network: network, linkKey: moved, roles: .mix,
+                                   published: 1_000_050, validUntil: 1_003_600, address: "127.0.0.3:7000", clientAddress: nil,
+                                   packetKeys: [(6, .random())], software: "postern test", certificate: nil)
+        let taken = view.insert(newer)
+        #expect(taken && view.names(linkKey: moved) && !view.names(linkKey: node.link))
+        // Two identities naming one link key (only one of them can hold it): named until both are gone.
+        let twin = NodeDescriptor(identityKey: Ed25519.KeyPair(seed: Random.bytes(32)), network: network, linkKey: moved, roles: .mix,
+                                  published: 1_000_000, validUntil: 1_000_200, address: "127.0.0.4:7000", clientAddress: nil,
+                                  packetKeys: [(6, .random())], software: "postern test", certificate: nil)
+        view.insert(twin)
+        view.prune(now: 1_000_300)
+        #expect(view.names(linkKey: moved))
+        view.prune(now: 1_004_000)
+        #expect(!view.names(linkKey: moved) && view.count == 0)
     }
 }
 

@@ -326,6 +326,55 @@ final class World {
         #expect(w.run { w.bobGot == ["still fine"] })
     }
 
+    /// A dialler introduces itself (PROTOCOL.md §4.1): its signed descriptor, sent on the link, lets its
+    /// packets in even when the node's view does not take the descriptor (here: the view is full, as a
+    /// partial view always is). A descriptor that names another link key introduces nobody: that link's
+    /// packet is refused as a stranger's. (Before introductions, both were refused.)
+    @Test func aNodeThatIntroducesItselfMaySendPackets() throws {
+        let w = try World { $0.maxViewDescriptors = 5 }   // the five nodes of the world
+        let mix = w.net.info(0)
+        let (host, port) = TCP.parse(mix.address)!
+        let node = w.net.nodes[0]
+        let packetBytes = w.net.parameters.geometry.packetBytes
+        let epoch = w.net.parameters.epoch(at: Clock.wallSeconds())
+        func descriptor(linkKey: Bytes32, address: String) -> NodeDescriptor {
+            let now = Clock.wallSeconds()
+            return NodeDescriptor(identityKey: Ed25519.KeyPair(seed: Random.bytes(32)), network: w.net.parameters, linkKey: linkKey,
+                                  roles: .mix, published: now, validUntil: now + 600, address: address, clientAddress: nil,
+                                  packetKeys: [(epoch, Bytes32.random())], software: "postern test", certificate: nil)
+        }
+        /// Dials the mix with a fresh link key, sends `intro`'s bytes, then one packet: whether the link
+        /// was refused for it.
+        func introduceAndSend(_ intro: (Bytes32) -> NodeDescriptor) throws -> Bool {
+            let secret = Random.bytes(32)
+            let linkKey = Bytes32(X25519.publicKey(of: SecretKey(copying: secret)))!
+            let c = Connection(fd: try TCP.connect(host, port), loop: w.net.loop,
+                               handshake: try NoiseHandshake(pattern: .XK, initiator: true, prologue: Array("postern/link/1".utf8),
+                                                             staticKey: secret, remoteStatic: mix.linkKey.bytes),
+                               maxFrame: packetBytes + 16, connecting: true)
+            var closed = false, up = false
+            let refused = node.stats.gossipRefused
+            let introduction = GossipFrame.descriptors([intro(linkKey).bytes]).encoded
+            c.onClose = { _, _ in closed = true }
+            c.onEstablished = { c in
+                up = true
+                c.send(introduction)
+            }
+            c.start()
+            #expect(w.net.run(seconds: 5) { up })
+            #expect(w.net.run(seconds: 5) { node.stats.gossipRefused > refused })   // the view is full
+            let (rejects, packetsIn) = (node.stats.linkRejects, node.stats.packetsIn)
+            c.send(Random.bytes(packetBytes))   // a packet no key opens: refused by the unwrapper, counted
+            #expect(w.net.run(seconds: 5) { node.stats.linkRejects > rejects || node.stats.packetsIn > packetsIn })
+            _ = w.net.run(seconds: 0.2) { closed }
+            defer { c.close("test done") }
+            return node.stats.linkRejects > rejects && closed
+        }
+        #expect(try introduceAndSend { descriptor(linkKey: $0, address: "127.0.0.40:9") } == false)
+        #expect(try introduceAndSend { _ in descriptor(linkKey: .random(), address: "127.0.0.41:9") } == true)
+        #expect(node.view.count == 5)
+    }
+
     /// Descriptors pushed by gossip: a tampered, an expired and a foreign-network one are refused and
     /// counted by reason; a good new one is taken and the node then knows one more.
     @Test func gossipRefusesBadDescriptorsAndCountsThem() throws {
