@@ -230,4 +230,31 @@ import Testing
         #expect(brahms.maliciousInSamples < 0.2 && brahms.maliciousInVictimSamples > 0.4, "\(brahms)")
         #expect(postern.maliciousInSamples < 0.2 && postern.maliciousInVictimSamples < 0.35, "\(postern)")
     }
+
+    /// The limit of that defence (docs/PROTOCOL.md §5.9): a coalition that knows how many honest pushes
+    /// a victim gets each round fills exactly the rest up to the flood limit, so it blocks none of the
+    /// victim's rounds itself (honest pushes alone exceed the limit rarely), and its share of the
+    /// victim's sample climbs above the static attack's.
+    @Test func aCoalitionThatWatchesItsVictimsFillsTheirPushesToTheLimit() {
+        var c = GossipSimulation.Config()
+        c.nodes = 400
+        c.joiners = 4
+        c.epochs = 3
+        c.roundsPerEpoch = 8
+        c.victims = 5
+        func run(adaptive: Bool) -> [GossipSimulation.EpochReport] {
+            var c = c
+            c.adaptiveVictims = adaptive
+            var reports: [GossipSimulation.EpochReport] = []
+            var sim = GossipSimulation(c)
+            sim.run { reports.append($0) }
+            return reports
+        }
+        let fixed = run(adaptive: false), watching = run(adaptive: true)
+        #expect(watching.reduce(0) { $0 + $1.victimFloodedRounds } <= 2, "\(watching.map(\.victimFloodedRounds))")
+        #expect(fixed.reduce(0) { $0 + $1.victimFloodedRounds } > watching.reduce(0) { $0 + $1.victimFloodedRounds })
+        #expect(watching[2].maliciousInVictimSamples > fixed[2].maliciousInVictimSamples + 0.1,
+                "\(watching[2].maliciousInVictimSamples) vs \(fixed[2].maliciousInVictimSamples)")
+        #expect(watching[2].maliciousInSamples < 0.2)
+    }
 }

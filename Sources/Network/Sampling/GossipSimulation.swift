@@ -33,6 +33,10 @@ public struct GossipSimulation {
         /// of them `acceptedPushes − pushes` of its ids (the flood limit less the honest pushes a node
         /// gets on average: more would block the victim's rounds), and spreads the rest as usual.
         public var victims = 0
+        /// The coalition watches its victims: each round it knows how many honest pushes a victim got and
+        /// fills exactly the rest up to the flood limit (an upper bound for an attacker that learns this
+        /// by pulling the victim's view; the static attack above fills to the average).
+        public var adaptiveVictims = false
         public init() {}
     }
 
@@ -196,7 +200,9 @@ public struct GossipSimulation {
             } else {
                 var budget = maliciousIDs.count * p.pushes, attempts = budget * 4
                 for v in victims where alive[v] && states[v] != nil {
-                    for _ in 0..<(p.acceptedPushes - p.pushes) where budget > 0 {
+                    // Distinct ids count towards the flood limit; honest pushes are distinct.
+                    let room = config.adaptiveVictims ? max(0, p.acceptedPushes - pushed[v].count) : p.acceptedPushes - p.pushes
+                    for _ in 0..<room where budget > 0 {
                         pushed[v].append(maliciousIDs[Int(r.below(UInt32(maliciousIDs.count)))])
                         budget -= 1
                     }

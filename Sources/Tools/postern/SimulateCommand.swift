@@ -9,7 +9,7 @@ import PosternSystem
 enum SimulateCommand {
     static let usage = """
     usage: postern simulate gossip [--nodes N] [--malicious F] [--churn F] [--view L1] [--sample L2]
-                                   [--rounds-per-epoch R] [--epochs E] [--seed S] [--victims K] [--flood-limit P]
+                                   [--rounds-per-epoch R] [--epochs E] [--seed S] [--victims K [--adaptive]] [--flood-limit P]
                                    [--unlimited-pushes] [--answer-with-view] [--sample-every-id] [--json]
     Simulates N nodes (default 1000; up to 200000) gossiping in rounds, R per epoch (12) for E epochs (4):
     a fraction F of them (0.1) one coalition pushing its own ids as hard as the protocol lets it; 16 nodes
@@ -26,6 +26,8 @@ enum SimulateCommand {
     rule) instead of the pushes of unblocked rounds.
     --victims K: the coalition singles out K honest nodes, pushing each the flood limit less the honest
     pushes it gets on average, every round; the coalition's share of their samples is reported.
+    --adaptive: with --victims, the coalition knows each round how many honest pushes a victim got and
+    fills exactly the rest up to the flood limit (an upper bound for a coalition that watches).
     --flood-limit P: a round with more than P distinct pushes is blocked (default: the pushes a node
     gets on average and a quarter more, 22 with views of 40; Brahms: twice, 36).
     example: postern simulate gossip --nodes 10000 --json
@@ -51,7 +53,7 @@ enum SimulateCommand {
 
     static func gossip(_ args: [String]) -> Int32 {
         guard let o = CLI.options(Array(args.dropFirst()), ["--nodes", "--malicious", "--churn", "--view", "--sample", "--rounds-per-epoch",
-                                                             "--epochs", "--seed", "--victims", "--flood-limit"], flags: ["--json", "--unlimited-pushes", "--answer-with-view", "--sample-every-id"], usage: usage) else { return 2 }
+                                                             "--epochs", "--seed", "--victims", "--flood-limit"], flags: ["--json", "--unlimited-pushes", "--answer-with-view", "--sample-every-id", "--adaptive"], usage: usage) else { return 2 }
         func whole(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int? { wholeOption(o[name], fallback, range) }
         func share(_ name: String, _ fallback: String, _ most: Double) -> Double? {
             guard let v = Format.decimal(Substring(o[name] ?? fallback)), v >= 0, v <= most else { return nil }
@@ -78,6 +80,7 @@ enum SimulateCommand {
         c.epochs = epochs
         c.seed = seed
         c.victims = victims
+        c.adaptiveVictims = o["--adaptive"] != nil
         c.unlimitedPushes = o["--unlimited-pushes"] != nil
         c.answerWithView = o["--answer-with-view"] != nil
         let json = o["--json"] != nil
@@ -103,7 +106,7 @@ enum SimulateCommand {
                               + "\"dead_in_samples_after_refresh\":\(f(r.deadInSamplesAfterRefresh)),"
                               + "\"joiners_heard_by\":\(f(r.joinersReached)),\"joiners_in_samples\":\(f(r.joinersInSamples)),\"rounds_to_99pct\":\(r.roundsToReach.map { String($0) } ?? "null"),"
                               + "\"flooded_rounds\":\(r.floodedRounds),\"cut_off_rounds\":\(r.cutOffRounds),\"memory_per_node\":\(r.memoryPerNode),"
-                              + "\"victims\":\(victims),\"flood_limit\":\(c.parameters.acceptedPushes),\"malicious_in_victim_samples\":\(f(r.maliciousInVictimSamples)),\"victim_flooded_rounds\":\(r.victimFloodedRounds)}")
+                              + "\"victims\":\(victims),\"adaptive\":\(c.adaptiveVictims),\"flood_limit\":\(c.parameters.acceptedPushes),\"malicious_in_victim_samples\":\(f(r.maliciousInVictimSamples)),\"victim_flooded_rounds\":\(r.victimFloodedRounds)}")
             } else {
                 Terminal.line("epoch \(r.epoch): \(Format.fixed(r.bytesPerNode * perDay / 1e6, 1)) MB/day per node, "
                               + "\(Format.fixed(r.bytesPerClient * perDay / 1e6, 2)) per client; malicious \(Format.fixed(r.maliciousInSamples * 100, 1))% "
