@@ -13,6 +13,7 @@ import PosternSystem
 ///     max_hops = 5
 ///     payload_bytes = 2048
 ///     network_key = ""                      # certified networks: the network key (64 hex); empty = open
+///     layer_rule = 1                        # 1: mixes dealt to layers; 2: each mix's layer from its own hash
 ///     mean_delay_ms = 50                    # mean mixing delay per hop chosen for our packets
 ///     [client]
 ///     mode = "custom"                       # "fast" | "strong" | "metered": fixes the delay, poll and cover keys
@@ -43,7 +44,7 @@ public struct ClientConfig: Equatable {
     public private(set) var mode: LatencyMode = .custom
 
     public static let keys = ["network.gateway", "network.epoch_seconds", "network.layers", "network.max_hops",
-                              "network.payload_bytes", "network.network_key", "network.mean_delay_ms",
+                              "network.payload_bytes", "network.network_key", "network.layer_rule", "network.mean_delay_ms",
                               "client.mode", "client.resend_after_seconds", "client.poll_seconds", "client.poll_hold_seconds",
                               "cover.enabled", "cover.payload_per_minute", "cover.loop_per_minute", "cover.drop_per_minute",
                               "cover.bytes_per_day_mb", "cover.epoch_seconds"]

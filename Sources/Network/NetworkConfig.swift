@@ -3,9 +3,10 @@ import PosternPacket
 import PosternSystem
 
 /// The network parameters in a config file (node and client share the keys): `PREFIXepoch_seconds`,
-/// `layers`, `max_hops`, `payload_bytes`, `network_key` (empty = open admission).
+/// `layers`, `max_hops`, `payload_bytes`, `network_key` (empty = open admission), `layer_rule` (1 deal,
+/// 2 hashed).
 extension NetworkParameters {
-    public static let configKeys = ["epoch_seconds", "layers", "max_hops", "payload_bytes", "network_key"]
+    public static let configKeys = ["epoch_seconds", "layers", "max_hops", "payload_bytes", "network_key", "layer_rule"]
 
     public init(config f: ConfigFile, prefix: String) throws(ConfigError) {
         let epochSeconds = try f.integer(prefix + "epoch_seconds", default: 3600, range: 2...604_800)
@@ -23,8 +24,9 @@ extension NetworkParameters {
             }
             admission = .certified(networkKey: key)
         }
+        let rule = try f.integer(prefix + "layer_rule", default: 1, range: 1...2)
         self.init(epochSeconds: UInt32(epochSeconds), layers: layers, geometry: Geometry(maxHops: hops, payloadBytes: payload),
-                  admission: admission)
+                  admission: admission, layerRule: rule == 2 ? .hashed : .deal)
     }
 
     /// The config lines describing these parameters.
@@ -33,5 +35,6 @@ extension NetworkParameters {
         if case .certified(let k) = admission { key = k.hex }
         return "epoch_seconds = \(epochSeconds)\nlayers = \(layers)\nmax_hops = \(geometry.maxHops)\n"
             + "payload_bytes = \(geometry.payloadBytes)\nnetwork_key = \"\(key)\""
+            + (layerRule == .deal ? "" : "\nlayer_rule = \(layerRule.rawValue)")
     }
 }

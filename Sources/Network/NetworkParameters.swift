@@ -10,8 +10,19 @@ public enum Admission: Equatable, Sendable {
     case certified(networkKey: Bytes32)
 }
 
+/// How mixes are put in layers each epoch (docs/PROTOCOL.md §5.5).
+public enum LayerRule: UInt8, Equatable, Sendable {
+    /// Version 1: every mix of the map sorted by a per-epoch hash and dealt round the layers (sizes differ
+    /// by at most one; needs every mix's descriptor).
+    case deal = 1
+    /// Version 2: a mix's layer follows from its own descriptor (a per-epoch hash mod L), so a node or
+    /// client holding only a sample of the network knows the layer of every mix it holds; layer sizes
+    /// then differ by chance. For large networks (§5.9).
+    case hashed = 2
+}
+
 /// What every node and client of one network agrees on: the epoch length, the mix layers, the packet
-/// geometry and the admission rule. Their hash is the network id that every descriptor carries, so a
+/// geometry, the admission rule and the layer rule. Their hash is the network id that every descriptor carries, so a
 /// descriptor of another network (or of the same name with other parameters) is refused.
 public struct NetworkParameters: Equatable, Sendable {
     /// Epoch e runs from e × epochSeconds to (e + 1) × epochSeconds (unix time); packet keys rotate at
@@ -21,12 +32,15 @@ public struct NetworkParameters: Equatable, Sendable {
     public var layers: Int
     public var geometry: Geometry
     public var admission: Admission
+    public var layerRule: LayerRule
 
-    public init(epochSeconds: UInt32 = 3600, layers: Int = 3, geometry: Geometry = .standard, admission: Admission = .open) {
+    public init(epochSeconds: UInt32 = 3600, layers: Int = 3, geometry: Geometry = .standard, admission: Admission = .open,
+                layerRule: LayerRule = .deal) {
         self.epochSeconds = epochSeconds
         self.layers = layers
         self.geometry = geometry
         self.admission = admission
+        self.layerRule = layerRule
     }
 
     /// The epoch at unix time `t`.
@@ -42,13 +56,16 @@ public struct NetworkParameters: Equatable, Sendable {
     /// The parameters' canonical encoding (docs/PROTOCOL.md §5.1):
     ///     "postern-network 1" ‖ epoch seconds (4) ‖ layers (1) ‖ max hops (1) ‖ payload bytes (4)
     ///     ‖ admission (1: 0 open, 1 certified) ‖ network key (32, certified only)
+    /// with the deal (layer rule 1); with layer rule 2, "postern-network 2" and the layer rule (1 byte, 2)
+    /// after the payload bytes. Networks of rule 1 keep the id they had before rule 2 existed.
     public var encoded: [UInt8] {
         var w = WireWriter()
-        w.raw(Array("postern-network 1".utf8))
+        w.raw(Array((layerRule == .deal ? "postern-network 1" : "postern-network 2").utf8))
         w.u32(epochSeconds)
         w.u8(UInt8(clamping: layers))
         w.u8(UInt8(clamping: geometry.maxHops))
         w.u32(UInt32(clamping: geometry.payloadBytes))
+        if layerRule != .deal { w.u8(layerRule.rawValue) }
         switch admission {
         case .open: w.u8(0)
         case .certified(let key):

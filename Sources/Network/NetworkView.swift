@@ -61,12 +61,26 @@ public struct NetworkView {
     /// The layer (1 … layers) of every mix in `epoch`: mixes sorted by BLAKE2b-256("postern/layer/v1" ‖
     /// epoch (u32 BE) ‖ identity), then dealt to layers 1, 2, …, L, 1, 2, … So layers differ in size by
     /// at most one, none is empty while there are at least L mixes, and assignments reshuffle every epoch.
-    public static func layers(of mixes: [NodeDescriptor], epoch: UInt32, layers: Int) -> [(descriptor: NodeDescriptor, layer: Int)] {
-        let e = [UInt8(epoch >> 24), UInt8(epoch >> 16 & 0xff), UInt8(epoch >> 8 & 0xff), UInt8(epoch & 0xff)]
-        let keyed = mixes.map { (d: $0, rank: BLAKE2b.hash(Array("postern/layer/v1".utf8) + e + $0.identity.bytes, outputCount: 32)) }
+    /// Under layer rule 2 (`LayerRule.hashed`) each mix's own layer instead (`layer(of:epoch:layers:)`),
+    /// in the order given.
+    public static func layers(of mixes: [NodeDescriptor], epoch: UInt32, layers: Int,
+                              rule: LayerRule = .deal) -> [(descriptor: NodeDescriptor, layer: Int)] {
+        if rule == .hashed { return mixes.map { ($0, layer(of: $0.identity, epoch: epoch, layers: layers)) } }
+        let keyed = mixes.map { (d: $0, rank: BLAKE2b.hash(Array("postern/layer/v1".utf8) + bigEndian(epoch) + $0.identity.bytes, outputCount: 32)) }
         let sorted = keyed.sorted { a, b in a.rank.lexicographicallyPrecedes(b.rank) }
         return sorted.enumerated().map { (i, entry) in (entry.d, i % max(1, layers) + 1) }
     }
+
+    /// Layer rule 2: the layer (1 … layers) of the mix with this identity in `epoch`, from its identity
+    /// alone: (h mod L) + 1, h = the first 8 bytes, big-endian, of BLAKE2b-256("postern/layer/v2" ‖ epoch
+    /// (u32 BE) ‖ identity). Anyone holding the descriptor computes it; the layer changes every epoch.
+    public static func layer(of identity: Bytes32, epoch: UInt32, layers: Int) -> Int {
+        let h = BLAKE2b.hash(Array("postern/layer/v2".utf8) + bigEndian(epoch) + identity.bytes, outputCount: 32)
+        let first = h[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return Int(first % UInt64(max(1, layers))) + 1
+    }
+
+    static func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
 
     /// Whether `d` was republished recently enough to count as alive in `epoch`: a running node signs a
     /// new descriptor at every epoch boundary, so one last published before the previous epoch began
@@ -84,7 +98,7 @@ public struct NetworkView {
         let usable = descriptors.values.filter { $0.validUntil >= now && isFresh($0, in: epoch) && $0.packetKey(for: epoch) != nil }
             .sorted { $0.id.bytes.lexicographicallyPrecedes($1.id.bytes) }
         var nodes: [NodeInfo] = []
-        for (d, layer) in Self.layers(of: usable.filter { $0.roles.isMix }, epoch: epoch, layers: parameters.layers) {
+        for (d, layer) in Self.layers(of: usable.filter { $0.roles.isMix }, epoch: epoch, layers: parameters.layers, rule: parameters.layerRule) {
             nodes.append(NodeInfo(id: d.id, role: .mix(layer: layer), address: d.address, clientAddress: nil,
                                   linkKey: d.linkKey, packetKey: d.packetKey(for: epoch)!))
         }

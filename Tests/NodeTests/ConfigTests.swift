@@ -41,6 +41,7 @@ import Testing
             ("[network]\npayload_bytes = 9223372036854775807\n", 2, "between"),
             ("[network]\nmax_hops = 17\n", 2, "between 3 and 16"),
             ("[network]\nlayers = 4\nmax_hops = 5\n", 2, "must not exceed"),
+            ("[network]\nlayer_rule = 3\n", 2, "between 1 and 2"),
             ("[node]\nrole = \"gateway\"\n", 2, "client_listen"),
             ("[network]\nbootstrap = \"127.0.0.1:7000\"\n", 2, "host:port#"),
             // An integer too large says so (it used to say the value must be a string, an integer or true/false).

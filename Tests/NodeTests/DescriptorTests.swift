@@ -144,6 +144,34 @@ struct TestNode {
         #expect(!small.topology(epoch: 6, now: now).isRoutable(layers: 3))
     }
 
+    /// Layer rule 2 (PROTOCOL.md §5.5): a mix's layer follows from its own identity, so a view holding a
+    /// few descriptors gives them the layers a full view gives; known answers computed with Python's
+    /// hashlib (BLAKE2b-256 of "postern/layer/v2" ‖ epoch BE ‖ identity, first 8 bytes BE mod 3, + 1).
+    @Test func layerRuleTwoNeedsOnlyTheMixItself() {
+        let expected = [[3, 2], [2, 1], [1, 2], [3, 3], [2, 2], [3, 2]]   // identities 01…01 … 06…06, epochs 100, 101
+        for (i, row) in expected.enumerated() {
+            let identity = Bytes32([UInt8](repeating: UInt8(i + 1), count: 32))!
+            #expect([100, 101].map { NetworkView.layer(of: identity, epoch: $0, layers: 3) } == row, "identity \(i + 1)")
+        }
+        let hashed = NetworkParameters(epochSeconds: 10, layers: 3, layerRule: .hashed)
+        let mixes = (0..<90).map { _ in TestNode() }
+        var full = NetworkView(parameters: hashed), few = NetworkView(parameters: hashed)
+        for m in mixes { full.insert(m.descriptor(hashed)) }
+        for m in mixes.prefix(6) { few.insert(m.descriptor(hashed)) }
+        let map = full.topology(epoch: 6, now: now), small = few.topology(epoch: 6, now: now)
+        func layer(_ t: Topology, _ m: TestNode) -> NodeRole? { t.nodes.first { $0.id == m.id }?.role }
+        for m in mixes { #expect(layer(map, m) == .mix(layer: NetworkView.layer(of: m.identity, epoch: 6, layers: 3))) }
+        for m in mixes.prefix(6) { #expect(layer(small, m) == layer(map, m)) }
+        // Sizes differ by chance (about 30 ± 4.5 each here), never by design; all mixes are placed.
+        let sizes = (1...3).map { map.mixes(layer: $0).count }
+        #expect(sizes.reduce(0, +) == 90 && sizes.allSatisfy { $0 >= 10 && $0 <= 50 }, "\(sizes)")
+        // The rule is part of the network: its id differs, and rule 1 keeps the id it always had.
+        let deal = NetworkParameters(epochSeconds: 10, layers: 3)
+        #expect(hashed.id != deal.id)
+        #expect(Array(deal.encoded.prefix(17)) == Array("postern-network 1".utf8) && deal.encoded.count == 17 + 4 + 1 + 1 + 4 + 1)
+        #expect(hashed.encoded == Array("postern-network 2".utf8) + [0, 0, 0, 10, 3, 5, 0, 0, 8, 0, 2, 0])
+    }
+
     @Test func expiredDescriptorsArePruned() {
         var view = NetworkView(parameters: network)
         let gone = TestNode(), kept = TestNode()
