@@ -163,12 +163,16 @@ final class Directory: Timed {
 
     // MARK: The view
 
-    /// Offers one descriptor from the network; counts a refusal. True if taken.
+    /// Offers one descriptor from the network; counts a refusal. True if taken. A full view refuses new
+    /// nodes (counted as `gossipRefused`, before any signature check), not newer descriptors of the nodes
+    /// it holds.
     @discardableResult
     func offer(_ bytes: [UInt8], now: Int64) -> Bool {
         if view.count >= maxView {
-            counters.stats.gossipRefused += 1
-            return false
+            guard let d = try? NodeDescriptor(bytes: bytes), view.descriptors.index(forKey: d.id) != nil else {
+                counters.stats.gossipRefused += 1
+                return false
+            }
         }
         let known = view.count
         let (taken, refusal) = view.offer(bytes, now: now)

@@ -326,6 +326,26 @@ final class World {
         #expect(w.run { w.bobGot == ["still fine"] })
     }
 
+    /// A full view still takes the newer descriptors of nodes it holds (every node republishes at each
+    /// epoch boundary): only new nodes are refused. (A full view used to refuse every descriptor, so at
+    /// the 20 000-node limit the nodes it held would have aged out of its map within two epochs.)
+    @Test func aFullViewStillTakesRepublishedDescriptors() throws {
+        let w = try World { $0.maxViewDescriptors = 5 }   // the five nodes of the world
+        let n = w.net.nodes[1]
+        let before = try #require(n.descriptor?.published)
+        n.republish()
+        let now = try #require(n.descriptor?.published)
+        #expect(now > before)
+        let others = w.net.nodes.filter { $0.id != n.id }
+        func spread() -> Bool { others.contains { $0.view.descriptors[n.id]?.published == now } }
+        for _ in 0..<10 where !spread() {
+            n.gossipNow()
+            _ = w.net.run(seconds: 1) { spread() }
+        }
+        #expect(spread())
+        #expect(others.allSatisfy { $0.view.count == 5 })
+    }
+
     /// A dialler introduces itself (PROTOCOL.md §4.1): its signed descriptor, sent on the link, lets its
     /// packets in even when the node's view does not take the descriptor (here: the view is full, as a
     /// partial view always is). A descriptor that names another link key introduces nobody: that link's
