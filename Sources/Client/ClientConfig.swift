@@ -43,8 +43,7 @@ public struct ClientConfig: Equatable {
     /// A named mode fixes `meanDelayMillis`, `pollSeconds` and the cover rates (`apply(_:)`).
     public private(set) var mode: LatencyMode = .custom
 
-    public static let keys = ["network.gateway", "network.epoch_seconds", "network.layers", "network.max_hops",
-                              "network.payload_bytes", "network.network_key", "network.layer_rule", "network.mean_delay_ms",
+    public static let keys = ["network.gateway"] + NetworkParameters.configKeys.map { "network." + $0 } + ["network.mean_delay_ms",
                               "client.mode", "client.resend_after_seconds", "client.poll_seconds", "client.poll_hold_seconds",
                               "cover.enabled", "cover.payload_per_minute", "cover.loop_per_minute", "cover.drop_per_minute",
                               "cover.bytes_per_day_mb", "cover.epoch_seconds"]

@@ -6,6 +6,7 @@ import PosternSystem
 /// `layers`, `max_hops`, `payload_bytes`, `network_key` (empty = open admission), `layer_rule` (1 deal,
 /// 2 hashed).
 extension NetworkParameters {
+    /// The keys `init(config:prefix:)` reads (without the prefix); node and client configs accept them.
     public static let configKeys = ["epoch_seconds", "layers", "max_hops", "payload_bytes", "network_key", "layer_rule"]
 
     public init(config f: ConfigFile, prefix: String) throws(ConfigError) {

@@ -38,8 +38,8 @@ public struct NodeConfig: Equatable {
     public static let keys = [
         "node.keys", "node.data_dir", "node.role", "node.listen", "node.advertise", "node.client_listen", "node.advertise_client",
         "node.max_clients", "node.client_idle_seconds", "node.max_client_output_mb",
-        "network.bootstrap", "network.certificate", "network.epoch_seconds", "network.layers", "network.max_hops",
-        "network.payload_bytes", "network.network_key", "network.layer_rule",
+        "network.bootstrap", "network.certificate",
+    ] + NetworkParameters.configKeys.map { "network." + $0 } + [
         "mixing.max_queued_packets", "mixing.max_pending_per_link", "mixing.replay_capacity",
         "mailbox.map_size_mb", "mailbox.byte_cap_mb", "mailbox.ttl_days", "mailbox.max_per_address",
         "mailbox.group_commit_ms", "cover.relay_loops_per_hour", "cover.bytes_per_day_mb", "cover.epoch_seconds",
