@@ -211,20 +211,12 @@ import Testing
     /// coalition can add few pushes, and the victims' samples stay far less biased
     /// (docs/PROTOCOL.md §5.9).
     @Test func aSingledOutVictimGetsLittleBelowTheFloodLimit() {
-        var c = GossipSimulation.Config()
-        c.nodes = 400
-        c.joiners = 4
-        c.epochs = 3
-        c.roundsPerEpoch = 8
+        let c = Self.fiveVictims()
         #expect(c.parameters.pushes == 18 && c.parameters.acceptedPushes == 22)
-        c.victims = 5
         func last(floodLimit: Int) -> GossipSimulation.EpochReport {
             var c = c
             c.parameters.acceptedPushes = floodLimit
-            var reports: [GossipSimulation.EpochReport] = []
-            var sim = GossipSimulation(c)
-            sim.run { reports.append($0) }
-            return reports[2]
+            return Self.reports(c)[2]
         }
         let brahms = last(floodLimit: 2 * c.parameters.pushes), postern = last(floodLimit: c.parameters.acceptedPushes)
         #expect(brahms.maliciousInSamples < 0.2 && brahms.maliciousInVictimSamples > 0.4, "\(brahms)")
@@ -236,19 +228,10 @@ import Testing
     /// victim's rounds itself (honest pushes alone exceed the limit rarely), and its share of the
     /// victim's sample climbs above the static attack's.
     @Test func aCoalitionThatWatchesItsVictimsFillsTheirPushesToTheLimit() {
-        var c = GossipSimulation.Config()
-        c.nodes = 400
-        c.joiners = 4
-        c.epochs = 3
-        c.roundsPerEpoch = 8
-        c.victims = 5
         func run(adaptive: Bool) -> [GossipSimulation.EpochReport] {
-            var c = c
+            var c = Self.fiveVictims()
             c.adaptiveVictims = adaptive
-            var reports: [GossipSimulation.EpochReport] = []
-            var sim = GossipSimulation(c)
-            sim.run { reports.append($0) }
-            return reports
+            return Self.reports(c)
         }
         let fixed = run(adaptive: false), watching = run(adaptive: true)
         #expect(watching.reduce(0) { $0 + $1.victimFloodedRounds } <= 2, "\(watching.map(\.victimFloodedRounds))")
@@ -256,5 +239,24 @@ import Testing
         #expect(watching[2].maliciousInVictimSamples > fixed[2].maliciousInVictimSamples + 0.1,
                 "\(watching[2].maliciousInVictimSamples) vs \(fixed[2].maliciousInVictimSamples)")
         #expect(watching[2].maliciousInSamples < 0.2)
+    }
+
+    /// 400 nodes, 3 epochs of 8 rounds, 5 singled-out victims: the victim tests' network.
+    static func fiveVictims() -> GossipSimulation.Config {
+        var c = GossipSimulation.Config()
+        c.nodes = 400
+        c.joiners = 4
+        c.epochs = 3
+        c.roundsPerEpoch = 8
+        c.victims = 5
+        return c
+    }
+
+    /// Every epoch's report of one run.
+    static func reports(_ c: GossipSimulation.Config) -> [GossipSimulation.EpochReport] {
+        var reports: [GossipSimulation.EpochReport] = []
+        var sim = GossipSimulation(c)
+        sim.run { reports.append($0) }
+        return reports
     }
 }
