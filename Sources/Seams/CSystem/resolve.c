@@ -25,6 +25,21 @@ int32_t psys_is_numeric_host(const char *host) {
     return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
+int32_t psys_ip_parse(const char *host, uint8_t out[16]) {
+    memset(out, 0, 16);
+    if (inet_pton(AF_INET, host, out) == 1) return 4;
+    if (inet_pton(AF_INET6, host, out) == 1) return 6;
+    memset(out, 0, 16);
+    return 0;
+}
+
+int32_t psys_ip_format(int32_t family, const uint8_t in[16], char *out, int32_t capacity) {
+    if (capacity < 46) return -1;
+    int af = family == 4 ? AF_INET : family == 6 ? AF_INET6 : -1;
+    if (af < 0 || inet_ntop(af, in, out, (socklen_t)capacity) == NULL) return -1;
+    return 0;
+}
+
 static void *resolve_thread(void *arg) {
     struct psys_resolution *r = arg;
     struct addrinfo hints, *result = NULL;

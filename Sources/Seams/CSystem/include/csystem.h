@@ -99,6 +99,12 @@ int32_t psys_stop_signal(void);
 typedef struct psys_resolution psys_resolution;
 /// 1 when host is an IPv4 or IPv6 literal.
 int32_t psys_is_numeric_host(const char *host);
+/// An IP literal as 16 bytes (IPv4 in the first four, zeros after): returns 4 or 6, or 0 (out all zero)
+/// when host is not a literal.
+int32_t psys_ip_parse(const char *host, uint8_t out[16]);
+/// The text of a family-4 or family-6 address in (as psys_ip_parse writes it) into out (capacity ≥ 46);
+/// 0, or -1 for another family.
+int32_t psys_ip_format(int32_t family, const uint8_t in[16], char *out, int32_t capacity);
 /// Starts resolving host on a detached thread. Returns a pipe's read end that becomes readable when the
 /// answer is there (then call psys_resolve_finish, and close the fd), or -errno.
 int32_t psys_resolve_start(const char *host, psys_resolution **out);
