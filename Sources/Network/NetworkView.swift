@@ -20,21 +20,30 @@ public struct NetworkView {
     public mutating func insert(_ d: NodeDescriptor) -> Bool {
         if let held = descriptors[d.id] {
             guard held.published < d.published else { return false }
-            forget(linkKey: held.linkKey)
+            forget(held)
         }
         descriptors[d.id] = d
-        linkKeys[d.linkKey, default: 0] += 1
+        linkKeys[d.linkKey, default: []].append(d.id)
         return true
     }
 
-    /// How many descriptors of the view name each link key (an index for `names(linkKey:)`).
-    private var linkKeys: [Bytes32: Int] = [:]
+    /// The ids of the view's descriptors naming each link key (an index for `names(linkKey:)` and
+    /// `descriptor(linkKey:)`; almost always one id).
+    private var linkKeys: [Bytes32: [Bytes32]] = [:]
 
     /// Whether a descriptor of the view names this link key.
     public func names(linkKey: Bytes32) -> Bool { linkKeys[linkKey] != nil }
 
-    private mutating func forget(linkKey: Bytes32) {
-        if let n = linkKeys[linkKey], n > 1 { linkKeys[linkKey] = n - 1 } else { linkKeys[linkKey] = nil }
+    /// A descriptor of the view naming this link key (the first taken, if several do).
+    public func descriptor(linkKey: Bytes32) -> NodeDescriptor? {
+        guard let id = linkKeys[linkKey]?.first else { return nil }
+        return descriptors[id]
+    }
+
+    private mutating func forget(_ d: NodeDescriptor) {
+        guard var ids = linkKeys[d.linkKey] else { return }
+        ids.removeAll { $0 == d.id }
+        linkKeys[d.linkKey] = ids.isEmpty ? nil : ids
     }
 
     /// Parses, verifies and inserts; the refusal if it was refused. Nil also when an equal or newer
@@ -53,7 +62,7 @@ public struct NetworkView {
     public mutating func prune(now: Int64) -> Int {
         let gone = descriptors.values.filter { $0.validUntil < now }.map { $0.id }
         for id in gone {
-            if let d = descriptors.removeValue(forKey: id) { forget(linkKey: d.linkKey) }
+            if let d = descriptors.removeValue(forKey: id) { forget(d) }
         }
         return gone.count
     }

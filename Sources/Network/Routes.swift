@@ -29,7 +29,7 @@ extension Topology {
     /// The hop for `node` in this topology's epoch, held for an exponentially distributed delay of mean
     /// `meanDelayMicros` (capped at `maxHopDelayMicros`).
     public func hop(_ node: NodeInfo, meanDelayMicros: Double, random: () -> UInt64 = { Random.uint64() }) -> RouteHop {
-        RouteHop(node: node.id, packetKey: node.packetKey, epoch: epoch,
+        RouteHop(node: node.id, link: node.nextHop, packetKey: node.packetKey, epoch: epoch,
                  delayMicros: Self.hopDelayMicros(mean: meanDelayMicros, random: random))
     }
 

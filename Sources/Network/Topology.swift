@@ -30,6 +30,10 @@ public struct NodeInfo: Equatable, Sendable {
         self.linkKey = linkKey
         self.packetKey = packetKey
     }
+
+    /// How a packet names this node (format 3): its link key and, when `address` is an IP literal, the
+    /// address (docs/PROTOCOL.md §2.2).
+    public var nextHop: NextHop { NextHop(linkKey: linkKey, endpoint: address) }
 }
 
 /// The network's map for one epoch (`NetworkView.topology`): mix layers and gateways with their addresses,

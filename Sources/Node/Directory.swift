@@ -216,6 +216,9 @@ final class Directory: Timed {
     /// Whether a descriptor of the view names this link key (one hash lookup).
     func isMember(linkKey: Bytes32) -> Bool { view.names(linkKey: linkKey) }
 
+    /// A descriptor of the view naming this link key.
+    func descriptor(linkKey: Bytes32) -> NodeDescriptor? { view.descriptor(linkKey: linkKey) }
+
     // MARK: Timed
 
     var nextDeadline: UInt64? {

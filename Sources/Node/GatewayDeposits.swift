@@ -25,7 +25,7 @@ final class GatewayDeposits: Timed {
     var windowStart: UInt64?
     /// Acknowledgement packets (built in pool slots, parked by index) waiting for the commit of the
     /// deposits they confirm.
-    var pendingAcks: [(slot: Int32, next: Bytes32)] = []
+    var pendingAcks: [(slot: Int32, next: NextHop)] = []
     /// Deposits (messages, replies) in the open batch: delivered once it commits, lost if it cannot.
     var pendingMessages = 0, pendingReplies = 0
     /// Where the open batch's deposits went (capacity reserved: no allocation per packet), handed to
@@ -130,8 +130,8 @@ final class GatewayDeposits: Timed {
     /// Builds the acknowledgement for the serialised SURB at `surb` into a fresh pool slot; it leaves
     /// with the next commit (`now`: at once).
     func answer(_ surb: UnsafeRawPointer, _ status: Delivery.Ack, now: Bool) {
-        let first = SURB.firstHop(serialized: surb)
-        guard first != myID, links.directory.knows(first), let slot = pool.take() else {
+        guard let first = SURB.firstHop(serialized: surb), first.linkKey != links.secrets.linkPublic,
+              first.address != nil || links.directory.isMember(linkKey: first.linkKey), let slot = pool.take() else {
             counters.stats.acksDropped += 1
             return
         }
@@ -140,7 +140,7 @@ final class GatewayDeposits: Timed {
             SURB.writeReply(serialized: surb, geometry: geometry, message: $0, into: pool.pointer(slot), workspace: replyWorkspace)
         }
         counters.stats.acksSent += 1
-        if now { links.send(slot, toNode: first) } else { pendingAcks.append((slot.parked(), first)) }
+        if now { links.send(slot, toHop: first) } else { pendingAcks.append((slot.parked(), first)) }
     }
 
     var nextDeadline: UInt64? {
@@ -167,7 +167,7 @@ final class GatewayDeposits: Timed {
             try mailbox?.flush()
             counters.stats.delivered += pendingMessages
             counters.stats.repliesDelivered += pendingReplies
-            for ack in pendingAcks { links.send(PacketSlot(ack.slot), toNode: ack.next) }
+            for ack in pendingAcks { links.send(PacketSlot(ack.slot), toHop: ack.next) }
             if !pendingAddresses.isEmpty { onCommitted(pendingAddresses) }
         } catch {
             // Nothing was confirmed: the senders time out and send again.

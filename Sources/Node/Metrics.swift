@@ -69,6 +69,9 @@ extension Node {
                [("{result=\"sent\"}", s.loopsSent), ("{result=\"returned\"}", s.loopsReturned), ("{result=\"lost\"}", s.loopsLost)])
         metric("queue_depth", "Packets held for their mixing delay.", "gauge", [("", queue.count)])
         metric("links_up", "Established outgoing links.", "gauge", [("", linksUp)])
+        metric("undescribed_links_total", "Links opened to nodes the view does not describe, at the address a packet named; those whose dial or handshake failed.", "counter",
+               [("{result=\"opened\"}", s.undescribedLinks), ("{result=\"failed\"}", s.undescribedLinkFailures)])
+        metric("undescribed_links", "Links to nodes the view does not describe (at most max_undescribed_links).", "gauge", [("", undescribedLinksOpen)])
         metric("link_rejects_total", "Inbound links refused (unknown peer).", "counter", [("", s.linkRejects)])
         metric("clients_connected", "Connected clients.", "gauge", [("", clientService.clients.count)])
         metric("clients_closed_total", "Client sessions refused at the cap, or closed for idleness.", "counter",

@@ -1,15 +1,16 @@
 import PosternCrypto
+import PosternPacket
 import PosternSystem
 
 /// Stage "scheduler": holds every forwarded packet in its pool slot for the delay its sender chose, in a
 /// timer heap (O(log n), FIFO among equal deadlines), then hands it to the outgoing links for the next
-/// node (by id, resolved when the packet leaves: the view may change while it waits). The queue owns the
+/// node (by link key and address, resolved when the packet leaves: the view may change while it waits). The queue owns the
 /// slots it holds; memory is bounded by the pool.
 final class MixQueue: Timed {
     let pool: PacketPool
     let links: OutgoingLinks
     let counters: NodeCounters
-    var delays = TimerHeap<(slot: Int32, next: Bytes32)>(capacity: 1024)
+    var delays = TimerHeap<(slot: Int32, next: NextHop)>(capacity: 1024)
 
     init(pool: PacketPool, links: OutgoingLinks, counters: NodeCounters) {
         self.pool = pool
@@ -20,7 +21,7 @@ final class MixQueue: Timed {
     var count: Int { delays.count }
 
     /// Holds `slot` until `delayMicros` from now, then sends it to `next`.
-    func hold(_ slot: consuming PacketSlot, for delayMicros: UInt32, then next: Bytes32) {
+    func hold(_ slot: consuming PacketSlot, for delayMicros: UInt32, then next: NextHop) {
         delays.insert((slot.parked(), next), deadline: EventLoop.now() &+ UInt64(delayMicros) * 1000)
         counters.stats.queueDepth = delays.count
     }
@@ -29,7 +30,7 @@ final class MixQueue: Timed {
 
     func fire(now: UInt64) {
         while let due = delays.popDue(now: now) {
-            links.send(PacketSlot(due.value.slot), toNode: due.value.next)
+            links.send(PacketSlot(due.value.slot), toHop: due.value.next)
         }
         counters.stats.queueDepth = delays.count
     }

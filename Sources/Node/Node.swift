@@ -35,6 +35,9 @@ public struct NodeOptions {
     public var maxQueuedPackets = 4096
     /// Packets waiting for a link to come up, per neighbour.
     public var maxPendingPerLink = 512
+    /// Links at most to nodes the view does not describe, dialled at the address a packet named
+    /// (PROTOCOL.md §2.2); the least recently used is closed to open another.
+    public var maxUndescribedLinks = 64
     /// Descriptors the view holds at most (PROTOCOL.md §5.5); further new nodes are refused, counted as
     /// `gossip_refused`.
     public var maxViewDescriptors = 20_000
@@ -180,6 +183,8 @@ public final class Node {
     /// The gateway's mailbox store (nil at a mix, and once stopped).
     public var mailbox: MailboxStore? { deposits.mailbox }
     public var linksUp: Int { links.up }
+    /// Links to nodes the view does not describe, open or waiting to be (at most `maxUndescribedLinks`).
+    public var undescribedLinksOpen: Int { links.undescribedCount }
     /// Pool slots holding a packet right now (mix queue, link queues, acknowledgements waiting for a commit).
     public var packetsHeld: Int { pool.inUse }
     /// Packet buffers allocated so far (in chunks of 64, as the packets held at once rise).

@@ -22,6 +22,7 @@ public struct NodeConfig: Equatable {
     public var network = NetworkParameters()
     public var maxQueuedPackets = 4096
     public var maxPendingPerLink = 512
+    public var maxUndescribedLinks = 64
     public var replayCapacity = 1 << 18
     public var groupCommitMillis = 5
     /// nil: derived from the byte cap (`MailboxConfig.mapSize(forByteCap:)`, 256 for 192).
@@ -40,7 +41,7 @@ public struct NodeConfig: Equatable {
         "node.max_clients", "node.client_idle_seconds", "node.max_client_output_mb",
         "network.bootstrap", "network.certificate",
     ] + NetworkParameters.configKeys.map { "network." + $0 } + [
-        "mixing.max_queued_packets", "mixing.max_pending_per_link", "mixing.replay_capacity",
+        "mixing.max_queued_packets", "mixing.max_pending_per_link", "mixing.max_undescribed_links", "mixing.replay_capacity",
         "mailbox.map_size_mb", "mailbox.byte_cap_mb", "mailbox.ttl_days", "mailbox.max_per_address",
         "mailbox.group_commit_ms", "cover.relay_loops_per_hour", "cover.bytes_per_day_mb", "cover.epoch_seconds",
         "metrics.listen", "log.level",
@@ -73,6 +74,7 @@ public struct NodeConfig: Equatable {
         network = try NetworkParameters(config: f, prefix: "network.")
         maxQueuedPackets = try f.integer("mixing.max_queued_packets", default: maxQueuedPackets, range: 16...1_000_000)
         maxPendingPerLink = try f.integer("mixing.max_pending_per_link", default: maxPendingPerLink, range: 1...100_000)
+        maxUndescribedLinks = try f.integer("mixing.max_undescribed_links", default: maxUndescribedLinks, range: 1...100_000)
         replayCapacity = try f.integer("mixing.replay_capacity", default: replayCapacity, range: 1024...(1 << 26))
         byteCapMB = try f.integer("mailbox.byte_cap_mb", default: byteCapMB, range: 1...(1 << 20))
         if f.entries["mailbox.map_size_mb"] != nil {

@@ -9,6 +9,9 @@ public struct NodeStats: Equatable {
     /// counted as delivered, never acknowledged as stored.
     public var depositsLost = 0
     public var linksUp = 0, clientsConnected = 0, linkRejects = 0
+    /// Links opened to a node the view does not describe, at the address a packet named (format 3); dials
+    /// of such links that failed before their handshake completed (a wrong address or key).
+    public var undescribedLinks = 0, undescribedLinkFailures = 0
     public var queueDepth = 0
     /// Cover traffic: drop-stream packets discarded at this final hop; own relay loops.
     /// Delivery acknowledgements sent through senders' SURBs; ones that could not be sent.

@@ -12,10 +12,15 @@ struct LinkIndex: Equatable {
     var index: Int { Int(rawValue) }
 }
 
-/// Stage "outgoing": the connections this node dials to other nodes (Noise XK with the peer's link key
-/// from its descriptor), keyed by link key. Connected on first use, kept open, reconnected with
-/// exponential backoff (100 ms … 30 s). Packets wait in a bounded per-link queue while the link is down;
-/// control frames (gossip) wait in a small one. A link whose node left the view is closed.
+/// Stage "outgoing": the connections this node dials to other nodes (Noise XK with the peer's link key),
+/// keyed by link key. Connected on first use, kept open, reconnected with exponential backoff
+/// (100 ms … 30 s). Packets wait in a bounded per-link queue while the link is down; control frames
+/// (gossip) wait in a small one. A link whose node left the view is closed.
+///
+/// A packet names its next hop by link key and, usually, an address (format 3, PROTOCOL.md §2.2): a node
+/// the view describes is dialled at its descriptor's address; one it does not is dialled at the packet's
+/// address ("undescribed" links: at most `NodeOptions.maxUndescribedLinks`, the least recently used closed
+/// first to make room), and the handshake proves the key.
 final class OutgoingLinks {
     final class Link {
         let linkKey: Bytes32
@@ -29,6 +34,12 @@ final class OutgoingLinks {
         var retryScheduled = false
         /// A host name is being resolved for the next connect (off the loop).
         var resolving = false
+        /// Dialled at an address a packet named, not a descriptor's.
+        var undescribed = false
+        /// When a packet last went to this undescribed link (monotonic ns; the least recently used goes first).
+        var lastUsed: UInt64 = 0
+        /// Closed for good (its node left the view, or it was evicted): a dial still under way is dropped.
+        var retired = false
 
         init(linkKey: Bytes32, address: String) {
             self.linkKey = linkKey
@@ -46,9 +57,11 @@ final class OutgoingLinks {
     let log: (String) -> Void
     var links: [Link] = []
     var byKey: [Bytes32: Int] = [:]
-    /// Node id → link, so a forwarded packet costs one hash lookup (no descriptor copy, no address
-    /// comparison); cleared whenever the view changes (`prune`), so addresses and departures take effect.
-    var byID: [Bytes32: Int] = [:]
+    /// Link keys whose link has been checked against the view since it last changed, so a forwarded
+    /// packet costs one hash lookup (no descriptor copy, no address comparison); cleared whenever the view
+    /// changes (`prune`), so addresses and departures take effect.
+    var resolved: [Bytes32: Int] = [:]
+    var undescribedCount = 0
     var stopped = false
 
     init(geometry: Geometry, loop: EventLoop, secrets: NodeSecrets, options: NodeOptions, pool: PacketPool,
@@ -63,13 +76,56 @@ final class OutgoingLinks {
         self.log = log
     }
 
-    /// The link to the node with this id, if the view knows the node.
-    func index(of id: Bytes32) -> LinkIndex? {
-        if let i = byID[id] { return LinkIndex(i) }
-        guard let d = directory.descriptor(id) else { return nil }
-        let index = link(linkKey: d.linkKey, address: d.address)
-        byID[id] = index.index
+    /// The link to the node a packet names: the descriptor's address if the view describes the link key,
+    /// else the packet's address (an undescribed link); nil if neither (the node is unknown and the packet
+    /// gives no address).
+    func index(of next: NextHop) -> LinkIndex? {
+        if let i = resolved[next.linkKey] { return LinkIndex(i) }
+        let index: LinkIndex
+        if let d = directory.descriptor(linkKey: next.linkKey) {
+            index = link(linkKey: d.linkKey, address: d.address)
+            if links[index.index].undescribed {   // described now: no longer counted against the bound
+                links[index.index].undescribed = false
+                undescribedCount -= 1
+            }
+        } else if let i = byKey[next.linkKey] {
+            index = LinkIndex(i)  // an undescribed link already open: the address that opened it stays
+        } else if let endpoint = next.endpoint {
+            index = undescribedLink(linkKey: next.linkKey, address: endpoint)
+        } else {
+            return nil
+        }
+        resolved[next.linkKey] = index.index
         return index
+    }
+
+    /// A new undescribed link, in the place of the least recently used one when there are
+    /// `maxUndescribedLinks` already (its waiting packets are dropped, counted).
+    func undescribedLink(linkKey: Bytes32, address: String) -> LinkIndex {
+        counters.stats.undescribedLinks += 1
+        let fresh = Link(linkKey: linkKey, address: address)
+        fresh.undescribed = true
+        guard undescribedCount >= options.maxUndescribedLinks else {
+            undescribedCount += 1
+            links.append(fresh)
+            byKey[linkKey] = links.count - 1
+            return LinkIndex(links.count - 1)
+        }
+        var oldest = -1
+        for (i, l) in links.enumerated() where l.undescribed && (oldest < 0 || l.lastUsed < links[oldest].lastUsed) { oldest = i }
+        let old = links[oldest]
+        close(old, "too many links to undescribed nodes")
+        byKey[old.linkKey] = nil
+        resolved[old.linkKey] = nil
+        links[oldest] = fresh
+        byKey[linkKey] = oldest
+        return LinkIndex(oldest)
+    }
+
+    /// The link to `id` if the view describes it (relay loops' first hops).
+    func index(ofNode id: Bytes32) -> LinkIndex? {
+        guard let d = directory.descriptor(id) else { return nil }
+        return index(of: NextHop(linkKey: d.linkKey))
     }
 
     /// The link to `linkKey` (made if new); a changed address is used from the next connect on.
@@ -89,12 +145,15 @@ final class OutgoingLinks {
     /// link comes up (dropped, counted, when that queue is full).
     func send(_ slot: consuming PacketSlot, to target: LinkIndex) {
         let link = links[target.index]
+        if link.undescribed { link.lastUsed = EventLoop.now() }
         if let c = link.connection, c.isEstablished {
             if c.send(UnsafeRawBufferPointer(pool.buffer(slot))) { counters.stats.packetsOut += 1 } else { counters.stats.droppedLinkQueue += 1 }
             pool.release(slot)
             return
         }
-        guard link.pending.count < options.maxPendingPerLink, !stopped else {
+        // A link to a node no descriptor vouches for holds fewer packets while it is dialled.
+        let room = link.undescribed ? min(options.maxPendingPerLink, 64) : options.maxPendingPerLink
+        guard link.pending.count < room, !stopped else {
             counters.stats.droppedLinkQueue += 1
             pool.release(slot)
             return
@@ -103,10 +162,10 @@ final class OutgoingLinks {
         connect(target)
     }
 
-    /// Sends the packet in `slot` to the node with this id (looked up now: a node that left the view is
-    /// dropped, counted as `unknown_hop`).
-    func send(_ slot: consuming PacketSlot, toNode id: Bytes32) {
-        guard let target = index(of: id) else {
+    /// Sends the packet in `slot` to the node `next` names (looked up now: an unknown node the packet
+    /// gives no address for is dropped, counted as `unknown_hop`).
+    func send(_ slot: consuming PacketSlot, toHop next: NextHop) {
+        guard let target = index(of: next) else {
             counters.stats.droppedUnknownHop += 1
             pool.release(slot)
             return
@@ -128,21 +187,17 @@ final class OutgoingLinks {
         connect(target)
     }
 
-    /// Closes the links to nodes that left the view (their queued packets are dropped, counted).
+    /// Closes the links to nodes that left the view (their queued packets are dropped, counted); keeps
+    /// the undescribed ones (bounded on their own).
     func prune(keeping keys: Set<Bytes32>) {
-        byID.removeAll(keepingCapacity: true)
+        resolved.removeAll(keepingCapacity: true)
         var kept: [Link] = []
         for link in links {
-            if keys.contains(link.linkKey) || link.linkKey == secrets.linkPublic {
+            if keys.contains(link.linkKey) || link.linkKey == secrets.linkPublic || link.undescribed {
                 kept.append(link)
                 continue
             }
-            link.connection?.close("node left the view")
-            link.connection = nil
-            counters.stats.droppedLinkQueue += link.pending.count
-            for index in link.pending { pool.release(PacketSlot(index)) }
-            link.pending.removeAll()
-            link.retryScheduled = false
+            close(link, "node left the view")
         }
         guard kept.count != links.count else { return }
         links = kept
@@ -150,10 +205,45 @@ final class OutgoingLinks {
         for (i, l) in links.enumerated() { byKey[l.linkKey] = i }
     }
 
+    /// An undescribed link whose dial or handshake failed (nothing listens there, or not with that key):
+    /// it is removed and its waiting packets are dropped, counted as `unknown_hop`, so packets naming a
+    /// bogus address hold neither pool slots nor redials for longer than one dial (at most the handshake
+    /// timeout, 5 s).
+    func failed(_ link: Link) {
+        counters.stats.undescribedLinkFailures += 1
+        counters.stats.droppedUnknownHop += link.pending.count
+        for index in link.pending { pool.release(PacketSlot(index)) }
+        link.pending.removeAll()
+        close(link, "dial failed")
+        guard let i = byKey[link.linkKey], links[i] === link else { return }
+        byKey[link.linkKey] = nil
+        let last = links.count - 1
+        if i != last {
+            links[i] = links[last]
+            byKey[links[i].linkKey] = i
+        }
+        links.removeLast()
+        resolved.removeAll(keepingCapacity: true)
+        undescribedCount -= 1
+    }
+
+    /// Closes `link` and drops the packets waiting for it (counted).
+    private func close(_ link: Link, _ reason: String) {
+        // Retired and emptied before the connection closes, so its close handler does not redial it.
+        link.retired = true
+        counters.stats.droppedLinkQueue += link.pending.count
+        for index in link.pending { pool.release(PacketSlot(index)) }
+        link.pending.removeAll()
+        link.pendingControl.removeAll()
+        link.connection?.close(reason)
+        link.connection = nil
+        link.retryScheduled = false
+    }
+
     /// Dials the link's address (a host name is resolved anew at every attempt, off the loop).
     func connect(_ target: LinkIndex) {
         let link = links[target.index]
-        guard link.connection == nil, !link.resolving, !stopped else { return }
+        guard link.connection == nil, !link.resolving, !link.retired, !stopped else { return }
         let now = EventLoop.now()
         if now < link.retryAt {
             if !link.retryScheduled {
@@ -168,11 +258,12 @@ final class OutgoingLinks {
         link.resolving = true
         TCP.connect(link.address, on: loop) { [self] fd, error in
             link.resolving = false
-            guard !self.stopped, link.connection == nil else { fd?.close(); return }
+            guard !self.stopped, !link.retired, link.connection == nil else { fd?.close(); return }
             guard let fd, let hs = try? NoiseHandshake(pattern: .XK, initiator: true, prologue: self.options.prologue,
                                                        staticKey: self.secrets.linkSecret.bytes, remoteStatic: link.linkKey.bytes)
             else {
                 fd?.close()
+                if link.undescribed { self.failed(link); return }
                 if !error.isEmpty && link.backoff >= 3_200_000_000 { self.log("link to \(link.address): \(error)") }
                 self.scheduleRetry(link)
                 return
@@ -184,9 +275,11 @@ final class OutgoingLinks {
     /// A connect in progress on `fd`: the handshake, then the link's queues.
     func dialled(_ link: Link, _ fd: FileDescriptor, _ hs: NoiseHandshake) {
         let c = Connection(fd: fd, loop: loop, handshake: hs, maxFrame: geometry.packetBytes + 16,
-                           maxQueued: 1 << 20, connecting: true)
+                           maxQueued: 1 << 20, connecting: true, handshakeTimeout: options.handshakeTimeoutNanos)
         link.connection = c
+        var wasUp = false
         c.onEstablished = { [self] c in
+            wasUp = true
             link.backoff = 100_000_000
             self.counters.stats.linksUp = self.up
             // The introduction (§4.1): this node's descriptor first, so the peer accepts its packets
@@ -211,6 +304,11 @@ final class OutgoingLinks {
         }
         c.onClose = { [self] c, reason in
             link.connection = nil
+            if link.undescribed && !wasUp && !link.retired && !self.stopped {
+                self.directory.connectionClosed(c.fd)
+                self.failed(link)
+                return
+            }
             self.directory.connectionClosed(c.fd)
             self.counters.stats.linksUp = self.up
             if !self.stopped {

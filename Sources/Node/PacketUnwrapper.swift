@@ -48,7 +48,8 @@ final class PacketUnwrapper {
                 pool.release(slot)
                 return nil
             }
-            guard links.directory.knows(next) else {
+            // The next hop must be one this node can reach: described in its view, or given an address.
+            guard next.address != nil || links.directory.isMember(linkKey: next.linkKey) else {
                 counters.stats.droppedUnknownHop += 1
                 pool.release(slot)
                 return nil

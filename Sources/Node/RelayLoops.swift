@@ -77,7 +77,7 @@ final class RelayLoops: Timed {
             let hops = (mixes + [me]).map { topology.hop($0, meanDelayMicros: meanDelayMicros) }
             let address = Bytes32.random()
             guard let slot = pool.take() else { counters.stats.droppedQueueFull += 1; continue }
-            guard let first = links.index(of: hops[0].node),
+            guard let first = links.index(ofNode: hops[0].node),
                   (try? builder.build(route: hops, to: .mailbox(address), message: UnsafeRawBufferPointer(start: nil, count: 0),
                                       into: pool.pointer(slot))) != nil
             else {

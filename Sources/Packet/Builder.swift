@@ -114,7 +114,7 @@ public final class PacketBuilder {
         // Wrap outwards: each earlier hop's slot points at the next hop and carries its α and γ.
         for i in stride(from: n - 2, through: 0, by: -1) {
             let next = route[i + 1]
-            var slotValue = RoutingSlot(command: .forward(next: next.node, delayMicros: route[i].delayMicros))
+            var slotValue = RoutingSlot(command: .forward(next: next.link, delayMicros: route[i].delayMicros))
             slotValue.nextEpoch = next.epoch
             slotValue.nextAlpha = Bytes32(alpha(i + 1))
             slotValue.nextMAC = (gamma.loadUnaligned(as: UInt64.self), gamma.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
@@ -167,7 +167,7 @@ public final class PacketBuilder {
                                                                          byteCount: PayloadCipher.keyBytes)
             }
         }
-        let surb = SURB(geometry: geometry, firstHop: route[0].node, replyKey: replyKey, header: header)
+        let surb = SURB(geometry: geometry, firstHop: route[0].link, replyKey: replyKey, header: header)
         return (surb, SURBSecrets(id: id, replyKey: replyKey, hopKeys: hopKeys, geometry: geometry))
     }
 }

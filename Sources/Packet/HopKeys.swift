@@ -2,7 +2,7 @@ import PosternCrypto
 
 /// The per-hop key schedule. From the hop's X25519 shared secret `s` and the layer's α:
 ///
-///     K       = BLAKE2b-256(s ‖ "postern/packet/v2" ‖ α)      (unkeyed, 81 bytes: one compression)
+///     K       = BLAKE2b-256(s ‖ "postern/packet/v3" ‖ α)      (unkeyed, 81 bytes: one compression)
 ///     stream  = ChaCha20(K, nonce = "postern-hop\0")
 ///     subkeys = stream[0 ..< 80]    = k_mac (32) ‖ replay tag (16) ‖ payload key k_p (32)
 ///     β mask  = stream[80 ...]      (from the middle of block 1)
@@ -20,7 +20,7 @@ import PosternCrypto
 /// The relay computes subkeys and β mask in one ChaCha20 call over a workspace copy of β, so nothing in
 /// the packet changes before the MAC has verified.
 enum HopKeys {
-    static let label: [UInt8] = Array("postern/packet/v2".utf8)
+    static let label: [UInt8] = Array("postern/packet/v3".utf8)
     static let subkeyBytes = 80
     static let macKey = 0, replayTag = 32, payloadKey = 48
     /// "postern-hop\0" as three little-endian words.

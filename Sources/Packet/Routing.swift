@@ -2,8 +2,8 @@ import PosternCrypto
 
 /// What a hop does with a packet, as carried (encrypted) in its routing slot.
 public enum RoutingCommand: Equatable, Sendable {
-    /// Hold the packet for `delayMicros`, then send it to node `next`.
-    case forward(next: Bytes32, delayMicros: UInt32)
+    /// Hold the packet for `delayMicros`, then send it to the node `next` names.
+    case forward(next: NextHop, delayMicros: UInt32)
     /// Final hop: store the payload in the mailbox at `address`.
     case deliver(address: Bytes32)
     /// Final hop of a reply: store the still-encrypted payload at `address`, labelled with `surbID` so
@@ -42,13 +42,15 @@ public struct SURBID: Hashable, Sendable {
     }
 }
 
-/// One decrypted routing slot (108 bytes):
+/// One decrypted routing slot (108 bytes, packet format 3):
 ///
 ///     0      command          1   (1 forward, 2 deliver, 3 deliver-reply)
-///     1      reserved, zero   3
+///     1      address type     1   forward: 4 IPv4, 6 IPv6, 0 none; else zero
+///     2      port             2   big-endian (forward; zero with address type 0); else zero
 ///     4      delay µs         4   little-endian (forward)
-///     8      target          32   next node id (forward) or mailbox address (deliver*)
-///     40     SURB id         16   (deliver-reply), else zero
+///     8      target          32   next hop's link key (forward) or mailbox address (deliver*)
+///     40     address / id    16   forward: next hop's IP (IPv4 in 40…43, zeros after; zero for type 0);
+///                                 deliver-reply: SURB id; deliver: zero
 ///     56     next epoch       4   little-endian: the epoch key the next hop must use
 ///     60     next α          32   the next hop's ephemeral public key
 ///     92     next γ          16   the next hop's header MAC
@@ -67,8 +69,9 @@ struct RoutingSlot {
         switch command {
         case .forward(let next, let delay):
             p.storeBytes(of: RoutingCommand.forwardCode, as: UInt8.self)
+            next.write(type: p + 1, port: p + 2, ip: p + 40)
             p.storeBytes(of: delay.littleEndian, toByteOffset: 4, as: UInt32.self)
-            next.store(to: p + 8)
+            next.linkKey.store(to: p + 8)
         case .deliver(let address):
             p.storeBytes(of: RoutingCommand.deliverCode, as: UInt8.self)
             address.store(to: p + 8)
@@ -84,15 +87,19 @@ struct RoutingSlot {
         p.storeBytes(of: nextMAC.1, toByteOffset: Self.nextMACOffset + 8, as: UInt64.self)
     }
 
-    /// Parses the command; nil for an unknown code or non-zero reserved bytes (impossible for a packet
-    /// whose MAC verified unless its creator was malformed).
+    /// Parses the command; nil for an unknown code, non-zero reserved bytes or a malformed next-hop address
+    /// (impossible for a packet whose MAC verified unless its creator was malformed).
     static func command(at p: UnsafeRawPointer) -> RoutingCommand? {
+        let target = Bytes32(p + 8)
+        let code = p.load(as: UInt8.self)
+        if code == RoutingCommand.forwardCode {
+            guard let next = NextHop.read(linkKey: target, type: p.load(fromByteOffset: 1, as: UInt8.self), port: p + 2, ip: p + 40)
+            else { return nil }
+            return .forward(next: next, delayMicros: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+        }
         guard p.load(fromByteOffset: 1, as: UInt8.self) == 0, p.load(fromByteOffset: 2, as: UInt8.self) == 0,
               p.load(fromByteOffset: 3, as: UInt8.self) == 0 else { return nil }
-        let target = Bytes32(p + 8)
-        switch p.load(as: UInt8.self) {
-        case RoutingCommand.forwardCode:
-            return .forward(next: target, delayMicros: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+        switch code {
         case RoutingCommand.deliverCode:
             return .deliver(address: target)
         case RoutingCommand.deliverReplyCode:

@@ -2,25 +2,35 @@ import PosternCrypto
 import PosternSystem
 
 /// A single-use reply block: lets its holder send one payload back to the block's creator without
-/// learning the route, the creator's gateway or its mailbox. Serialised as
-/// first hop id (32) ‖ reply key (32) ‖ header (`geometry.headerBytes`).
+/// learning the route, the creator's gateway or its mailbox. Serialised (docs/PROTOCOL.md §2.7) as
+/// first hop (`NextHop.surbBytes`: link key 32 ‖ address type 1 ‖ port 2 ‖ address 16) ‖ reply key (32) ‖
+/// header (`geometry.headerBytes`).
 public struct SURB: Equatable {
     public let geometry: Geometry
-    public let firstHop: Bytes32
+    public let firstHop: NextHop
     let replyKey: [UInt8]
     let header: [UInt8]
 
-    public var serialized: [UInt8] { firstHop.bytes + replyKey + header }
+    static let replyKeyOffset = NextHop.surbBytes
+    static let headerOffset = NextHop.surbBytes + 32
 
-    public static func serializedBytes(_ geometry: Geometry) -> Int { 64 + geometry.headerBytes }
-
-    public init?(serialized bytes: [UInt8], geometry: Geometry) {
-        guard bytes.count == Self.serializedBytes(geometry) else { return nil }
-        self.init(geometry: geometry, firstHop: Bytes32(Array(bytes[0..<32]))!, replyKey: Array(bytes[32..<64]),
-                  header: Array(bytes[64...]))
+    public var serialized: [UInt8] {
+        var first = [UInt8](repeating: 0, count: NextHop.surbBytes)
+        first.withUnsafeMutableBytes { firstHop.writeSURB(to: $0.baseAddress!) }
+        return first + replyKey + header
     }
 
-    init(geometry: Geometry, firstHop: Bytes32, replyKey: [UInt8], header: [UInt8]) {
+    public static func serializedBytes(_ geometry: Geometry) -> Int { headerOffset + geometry.headerBytes }
+
+    /// nil for the wrong size or a malformed first-hop address.
+    public init?(serialized bytes: [UInt8], geometry: Geometry) {
+        guard bytes.count == Self.serializedBytes(geometry),
+              let first = bytes.withUnsafeBytes({ NextHop(surb: $0.baseAddress!) }) else { return nil }
+        self.init(geometry: geometry, firstHop: first, replyKey: Array(bytes[Self.replyKeyOffset..<Self.headerOffset]),
+                  header: Array(bytes[Self.headerOffset...]))
+    }
+
+    init(geometry: Geometry, firstHop: NextHop, replyKey: [UInt8], header: [UInt8]) {
         self.geometry = geometry
         self.firstHop = firstHop
         self.replyKey = replyKey
@@ -44,8 +54,8 @@ public struct SURB: Equatable {
         return packet
     }
 
-    /// The first hop named by a serialised SURB at `serialized`.
-    public static func firstHop(serialized: UnsafeRawPointer) -> Bytes32 { Bytes32(serialized) }
+    /// The first hop named by a serialised SURB at `serialized`; nil if its address bytes are malformed.
+    public static func firstHop(serialized: UnsafeRawPointer) -> NextHop? { NextHop(surb: serialized) }
 
     /// Bytes of the workspace `writeReply` needs.
     public static let replyWorkspaceBytes = PayloadCipher.workspaceBytes
@@ -57,11 +67,11 @@ public struct SURB: Equatable {
     public static func writeReply(serialized: UnsafeRawPointer, geometry: Geometry, message: UnsafeRawBufferPointer,
                                   into packet: UnsafeMutableRawPointer, workspace: UnsafeMutableRawPointer) {
         precondition(message.count <= geometry.messageBytes)
-        packet.copyMemory(from: serialized + 64, byteCount: geometry.headerBytes)
+        packet.copyMemory(from: serialized + headerOffset, byteCount: geometry.headerBytes)
         let payload = packet + geometry.headerBytes
         payload.initializeMemory(as: UInt8.self, repeating: 0, count: geometry.payloadBytes)
         if let m = message.baseAddress { (payload + Geometry.zeroPrefixBytes).copyMemory(from: m, byteCount: message.count) }
-        PayloadCipher.peel(payload, count: geometry.payloadBytes, key: serialized + 32, workspace: workspace)
+        PayloadCipher.peel(payload, count: geometry.payloadBytes, key: serialized + replyKeyOffset, workspace: workspace)
     }
 
     /// `writeReply` with a workspace of its own (tests, tools, cold paths).

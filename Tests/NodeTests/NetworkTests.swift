@@ -9,6 +9,7 @@ import PosternNetwork
 import PosternNode
 import PosternPacket
 import PosternRatchet
+import PosternStore
 import PosternSystem
 import Testing
 
@@ -395,6 +396,86 @@ final class World {
         #expect(node.view.count == 5)
     }
 
+    /// Packet format 3 (PROTOCOL.md §2.2): a packet names each next hop by link key and address, so a node
+    /// holding no descriptor for the next hop still forwards. A stranger mix, in nobody's view and knowing
+    /// nobody, sits between Alice's gateway and Bob's: the gateway dials it at the address the packet
+    /// names (an undescribed link, counted), introduces itself, and the stranger forwards on to Bob's
+    /// gateway the same way; the message arrives. A slot naming a key the node at that address does not
+    /// hold fails at the handshake, counted, and delivers nothing. (Format 2 named node ids: both
+    /// gateways dropped such packets as `unknown_hop`.)
+    @Test func aMixForwardsToNodesItHoldsNoDescriptorFor() throws {
+        let w = try World()
+        let listen = try TCP.listen("127.0.0.1", 0)
+        var options = NodeOptions(listen: "127.0.0.1:\(TCP.localPort(listen))")
+        options.listenSocket = listen
+        let secrets = NodeSecrets.generate()
+        try Files.makeDirectories(w.dir + "/stranger")
+        let stranger = try Node(secrets: secrets, network: w.net.parameters, loop: w.net.loop, options: options, mailbox: nil,
+                                state: try RecordStore(directory: w.dir + "/stranger", mapSize: 16 << 20))
+        try stranger.start()
+        defer { stranger.stop() }
+        let t = w.net.topology
+        let entry = w.net.nodes[w.gatewayIndex(0)], exit = w.net.nodes[w.gatewayIndex(1)]
+        #expect(!entry.view.descriptors.keys.contains(secrets.id) && stranger.view.count == 1)
+        let strangerHop = RouteHop(node: secrets.id, link: NextHop(linkKey: secrets.linkPublic, endpoint: options.listen),
+                                   packetKey: try #require(stranger.descriptor?.packetKey(for: t.epoch)), epoch: t.epoch, delayMicros: 1000)
+        func hops(_ middle: RouteHop) -> [RouteHop] {
+            [w.net.info(w.gatewayIndex(0)), w.net.info(w.gatewayIndex(1))].map {
+                RouteHop(node: $0.id, link: $0.nextHop, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 1000)
+            }.enumerated().flatMap { $0.offset == 0 ? [$0.element, middle] : [$0.element] }
+        }
+        let builder = PacketBuilder(geometry: t.geometry)
+        w.alice.client.submit(try builder.build(route: hops(strangerHop), to: .mailbox(.random()), message: [0, 3, 1, 2, 3])) { _, _ in }
+        #expect(w.net.run(seconds: 10) { exit.stats.delivered == 1 }, "delivered \(exit.stats.delivered)")
+        #expect(entry.stats.undescribedLinks == 1 && stranger.stats.packetsOut == 1 && entry.stats.droppedUnknownHop == 0)
+        #expect(entry.metricsText().contains("postern_undescribed_links_total{result=\"opened\"} 1"))
+
+        // The stranger's address with a key nobody there holds: the handshake fails, nothing is delivered.
+        var impostor = strangerHop
+        impostor.link = NextHop(linkKey: .random(), endpoint: options.listen)
+        w.alice.client.submit(try builder.build(route: hops(impostor), to: .mailbox(.random()), message: [0, 3, 1, 2, 3])) { _, _ in }
+        #expect(w.net.run(seconds: 10) { entry.stats.undescribedLinkFailures >= 1 })
+        #expect(entry.stats.undescribedLinks == 2 && exit.stats.delivered == 1)
+    }
+
+    /// Links to nodes a mix holds no descriptor for are bounded (PROTOCOL.md §2.2, §5.9): packets naming
+    /// ever new keys (which anyone can send) make the mix close its least recently used such link to open
+    /// the next, never hold more than `maxUndescribedLinks`. A dial that fails (here: a listener that
+    /// never answers the handshake, and an address where nothing listens) removes the link and drops what
+    /// waited for it, counted, instead of redialling.
+    @Test func linksToUndescribedNodesAreBoundedAndDroppedWhenTheyFail() throws {
+        let w = try World {
+            $0.maxUndescribedLinks = 2
+            $0.handshakeTimeoutNanos = 1_500_000_000
+        }
+        let silent = try TCP.listen("127.0.0.1", 0)   // the kernel completes TCP connects; nobody answers
+        defer { silent.close() }
+        let t = w.net.topology
+        let entry = w.net.nodes[w.gatewayIndex(0)], entryInfo = w.net.info(w.gatewayIndex(0))
+        let first = RouteHop(node: entryInfo.id, link: entryInfo.nextHop, packetKey: entryInfo.packetKey, epoch: t.epoch, delayMicros: 1000)
+        let builder = PacketBuilder(geometry: t.geometry)
+        func send(to link: NextHop) throws {
+            let hop = RouteHop(node: .random(), link: link, packetKey: w.net.info(w.gatewayIndex(1)).packetKey, epoch: t.epoch)
+            w.alice.client.submit(try builder.build(route: [first, hop], to: .mailbox(.random()), message: [0, 1, 9])) { _, _ in }
+        }
+        for i in 0..<5 {
+            try send(to: NextHop(linkKey: .random(), address: IPAddress("127.0.0.1"), port: TCP.localPort(silent)))
+            #expect(w.net.run(seconds: 5) { entry.stats.undescribedLinks == i + 1 })
+            #expect(entry.undescribedLinksOpen == min(i + 1, 2))
+        }
+        #expect(entry.metricsText().contains("postern_undescribed_links 2\n"))
+        // The two still open time out in their handshakes: removed, their packets dropped as unknown_hop.
+        #expect(w.net.run(seconds: 10) { entry.undescribedLinksOpen == 0 })
+        #expect(entry.stats.undescribedLinkFailures == 2 && entry.stats.droppedUnknownHop == 2)
+        // Nothing listens here: the dial fails at once, the same way.
+        try send(to: NextHop(linkKey: .random(), address: IPAddress("127.0.0.60"), port: 9))
+        #expect(w.net.run(seconds: 5) { entry.stats.undescribedLinkFailures == 3 })
+        #expect(entry.undescribedLinksOpen == 0 && entry.stats.droppedUnknownHop == 3)
+        // Packets to the described network still flow.
+        try w.fromAlice("after the strangers")
+        #expect(w.run { w.bobGot == ["after the strangers"] })
+    }
+
     /// Descriptors pushed by gossip: a tampered, an expired and a foreign-network one are refused and
     /// counted by reason; a good new one is taken and the node then knows one more.
     @Test func gossipRefusesBadDescriptorsAndCountsThem() throws {
@@ -472,7 +553,7 @@ final class World {
         let gateway = w.net.nodes[w.gatewayIndex(0)]
         #expect(gateway.packetSlotsAllocated == 64)
         let route = [entry] + (1...3).map { t.mixes(layer: $0)[0] } + [w.net.info(w.gatewayIndex(1))]
-        var hops = route.map { RouteHop(node: $0.id, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 1000) }
+        var hops = route.map { RouteHop(node: $0.id, link: $0.nextHop, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 1000) }
         hops[0].delayMicros = 30_000_000   // held at the entry gateway for 30 s
         let builder = PacketBuilder(geometry: t.geometry)
         for _ in 0..<150 { w.alice.client.submit(try builder.build(route: hops, to: .mailbox(.random()), message: [0, 1, 7])) { _, _ in } }
@@ -485,7 +566,7 @@ final class World {
         let t = w.net.topology
         let entry = w.net.info(w.gatewayIndex(0))
         let route = [entry] + (1...3).map { t.mixes(layer: $0)[0] } + [w.net.info(w.gatewayIndex(1))]
-        var hops = route.map { RouteHop(node: $0.id, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 1000) }
+        var hops = route.map { RouteHop(node: $0.id, link: $0.nextHop, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 1000) }
         hops[0].delayMicros = 3_600_000_000   // an hour at the entry gateway
         let packet = try PacketBuilder(geometry: t.geometry).build(route: hops, to: .mailbox(.random()), message: [0, 3, 1, 2, 3])
         let gateway = w.net.nodes[w.gatewayIndex(0)]
@@ -616,7 +697,7 @@ final class World {
         let w = try World()
         let t = w.net.topology
         let route = [w.net.info(w.gatewayIndex(0))] + (1...3).map { t.mixes(layer: $0)[0] } + [w.net.info(w.gatewayIndex(1))]
-        let hops = route.map { RouteHop(node: $0.id, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 1000) }
+        let hops = route.map { RouteHop(node: $0.id, link: $0.nextHop, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 1000) }
         let payload = [UInt8(0), 3, 1, 2, 3]
         let packet = try PacketBuilder(geometry: t.geometry).build(route: hops, to: .mailbox(.random()), message: payload)
         var statuses: [ClientStatus] = [], reasons: [String] = []

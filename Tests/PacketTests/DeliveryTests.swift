@@ -38,7 +38,7 @@ import Testing
                 [Delivery.Ack.stored.code].withUnsafeBytes { m in SURB.writeReply(serialized: s.baseAddress!, geometry: geometry, message: m, into: p.baseAddress!) }
             }
         }
-        #expect(SURB.firstHop(serialized: serialized.withUnsafeBytes { $0.baseAddress! }) == net.nodes[3].id)
+        #expect(SURB.firstHop(serialized: serialized.withUnsafeBytes { $0.baseAddress! }) == NextHop(linkKey: net.nodes[3].id))
         let trace = net.run(packet, from: 3)
         #expect(trace.command == .deliverReply(address: ackAddress, surbID: secrets.id))
         // The creator, after a restart, opens it with the stored secrets.

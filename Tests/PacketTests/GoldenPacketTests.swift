@@ -1,6 +1,7 @@
 import Foundation
 import PosternCrypto
 import PosternPacket
+import PosternSystem
 import Testing
 
 /// Fixed-seed packets checked into Golden/packets.json. They pin the wire format: any change to the
@@ -34,10 +35,20 @@ import Testing
         }
     }
 
+    /// How packets name each node (format 3): IPv4, no address, IPv4, IPv6, IPv4, so every address type
+    /// is pinned.
+    static func link(_ i: Int, _ nodes: [(id: Bytes32, key: EpochKey)]) -> NextHop {
+        switch i {
+        case 1: NextHop(linkKey: nodes[i].id)
+        case 3: NextHop(linkKey: nodes[i].id, address: IPAddress("2001:db8::3"), port: 443)
+        default: NextHop(linkKey: nodes[i].id, address: IPAddress("192.0.2.\(i + 1)"), port: UInt16(7000 + i))
+        }
+    }
+
     static func build(_ c: Case, nodes: [(id: Bytes32, key: EpochKey)]) throws -> [UInt8] {
         let random = SeededRandom(seed: Array(repeating: 0x22, count: 32) + [])
         let builder = PacketBuilder(geometry: .standard, random: { random.fill($0, count: $1) })
-        let route = (0..<c.hops).map { RouteHop(node: nodes[$0].id, packetKey: nodes[$0].key.publicKey, epoch: 7,
+        let route = (0..<c.hops).map { RouteHop(node: nodes[$0].id, link: link($0, nodes), packetKey: nodes[$0].key.publicKey, epoch: 7,
                                                 delayMicros: UInt32(500 * ($0 + 1))) }
         return try builder.build(route: route, to: c.destination, message: c.message)
     }
@@ -74,10 +85,13 @@ import Testing
                 ring.add(node.key)
                 return PacketProcessor(geometry: .standard, keyring: ring)
             }
-            var command: RoutingCommand = .forward(next: .zero, delayMicros: 0)
+            var command: RoutingCommand = .deliver(address: .zero)
             for hop in 0..<c.hops {
                 command = try packet.withUnsafeMutableBytes { (p) throws(PacketError) in try processors[hop].unwrap(p) }
-                if hop < c.hops - 1 { #expect(command == .forward(next: nodes[hop + 1].id, delayMicros: UInt32(500 * (hop + 1)))) }
+                if hop < c.hops - 1 {
+                    let expected = RoutingCommand.forward(next: Self.link(hop + 1, nodes), delayMicros: UInt32(500 * (hop + 1)))
+                    #expect(command == expected)
+                }
             }
             #expect(command == c.destination.commandForTest)
             if case .mailbox = c.destination {
@@ -126,6 +140,100 @@ extension Destination {
         switch self {
         case .mailbox(let a): .deliver(address: a)
         case .reply(let a, let id): .deliverReply(address: a, surbID: id)
+        }
+    }
+}
+
+/// Golden/packet-v3.json comes from tools/vectors/packet.py, an independent Python implementation of
+/// docs/PROTOCOL.md §2 (format 3: X25519, ChaCha20 and Poly1305 from `cryptography`, BLAKE2b from
+/// hashlib). It records every random choice of the sender, so Postern's builder, fed the same choices,
+/// must produce the same bytes, and Postern's relays must unwrap the Python packet to the commands the
+/// spec says (every next-hop address type: IPv4, none, IPv6, IPv4, IPv4-mapped IPv6).
+@Suite struct PacketVectorTests {
+    struct Hop {
+        let secret: [UInt8], ephemeral: [UInt8], link: NextHop, delay: UInt32
+    }
+
+    struct Case {
+        let name: String, epoch: UInt32, hops: [Hop], padding: [UInt8], destination: Destination
+        let message: [UInt8], packet: [UInt8]
+    }
+
+    static func cases() throws -> [Case] {
+        let url = try #require(Bundle.module.url(forResource: "packet-v3", withExtension: "json", subdirectory: "Golden"))
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let list = try #require(root["cases"] as? [[String: Any]])
+        func hex(_ d: [String: Any], _ key: String) throws -> [UInt8] {
+            let text = try #require(d[key] as? String)
+            return try #require(Hex.decode(text))
+        }
+        return try list.map { c in
+            let hopList = try #require(c["hops"] as? [[String: Any]])
+            let hops = try hopList.map { h in
+                let keyBytes = try hex(h, "link_key")
+                let key = try #require(Bytes32(keyBytes))
+                let portNumber = try #require(h["port"] as? Int)
+                let port = UInt16(portNumber)
+                let link = (h["ip"] as? String).map { NextHop(linkKey: key, address: IPAddress($0), port: port) } ?? NextHop(linkKey: key)
+                let delay = try #require(h["delay_us"] as? Int)
+                return Hop(secret: try hex(h, "node_secret"), ephemeral: try hex(h, "ephemeral_secret"), link: link,
+                           delay: UInt32(delay))
+            }
+            let mailboxBytes = try hex(c, "mailbox")
+            let mailbox = try #require(Bytes32(mailboxBytes))
+            let destination: Destination
+            if c["destination"] as? String == "deliver" {
+                destination = .mailbox(mailbox)
+            } else {
+                let id = try hex(c, "surb_id")
+                let words = id.withUnsafeBytes { ($0.loadUnaligned(as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+                destination = .reply(mailbox: mailbox, surb: SURBID(words: words))
+            }
+            let name = try #require(c["name"] as? String), epoch = try #require(c["epoch"] as? Int)
+            return Case(name: name, epoch: UInt32(epoch), hops: hops,
+                        padding: try hex(c, "padding"), destination: destination, message: try hex(c, "message"),
+                        packet: try hex(c, "packet"))
+        }
+    }
+
+    @Test func theBuilderMakesTheSpecsPacket() throws {
+        for c in try Self.cases() {
+            // The builder draws each hop's ephemeral secret in route order, then the last slot's padding.
+            var choices = c.hops.flatMap { $0.ephemeral } + c.padding
+            let builder = PacketBuilder(geometry: .standard, random: { p, n in
+                precondition(n <= choices.count, "the builder drew more than the vector records")
+                p.copyMemory(from: choices, byteCount: n)
+                choices.removeFirst(n)
+            })
+            let route = c.hops.map { h in
+                let key = EpochKey(epoch: c.epoch, secret: SecretKey(copying: h.secret), replayCapacity: 64)
+                return RouteHop(node: h.link.linkKey, link: h.link, packetKey: key.publicKey, epoch: c.epoch, delayMicros: h.delay)
+            }
+            let packet = try builder.build(route: route, to: c.destination, message: c.message)
+            #expect(choices.isEmpty, "\(c.name): the vector records more choices than the builder drew")
+            let same = packet == c.packet
+            #expect(same, "\(c.name) differs from the Python packet")
+        }
+    }
+
+    @Test func relaysUnwrapTheSpecsPacket() throws {
+        for c in try Self.cases() {
+            var packet = c.packet
+            for (i, hop) in c.hops.enumerated() {
+                let ring = Keyring(replayCapacity: 64)
+                ring.add(EpochKey(epoch: c.epoch, secret: SecretKey(copying: hop.secret), replayCapacity: 64))
+                let processor = PacketProcessor(geometry: .standard, keyring: ring)
+                let command = try packet.withUnsafeMutableBytes { (p) throws(PacketError) in try processor.unwrap(p) }
+                if i < c.hops.count - 1 {
+                    #expect(command == .forward(next: c.hops[i + 1].link, delayMicros: hop.delay), "\(c.name) hop \(i)")
+                } else {
+                    #expect(command == c.destination.commandForTest, "\(c.name) last hop")
+                }
+            }
+            if case .mailbox = c.destination {
+                let start = Geometry.standard.headerBytes + Geometry.zeroPrefixBytes
+                #expect(Array(packet[start..<(start + c.message.count)]) == c.message)
+            }
         }
     }
 }

@@ -27,7 +27,7 @@ import Testing
         let builder = PacketBuilder(geometry: net.geometry)
         var packet = try builder.build(route: net.route([2, 4, 1]), to: .mailbox(.random()), message: [1, 2, 3])
         let command = try packet.withUnsafeMutableBytes { (p) throws(PacketError) in try net.nodes[2].processor.unwrap(p) }
-        #expect(command == .forward(next: net.nodes[4].id, delayMicros: 3000))
+        #expect(command == .forward(next: NextHop(linkKey: net.nodes[4].id), delayMicros: 3000))
     }
 
     @Test(arguments: 1...5)

@@ -27,12 +27,14 @@ final class TestNetwork {
     func route(_ indices: [Int], epoch: UInt32? = nil) -> [RouteHop] {
         indices.map { i in
             let e = epoch ?? self.epoch
-            return RouteHop(node: nodes[i].id, packetKey: nodes[i].keyring.key(for: e)!.publicKey, epoch: e,
+            return RouteHop(node: nodes[i].id, link: NextHop(linkKey: nodes[i].id), packetKey: nodes[i].keyring.key(for: e)!.publicKey, epoch: e,
                             delayMicros: UInt32(1000 * (i + 1)))
         }
     }
 
     func index(of id: Bytes32) -> Int? { nodes.firstIndex { $0.id == id } }
+    /// The node a packet's next hop names (the test nodes' link keys are their ids).
+    func index(of next: NextHop) -> Int? { index(of: next.linkKey) }
 
     /// Runs `packet` through node `start` and on along its forward commands. Returns every hop's input,
     /// the final command and the final buffer, or the error and the index of the hop that refused it.

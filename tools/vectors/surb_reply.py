@@ -5,7 +5,8 @@ Adiantum (XChaCha12, NH, Poly1305, AES-256) is written here from the Adiantum pa
 adiantum.json, not from Postern's Swift code; AES-256 comes from the `cryptography` package. The script
 first reproduces every vector in adiantum.json, then writes Tests/PacketTests/Golden/surb-reply.json:
 
-  surb      = first hop (32) ‖ reply key k̃ (32) ‖ header (opaque here: the answerer copies it)
+  surb      = first hop (51: link key 32 ‖ address type 1 ‖ port u16 BE ‖ address 16)
+              ‖ reply key k̃ (32) ‖ header (opaque here: the answerer copies it)
   reply     = header ‖ Adiantum-Encrypt(k̃, tweak = empty, 0¹⁶ ‖ message ‖ 0…)       (the answerer)
   delivered = Adiantum-Encrypt(k_p[n-1], …, Adiantum-Encrypt(k_p[0], reply payload))   (each hop)
   secrets   = SURB id (16) ‖ k̃ (32) ‖ n (1) ‖ k_p[0] ‖ … ‖ k_p[n-1]                   (the creator)
@@ -166,7 +167,9 @@ def main():
     # Standard geometry: 5 hops, 2 048-byte payload, header = 4 + 32 + 16 + 5 × 108 = 592 bytes.
     header_bytes, payload_bytes = 592, 2048
     hops = 3
-    first_hop, reply_key, header = shake("first-hop", 32), shake("reply-key", 32), shake("header", header_bytes)
+    # Packet format 3: the first hop by link key, IPv4 address 198.51.100.7, port 4242.
+    first_hop = shake("first-hop", 32) + bytes([4]) + struct.pack(">H", 4242) + bytes([198, 51, 100, 7]) + bytes(12)
+    reply_key, header = shake("reply-key", 32), shake("header", header_bytes)
     hop_keys = [shake("hop-key-%d" % i, 32) for i in range(hops)]
     surb_id = shake("surb-id", 16)
     message = b"delivered: stored (a Postern acknowledgement, or any reply up to 2 032 bytes)"

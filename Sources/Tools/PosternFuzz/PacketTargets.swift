@@ -20,7 +20,8 @@ final class FuzzRelay {
     }
 
     func hop(_ node: Bytes32, delay: UInt32 = 1000) -> RouteHop {
-        RouteHop(node: node, packetKey: epochKey.publicKey, epoch: 7, delayMicros: delay)
+        RouteHop(node: node, link: NextHop(linkKey: node, address: IPAddress("127.0.0.2"), port: 9000),
+                 packetKey: epochKey.publicKey, epoch: 7, delayMicros: delay)
     }
 }
 
@@ -55,7 +56,8 @@ func routingTarget() -> FuzzTarget {
     FuzzTarget(name: "routing", summary: "RoutingCommand(slot:) on a decrypted routing slot; what decodes re-encodes to the same command",
                seeds: {
         let r = FuzzRelay.shared
-        return [RoutingCommand.forward(next: r.next, delayMicros: 5000), .deliver(address: r.id),
+        return [RoutingCommand.forward(next: NextHop(linkKey: r.next), delayMicros: 5000),
+                .forward(next: NextHop(linkKey: r.next, address: IPAddress("2001:db8::7"), port: 443), delayMicros: 1), .deliver(address: r.id),
                 .deliverReply(address: r.next, surbID: SURBID(words: (1, 2)))].map { c in
             var slot = [UInt8](repeating: 0, count: Geometry.slotBytes)
             slot.withUnsafeMutableBytes { c.encodeSlot(into: $0) }

@@ -30,7 +30,7 @@ func coverSuite() -> Suite {
         let ring = Keyring(replayCapacity: 16)
         ring.rotate(current: 1)
         let key = ring.key(for: 1)!.publicKey
-        let route = (0..<5).map { _ in RouteHop(node: .random(), packetKey: key, epoch: 1) }
+        let route = (0..<5).map { _ in Bytes32.random() }.map { RouteHop(node: $0, link: NextHop(linkKey: $0), packetKey: key, epoch: 1) }
         let packet = bufferOf(geometry.packetBytes)
         let message = UnsafeRawBufferPointer(start: bufferOf(400, fill: 1), count: 400)
 

@@ -127,7 +127,7 @@ final class MemoryBench {
         let t = net.topology
         let gateway = t.gateways[0]
         let route = [gateway] + (1...3).map { t.mixes(layer: $0)[0] }
-        hops = route.map { RouteHop(node: $0.id, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 20_000) }
+        hops = route.map { RouteHop(node: $0.id, link: $0.nextHop, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 20_000) }
         lastMix = net.nodes.first { $0.id == route[3].id }!
         client = GatewayClient(loop: net.loop, gateway: gateway)
         builder = PacketBuilder(geometry: t.geometry)

@@ -8,7 +8,7 @@ func packetSuite() -> Suite {
         let geometry = Geometry.standard
         let nodes = (0..<5).map { _ in (id: Bytes32.random(), ring: Keyring(replayCapacity: 128)) }
         for node in nodes { node.ring.rotate(current: 1) }
-        let route = nodes.map { RouteHop(node: $0.id, packetKey: $0.ring.key(for: 1)!.publicKey, epoch: 1, delayMicros: 1000) }
+        let route = nodes.map { RouteHop(node: $0.id, link: NextHop(linkKey: $0.id), packetKey: $0.ring.key(for: 1)!.publicKey, epoch: 1, delayMicros: 1000) }
         let builder = PacketBuilder(geometry: geometry)
         let processor = PacketProcessor(geometry: geometry, keyring: nodes[0].ring)
         let message = UnsafeRawBufferPointer(start: bufferOf(256, fill: 3), count: 256)

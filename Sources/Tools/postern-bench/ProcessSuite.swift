@@ -85,7 +85,7 @@ func startProcesses(binary: String) -> ProcessBench {
     let t = network.topology
     guard let gateway = t.gateways.first else { fail("processes: no gateway in the map") }
     let route = [gateway] + (1...3).map { t.mixes(layer: $0)[0] }
-    let hops = route.map { RouteHop(node: $0.id, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 0) }
+    let hops = route.map { RouteHop(node: $0.id, link: $0.nextHop, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 0) }
     guard let last = nodes.first(where: { $0.secrets.id == route[3].id }) else { fail("processes: the last mix is not one of ours") }
     let client = GatewayClient(loop: loop, gateway: gateway)
     let builder = PacketBuilder(geometry: t.geometry)

@@ -28,7 +28,7 @@ func relaySuite() -> Suite {
         let t = net.topology
         let gateway = t.gateways[0]
         let route = [gateway] + (1...3).map { t.mixes(layer: $0)[0] }
-        let hops = route.map { RouteHop(node: $0.id, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 0) }
+        let hops = route.map { RouteHop(node: $0.id, link: $0.nextHop, packetKey: $0.packetKey, epoch: t.epoch, delayMicros: 0) }
         let client = GatewayClient(loop: net.loop, gateway: gateway)
         let builder = PacketBuilder(geometry: t.geometry)
         // Layers are dealt per epoch from the descriptors: find the nodes by id.

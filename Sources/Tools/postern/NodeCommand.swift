@@ -231,6 +231,7 @@ enum NodeCommand {
         options.clientIdleNanos = UInt64(config.clientIdleSeconds) * 1_000_000_000
         options.maxClientOutputBytes = config.maxClientOutputMB << 20
         options.maxPendingPerLink = config.maxPendingPerLink
+        options.maxUndescribedLinks = config.maxUndescribedLinks
         options.replayCapacity = config.replayCapacity
         options.groupCommitNanos = UInt64(config.groupCommitMillis) * 1_000_000
         if config.relayLoopsPerHour > 0 {

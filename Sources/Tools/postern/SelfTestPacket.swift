@@ -13,7 +13,7 @@ extension SelfTest {
         let rings = (0..<5).map { _ in Keyring(replayCapacity: 64) }
         for ring in rings { ring.rotate(current: 1) }
         let ids = (0..<5).map { _ in Bytes32.random() }
-        let route = (0..<5).map { RouteHop(node: ids[$0], packetKey: rings[$0].key(for: 1)!.publicKey, epoch: 1) }
+        let route = (0..<5).map { RouteHop(node: ids[$0], link: NextHop(linkKey: ids[$0]), packetKey: rings[$0].key(for: 1)!.publicKey, epoch: 1) }
         let processors = rings.map { PacketProcessor(geometry: geometry, keyring: $0) }
         let builder = PacketBuilder(geometry: geometry)
         let address = Bytes32.random()
@@ -27,7 +27,7 @@ extension SelfTest {
                 }
                 guard case .success(let command) = result else { return result }
                 guard case .forward(let next, _) = command else { return result }
-                guard let index = ids.firstIndex(of: next) else { return .failure(.badCommand) }
+                guard let index = ids.firstIndex(of: next.linkKey) else { return .failure(.badCommand) }
                 at = index
             }
         }
