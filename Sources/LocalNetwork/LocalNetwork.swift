@@ -26,12 +26,13 @@ public final class LocalNetwork {
     public var log: (String) -> Void = { _ in }
 
     /// Short epochs for tests: the network parameters with `epochSeconds` and `layers`.
-    public static func parameters(layers: Int, epochSeconds: UInt32 = 3600, geometry: Geometry = .standard) -> NetworkParameters {
-        NetworkParameters(epochSeconds: epochSeconds, layers: layers, geometry: geometry, admission: .open)
+    public static func parameters(layers: Int, epochSeconds: UInt32 = 3600, geometry: Geometry = .standard,
+                                  layerRule: LayerRule = .deal) -> NetworkParameters {
+        NetworkParameters(epochSeconds: epochSeconds, layers: layers, geometry: geometry, admission: .open, layerRule: layerRule)
     }
 
     public convenience init(layers: Int = 3, mixes: Int? = nil, gateways: Int = 2, dataDirectory: String, epochSeconds: UInt32 = 3600,
-                            geometry: Geometry = .standard, mailbox: MailboxConfig = MailboxConfig(),
+                            geometry: Geometry = .standard, layerRule: LayerRule = .deal, mailbox: MailboxConfig = MailboxConfig(),
                             configure: (inout NodeOptions) -> Void = { _ in }) throws(NodeError) {
         var secrets: [NodeSecrets] = [], roles: [NodeDescriptor.Roles] = [], addresses: [(String, String?)] = []
         var sockets: [(FileDescriptor, FileDescriptor?)] = []
@@ -46,7 +47,7 @@ public final class LocalNetwork {
             addresses.append(("127.0.0.1:\(port)", isGateway ? "127.0.0.1:\(clientPort)" : nil))
             sockets.append((link, client))
         }
-        try self.init(parameters: Self.parameters(layers: layers, epochSeconds: epochSeconds, geometry: geometry), secrets: secrets,
+        try self.init(parameters: Self.parameters(layers: layers, epochSeconds: epochSeconds, geometry: geometry, layerRule: layerRule), secrets: secrets,
                       roles: roles, addresses: addresses, dataDirectory: dataDirectory, mailbox: mailbox, sockets: sockets,
                       configure: configure)
     }

@@ -6,13 +6,23 @@ import PosternCrypto
 ///     DIGEST       0x01 ‖ sender time (u64, unix s) ‖ flags (1) ‖ n (u16) ‖ n × (node id (32) ‖ published (u64))
 ///                  flags: bit 0 = last chunk of this digest, bit 1 = answer with your own digest
 ///     DESCRIPTORS  0x02 ‖ n (u8) ‖ n × (length (u16) ‖ descriptor)
+///     PUSH         0x03 ‖ length (u16) ‖ descriptor          the sender's own (partial views, §5.9)
+///     PULL         0x04                                     asks for a pull answer (partial views)
+///     PULLED       0x05 ‖ flags (1) ‖ n (u8) ‖ n × (length (u16) ‖ descriptor)
+///                  flags: bit 0 = last frame of this answer
 ///
-/// A round: the dialling node sends its digest (answer bit set). The other side sends every descriptor it
+/// A full-view round: the dialling node sends its digest (answer bit set). The other side sends every descriptor it
 /// holds that the digest lacks or lists as older, then its own digest (answer bit clear); the dialler
 /// sends what that digest lacks. Both end with the newer descriptor of every node either held.
 public enum GossipFrame: Equatable {
     case digest(senderTime: Int64, last: Bool, answer: Bool, entries: [DigestEntry])
     case descriptors([[UInt8]])
+    /// Partial views (§5.9): the sender's own descriptor, pushed.
+    case push([UInt8])
+    /// Partial views: a request for the receiver's pull answer.
+    case pull
+    /// Partial views: (part of) a pull answer.
+    case pulled(last: Bool, [[UInt8]])
 
     public struct DigestEntry: Equatable, Hashable {
         public let id: Bytes32
@@ -23,7 +33,7 @@ public enum GossipFrame: Equatable {
         }
     }
 
-    public static let digestOp: UInt8 = 1, descriptorsOp: UInt8 = 2
+    public static let digestOp: UInt8 = 1, descriptorsOp: UInt8 = 2, pushOp: UInt8 = 3, pullOp: UInt8 = 4, pulledOp: UInt8 = 5
     static let entryBytes = 40
 
     /// Whether a link frame is a control frame (anything but exactly one packet).
@@ -45,6 +55,16 @@ public enum GossipFrame: Equatable {
             w.u8(Self.descriptorsOp)
             w.u8(UInt8(list.count))
             for d in list { w.long(d) }
+        case .push(let d):
+            w.u8(Self.pushOp)
+            w.long(d)
+        case .pull:
+            w.u8(Self.pullOp)
+        case .pulled(let last, let list):
+            w.u8(Self.pulledOp)
+            w.u8(last ? 1 : 0)
+            w.u8(UInt8(list.count))
+            for d in list { w.long(d) }
         }
         return w.bytes
     }
@@ -64,17 +84,46 @@ public enum GossipFrame: Equatable {
             }
             self = .digest(senderTime: Int64(bitPattern: time), last: flags & 1 != 0, answer: flags & 2 != 0, entries: entries)
         case Self.descriptorsOp?:
-            guard let n = r.u8() else { return nil }
-            var list: [[UInt8]] = []
-            for _ in 0..<n {
-                guard let d = r.long(), d.count <= NodeDescriptor.maxBytes else { return nil }
-                list.append(d)
-            }
-            guard r.remaining == 0 else { return nil }
+            guard let n = r.u8(), let list = Self.descriptorList(&r, n) else { return nil }
             self = .descriptors(list)
+        case Self.pushOp?:
+            guard let d = r.long(), d.count <= NodeDescriptor.maxBytes, r.remaining == 0 else { return nil }
+            self = .push(d)
+        case Self.pullOp?:
+            guard r.remaining == 0 else { return nil }
+            self = .pull
+        case Self.pulledOp?:
+            guard let flags = r.u8(), flags & ~1 == 0, let n = r.u8(), let list = Self.descriptorList(&r, n) else { return nil }
+            self = .pulled(last: flags & 1 != 0, list)
         default:
             return nil
         }
+    }
+
+    /// `n` length-prefixed descriptors that end the frame; nil if they do not.
+    static func descriptorList(_ r: inout WireReader, _ n: UInt8) -> [[UInt8]]? {
+        var list: [[UInt8]] = []
+        for _ in 0..<n {
+            guard let d = r.long(), d.count <= NodeDescriptor.maxBytes else { return nil }
+            list.append(d)
+        }
+        return r.remaining == 0 ? list : nil
+    }
+
+    /// A pull answer in PULLED frames of at most `limit` bytes (each descriptor whole; the last flagged).
+    public static func pulledFrames(_ descriptors: [[UInt8]], limit: Int) -> [[UInt8]] {
+        var frames: [[[UInt8]]] = [], current: [[UInt8]] = [], size = 3
+        for d in descriptors where 3 + 2 + d.count <= limit {
+            if size + 2 + d.count > limit || current.count == 255 {
+                frames.append(current)
+                current = []
+                size = 3
+            }
+            current.append(d)
+            size += 2 + d.count
+        }
+        frames.append(current)
+        return frames.enumerated().map { GossipFrame.pulled(last: $0.offset == frames.count - 1, $0.element).encoded }
     }
 
     /// A digest of `entries` in frames of at most `limit` bytes (the last one flagged).

@@ -57,6 +57,11 @@ public struct NetworkView {
         }
     }
 
+    /// Forgets one node's descriptor (a partial view letting go of a node it no longer samples).
+    public mutating func remove(_ id: Bytes32) {
+        if let d = descriptors.removeValue(forKey: id) { forget(d) }
+    }
+
     /// Forgets descriptors that expired before `now`; returns how many.
     @discardableResult
     public mutating func prune(now: Int64) -> Int {

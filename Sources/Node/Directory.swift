@@ -24,7 +24,7 @@ final class Directory: Timed {
     let counters: NodeCounters
     let log: (String) -> Void
     private(set) var state: RecordStore?
-    private(set) var view: NetworkView
+    var view: NetworkView
     private(set) var topology: Topology
     private(set) var own: NodeDescriptor?
     /// Where this node is reached (known once its listeners are bound).
@@ -49,6 +49,8 @@ final class Directory: Timed {
         let sorted = skews.sorted()
         return abs(sorted[sorted.count / 2]) > NodeDescriptor.maxSkewSeconds
     }
+    /// Partial views (§5.9; `Directory+Sampling.swift`): nil when this node keeps a full view (§5.6).
+    var sampling: SamplingState?
     /// Digest chunks received so far, per connection.
     var partialDigests: [FileDescriptor: [GossipFrame.DigestEntry]] = [:]
     /// Control bytes received per connection in the current gossip interval.
@@ -77,6 +79,7 @@ final class Directory: Timed {
         let now = Clock.wallSeconds()
         for bytes in options.knownDescriptors { offer(bytes, now: now) }
         if let stored = try? state?.get("descriptors") { for bytes in NodeDescriptor.decodeList(stored[...]) { offer(bytes, now: now) } }
+        sampling = Self.sampling(me: secrets.id, options: options, known: Array(view.descriptors.keys))
         viewDirty = false
         learnedNode = false
     }
@@ -180,7 +183,7 @@ final class Directory: Timed {
         if taken {
             counters.stats.descriptorsTaken += 1
             viewDirty = true
-            if view.count > known {
+            if view.count > known && sampling == nil {
                 // A node new to this view: the next round (and map rebuild) comes soon.
                 learnedNode = true
                 nextGossip = min(nextGossip, EventLoop.now() &+ quickGossipInterval)
@@ -230,7 +233,17 @@ final class Directory: Timed {
     func fire(now: UInt64) {
         let wall = Clock.wallSeconds()
         if wall >= nextKeyEvent { rotate(now: wall) }
-        if now >= nextGossip {
+        if now >= nextGossip, sampling != nil {
+            nextGossip = now &+ samplingInterval
+            controlBytes.removeAll(keepingCapacity: true)
+            samplingRound(now: wall)
+            rebuild(now: wall)
+            viewDirty = false
+            if wall - lastSave >= Int64(parameters.epochSeconds) {
+                save()
+                lastSave = wall
+            }
+        } else if now >= nextGossip {
             let alone = !view.descriptors.values.contains { $0.id != secrets.id }
             roundInterval = learnedNode ? quickGossipInterval
                 : alone ? min(max(roundInterval, quickGossipInterval) &* 2, gossipInterval) : gossipInterval
@@ -284,7 +297,19 @@ final class Directory: Timed {
             return
         }
         let now = Clock.wallSeconds()
+        if sampling != nil {
+            // A partial view answers no digest and keeps no gossiped descriptor; a DESCRIPTORS frame still
+            // introduces its sender (§4.1).
+            if case .descriptors(let list) = g {
+                for bytes in list where c.tag == LinkListener.unchecked && introduces(bytes, on: c, now: now) { c.tag = LinkListener.admitted }
+            } else {
+                samplingControl(g, on: c, now: now)
+            }
+            return
+        }
         switch g {
+        case .push, .pull, .pulled:
+            counters.stats.gossipRefused += 1   // a full view takes part in no sampling round
         case .digest(let senderTime, let last, let answer, let entries):
             var collected = partialDigests[c.fd] ?? []
             guard collected.count + entries.count <= maxView else {

@@ -96,6 +96,8 @@ extension Node {
         metric("descriptors_refused_total", "Descriptors refused, by reason.", "counter",
                DescriptorRefusal.all.enumerated().map { ("{reason=\"\($1.label)\"}", s.descriptorsRefused[$0]) })
         metric("gossip_rounds_total", "Gossip rounds this node started.", "counter", [("", s.gossipRounds)])
+        metric("sampling_rounds_total", "Partial-view rounds ended, by outcome (PROTOCOL.md §5.9).", "counter",
+               zip(["renewed", "flooded", "cut_off", "joining"], s.samplingRounds).map { ("{outcome=\"\($0)\"}", $1) })
         metric("gossip_refused_total", "Control frames refused (malformed, flooding, view full).", "counter", [("", s.gossipRefused)])
         metric("clock_skewed_peers_total", "Gossip digests whose sender's clock differed by more than 300 s.", "counter", [("", s.clockSkewedPeers)])
         metric("packet_keys_total", "Packet keys made and deleted (one per epoch).", "counter",

@@ -41,6 +41,11 @@ public struct NodeOptions {
     /// Descriptors the view holds at most (PROTOCOL.md §5.5); further new nodes are refused, counted as
     /// `gossip_refused`.
     public var maxViewDescriptors = 20_000
+    /// Partial views (PROTOCOL.md §5.9): the Brahms view size ℓ₁; 0 keeps a full view (§5.6). Needs
+    /// layer rule 2.
+    public var viewSize = 0
+    /// The sample size ℓ₂ (nil: `viewSize`).
+    public var sampleSize: Int? = nil
     /// Group-commit window of the mailbox store.
     public var groupCommitNanos: UInt64 = 5_000_000
     public var replayCapacity = 1 << 18
@@ -182,6 +187,10 @@ public final class Node {
     public var packetStats: PacketStats { processor.stats }
     /// The gateway's mailbox store (nil at a mix, and once stopped).
     public var mailbox: MailboxStore? { deposits.mailbox }
+    /// Partial views: the Brahms view's ids and the sample's values; nil with a full view.
+    public var partialView: (view: [Bytes32], sample: [Bytes32])? {
+        directory.sampling.map { ($0.brahms.view, $0.brahms.sample.values) }
+    }
     public var linksUp: Int { links.up }
     /// Links to nodes the view does not describe, open or waiting to be (at most `maxUndescribedLinks`).
     public var undescribedLinksOpen: Int { links.undescribedCount }

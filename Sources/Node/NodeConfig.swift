@@ -23,6 +23,9 @@ public struct NodeConfig: Equatable {
     public var maxQueuedPackets = 4096
     public var maxPendingPerLink = 512
     public var maxUndescribedLinks = 64
+    /// Partial views (PROTOCOL.md §5.9): 0 = a full view; else the view size (sample size: `sampleSize`).
+    public var viewSize = 0
+    public var sampleSize = 0
     public var replayCapacity = 1 << 18
     public var groupCommitMillis = 5
     /// nil: derived from the byte cap (`MailboxConfig.mapSize(forByteCap:)`, 256 for 192).
@@ -39,7 +42,7 @@ public struct NodeConfig: Equatable {
     public static let keys = [
         "node.keys", "node.data_dir", "node.role", "node.listen", "node.advertise", "node.client_listen", "node.advertise_client",
         "node.max_clients", "node.client_idle_seconds", "node.max_client_output_mb",
-        "network.bootstrap", "network.certificate",
+        "network.bootstrap", "network.certificate", "network.view_size", "network.sample_size",
     ] + NetworkParameters.configKeys.map { "network." + $0 } + [
         "mixing.max_queued_packets", "mixing.max_pending_per_link", "mixing.max_undescribed_links", "mixing.replay_capacity",
         "mailbox.map_size_mb", "mailbox.byte_cap_mb", "mailbox.ttl_days", "mailbox.max_per_address",
@@ -72,6 +75,16 @@ public struct NodeConfig: Equatable {
         }
         certificateFile = try f.string("network.certificate", default: certificateFile)
         network = try NetworkParameters(config: f, prefix: "network.")
+        viewSize = try f.integer("network.view_size", default: 0, range: 0...10_000)
+        sampleSize = try f.integer("network.sample_size", default: viewSize, range: 0...10_000)
+        if viewSize > 0 && network.layerRule == .deal {
+            throw ConfigError(line: f.entries["network.view_size"]?.line ?? 0,
+                              message: "'network.view_size' (partial views) needs 'network.layer_rule = 2': rule 1 sorts every mix")
+        }
+        if viewSize > 0 && (viewSize < 3 || sampleSize < 1) {
+            throw ConfigError(line: f.entries["network.view_size"]?.line ?? 0,
+                              message: "'network.view_size' must be 0 (a full view) or at least 3, and 'network.sample_size' at least 1")
+        }
         maxQueuedPackets = try f.integer("mixing.max_queued_packets", default: maxQueuedPackets, range: 16...1_000_000)
         maxPendingPerLink = try f.integer("mixing.max_pending_per_link", default: maxPendingPerLink, range: 1...100_000)
         maxUndescribedLinks = try f.integer("mixing.max_undescribed_links", default: maxUndescribedLinks, range: 1...100_000)

@@ -22,6 +22,11 @@ public struct NodeStats: Equatable {
     /// than `NodeDescriptor.maxSkewSeconds`; packet-key rotations (epochs added) and deletions.
     public var descriptorsTaken = 0, descriptorsRefused = [Int](repeating: 0, count: DescriptorRefusal.all.count)
     public var gossipRounds = 0, gossipRefused = 0, clockSkewedPeers = 0
+    /// Partial views: rounds ended renewed, flooded, cut off, joining (`BrahmsView.Outcome`).
+    public var samplingRounds = [0, 0, 0, 0]
+    /// Partial views: descriptors held when the last round let go of those outside view and sample
+    /// (at most view + sample + this node's own).
+    public var descriptorsAfterRound = 0
     public var keysAdded = 0, keysDeleted = 0
     /// Accept loops paused for lack of file descriptors; clients refused at the cap; idle clients closed.
     public var acceptPauses = 0, clientsRefused = 0, clientsIdleClosed = 0

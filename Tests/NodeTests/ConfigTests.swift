@@ -42,6 +42,8 @@ import Testing
             ("[network]\nmax_hops = 17\n", 2, "between 3 and 16"),
             ("[network]\nlayers = 4\nmax_hops = 5\n", 2, "must not exceed"),
             ("[network]\nlayer_rule = 3\n", 2, "between 1 and 2"),
+            ("[network]\nview_size = 40\n", 2, "needs 'network.layer_rule = 2'"),
+            ("[network]\nlayer_rule = 2\nview_size = 2\n", 3, "at least 3"),
             ("[node]\nrole = \"gateway\"\n", 2, "client_listen"),
             ("[network]\nbootstrap = \"127.0.0.1:7000\"\n", 2, "host:port#"),
             // An integer too large says so (it used to say the value must be a string, an integer or true/false).
@@ -62,6 +64,8 @@ import Testing
     @Test func valuesAndComments() throws {
         let c = try NodeConfig(text: "# comment\n[node]\nlisten = \"127.0.0.1:9\" # trailing\n[mixing]\nmax_queued_packets = 10_000\n")
         #expect(c.listen == "127.0.0.1:9" && c.maxQueuedPackets == 10_000)
+        let partial = try NodeConfig(text: "[network]\nlayer_rule = 2\nview_size = 40\n")
+        #expect(partial.viewSize == 40 && partial.sampleSize == 40)
     }
 }
 

@@ -210,6 +210,27 @@ struct TestNode {
 @Suite struct GossipTests {
     let network = NetworkParameters(epochSeconds: 10, layers: 3)
 
+    /// Partial views' frames (PROTOCOL.md §5.6): the layout byte for byte, a pull answer split into frames
+    /// that fit a link with only the last flagged, and malformed frames refused.
+    @Test func partialViewFramesHaveTheSpecsLayout() throws {
+        #expect(GossipFrame.push([0xaa, 0xbb]).encoded == [3, 0, 2, 0xaa, 0xbb])
+        #expect(GossipFrame.pull.encoded == [4])
+        #expect(GossipFrame.pulled(last: true, [[0xcc], []]).encoded == [5, 1, 2, 0, 1, 0xcc, 0, 0])
+        let descriptors = (0..<20).map { _ in TestNode().descriptor(network).bytes }
+        let limit = Geometry.standard.packetBytes - 1
+        let frames = GossipFrame.pulledFrames(descriptors, limit: limit)
+        #expect(frames.count > 1 && frames.allSatisfy { $0.count <= limit })
+        var got: [[UInt8]] = []
+        for (i, f) in frames.enumerated() {
+            guard case .pulled(let last, let list)? = GossipFrame(f) else { Issue.record("frame \(i)"); return }
+            #expect(last == (i == frames.count - 1))
+            got += list
+        }
+        #expect(got == descriptors)
+        #expect(GossipFrame.pulledFrames([], limit: limit) == [[5, 1, 0]])   // an empty answer still ends
+        for bad: [UInt8] in [[4, 0], [3, 0, 3, 1, 2], [5, 2, 0], [5, 1, 1, 0, 2, 7], [6]] { #expect(GossipFrame(bad) == nil, "\(bad)") }
+    }
+
     @Test func framesRoundTripInChunksThatFitALink() throws {
         let entries = (0..<200).map { i in GossipFrame.DigestEntry(id: .random(), published: Int64(i)) }
         let limit = Geometry.standard.packetBytes - 1

@@ -177,6 +177,25 @@ import Testing
         #expect(v.endRound(pushed: [], pulled: (60..<70).map { SimID(UInt32($0)) }, random: below) == .cutOff && v.view == full)
     }
 
+    /// A node whose view is empty (it knew nobody, like the first node of a network) takes up to ℓ₁ of
+    /// the nodes it holds descriptors of, distinct and never itself, and shows them to its samplers; a
+    /// view with members is left alone. (Without it the first node, pushed to by everyone and so always
+    /// flooded, never got a view, and the others' views stayed on it alone: PartialViewTests.)
+    @Test func anEmptyViewIsSeededFromTheNodesItKnows() {
+        var r = SimRandom(seed: 4)
+        let p = BrahmsParameters(viewSize: 5, sampleSize: 3)
+        let below: (UInt32) -> UInt32 = { r.below($0) }
+        var v = BrahmsView(me: SimID(0), parameters: p, bootstrap: [], key: { r.next() })
+        v.seed([SimID(0), SimID(1), SimID(1), SimID(2)], random: below)
+        #expect(Set(v.view) == [SimID(1), SimID(2)] && v.view.count == 2)
+        #expect(v.sample.values.allSatisfy { [SimID(1), SimID(2)].contains($0) } && !v.sample.values.isEmpty)
+        v.seed((3..<9).map { SimID(UInt32($0)) }, random: below)
+        #expect(Set(v.view) == [SimID(1), SimID(2)])   // not empty: kept
+        var w = BrahmsView(me: SimID(0), parameters: p, bootstrap: [], key: { r.next() })
+        w.seed((1..<30).map { SimID(UInt32($0)) }, random: below)
+        #expect(w.view.count == 5 && Set(w.view).count == 5 && !w.view.contains(SimID(0)))
+    }
+
     /// A small network with a 10% pushing coalition and a churn wave: samples stay near 10% malicious
     /// (views are far more), the dead leave the samples at the epoch boundary, joiners are heard, and a
     /// seed gives the same run twice.

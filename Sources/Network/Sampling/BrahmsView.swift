@@ -67,6 +67,17 @@ public struct BrahmsView<ID: SampleID> {
         sample.next(view)
     }
 
+    /// A node whose view is empty (it knew nobody at start, or all its members left) takes up to
+    /// `viewSize` of `ids` (the nodes it holds descriptors of: stored, introduced, a bootstrap peer's
+    /// answer), chosen at random, as its view, and shows them to its samplers as its first view is.
+    public mutating func seed(_ ids: [ID], random: (UInt32) -> UInt32) {
+        guard view.isEmpty else { return }
+        var seen = Set<ID>(), candidates: [ID] = []
+        for id in ids where id != me && seen.insert(id).inserted { candidates.append(id) }
+        view = Self.pick(candidates, parameters.viewSize, random: random)
+        sample.next(view)
+    }
+
     /// `count` distinct view members chosen at random (all of them if the view is smaller).
     /// `random(n)`: uniform in 0..<n.
     public func targets(_ count: Int, random: (UInt32) -> UInt32) -> [ID] {

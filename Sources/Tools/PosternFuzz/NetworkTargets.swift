@@ -102,7 +102,8 @@ func gossipTarget() -> FuzzTarget {
                seeds: {
         let id = Bytes32([UInt8](repeating: 3, count: 32))!
         return [GossipFrame.digest(senderTime: 1_700_000_000, last: true, answer: false, entries: [.init(id: id, published: 5)]).encoded,
-                GossipFrame.descriptors([[1, 2, 3], [4]]).encoded, NodeDescriptor.encodeList([[1, 2], [3, 4, 5]])]
+                GossipFrame.descriptors([[1, 2, 3], [4]]).encoded, NodeDescriptor.encodeList([[1, 2], [3, 4, 5]]),
+                GossipFrame.push([9, 8, 7]).encoded, GossipFrame.pull.encoded, GossipFrame.pulled(last: true, [[1], [2, 3]]).encoded]
     }, run: { input in
         if let frame = GossipFrame(input) { Fuzz.require(frame.encoded == input, "gossip frame does not re-encode exactly") }
         let list = NodeDescriptor.decodeList(input[...])

@@ -232,6 +232,8 @@ enum NodeCommand {
         options.maxClientOutputBytes = config.maxClientOutputMB << 20
         options.maxPendingPerLink = config.maxPendingPerLink
         options.maxUndescribedLinks = config.maxUndescribedLinks
+        options.viewSize = config.viewSize
+        options.sampleSize = config.sampleSize
         options.replayCapacity = config.replayCapacity
         options.groupCommitNanos = UInt64(config.groupCommitMillis) * 1_000_000
         if config.relayLoopsPerHour > 0 {

@@ -1,0 +1,147 @@
+import PosternCrypto
+import PosternLink
+import PosternNetwork
+import PosternSystem
+
+/// Partial views (docs/PROTOCOL.md §5.9), when `NodeOptions.viewSize` > 0: instead of §5.6's full-view
+/// gossip, a Brahms view of `viewSize` ids and a sample of `sampleSize` min-wise samplers
+/// (`BrahmsView`, the code `postern simulate gossip` runs). Each round (every E/12) ends the previous
+/// one (`BrahmsView.endRound` with the pushes and pull answers it brought), lets go of every descriptor
+/// outside view and sample, then pushes this node's descriptor to `pushes` view members (PUSH) and asks
+/// `pulls` others for their pull answer (PULL → PULLED). The map, and so relay loops' routes, come from
+/// the descriptors held: view and sample. Packets reach next hops outside them by address (format 3).
+///
+/// A push counts only over a link authenticated with the pushed descriptor's link key (a node can push
+/// only itself), once per sender and round; a pull answer only from a node this node asked this round.
+/// What a round keeps is bounded: `acceptedPushes` + 1 pushes (one more is a flood either way), and
+/// `viewSize` + 1 descriptors per pull answer.
+struct SamplingState {
+    var brahms: BrahmsView<Bytes32>
+    var pushers: Set<Bytes32> = []
+    var pushes: [Bytes32] = []
+    var pulled: [Bytes32] = []
+    /// Link keys of the nodes asked for a pull answer this round (answers from others are refused).
+    var asked: Set<Bytes32> = []
+    var roundOpen = false
+    var epoch: UInt32 = 0
+}
+
+extension Directory {
+    var isPartial: Bool { sampling != nil }
+
+    /// The partial view's first state: sampler keys from the kernel, the first view from the stored
+    /// descriptors (a restart needs no bootstrap).
+    static func sampling(me: Bytes32, options: NodeOptions, known: [Bytes32]) -> SamplingState? {
+        guard options.viewSize > 0 else { return nil }
+        let parameters = BrahmsParameters(viewSize: options.viewSize, sampleSize: options.sampleSize ?? options.viewSize)
+        return SamplingState(brahms: BrahmsView(me: me, parameters: parameters, bootstrap: known.filter { $0 != me },
+                                                key: { Random.uint64() }))
+    }
+
+    /// The round interval of partial views: E/12, at least 0.5 s.
+    var samplingInterval: UInt64 { UInt64(max(Double(parameters.epochSeconds) / 12, 0.5) * 1e9) }
+
+    /// Ends the open round and starts the next.
+    func samplingRound(now: Int64) {
+        guard var s = sampling, let own else { return }
+        let random: (UInt32) -> UInt32 = { Random.uniform($0) }
+        if s.roundOpen {
+            switch s.brahms.endRound(pushed: s.pushes, pulled: s.pulled, random: random) {
+            case .renewed: counters.stats.samplingRounds[0] += 1
+            case .flooded: counters.stats.samplingRounds[1] += 1
+            case .cutOff: counters.stats.samplingRounds[2] += 1
+            case .joining: counters.stats.samplingRounds[3] += 1
+            }
+        }
+        let epoch = parameters.epoch(at: now)
+        if epoch != s.epoch {
+            // Samplers whose node published no packet key for this epoch (it left or crashed) let it go.
+            if s.epoch != 0 { s.brahms.endEpoch(isGone: { view.descriptors[$0]?.packetKey(for: epoch) == nil }, key: { Random.uint64() }) }
+            s.epoch = epoch
+        }
+        if s.brahms.view.isEmpty { s.brahms.seed(Array(view.descriptors.keys), random: random) }
+        // Keep the descriptors of view and sample (and our own); let go of the rest.
+        var keep = Set(s.brahms.view)
+        for id in s.brahms.sample.values { keep.insert(id) }
+        keep.insert(secrets.id)
+        for id in Array(view.descriptors.keys) where !keep.contains(id) {
+            view.remove(id)
+            viewDirty = true
+        }
+        counters.stats.descriptorsAfterRound = view.count
+        s.pushers.removeAll(keepingCapacity: true)
+        s.pushes.removeAll(keepingCapacity: true)
+        s.pulled.removeAll(keepingCapacity: true)
+        s.asked.removeAll(keepingCapacity: true)
+        s.roundOpen = true
+        // Push ourselves to view members; pull from others (from the bootstrap peers, or any node whose
+        // descriptor we hold, while the view is empty).
+        let push = [GossipFrame.push(own.bytes).encoded]
+        for id in s.brahms.pushTargets(random: random) {
+            if let d = view.descriptors[id] { sendControl(push, d.linkKey, d.address) }
+        }
+        var pullFrom: [(linkKey: Bytes32, address: String)] = s.brahms.pullTargets(random: random).compactMap { id in
+            view.descriptors[id].map { ($0.linkKey, $0.address) }
+        }
+        if pullFrom.isEmpty {
+            let held = view.descriptors.values.filter { $0.id != secrets.id }
+            if !held.isEmpty {
+                let d = held[Int(Random.uniform(UInt32(held.count)))]
+                pullFrom = [(d.linkKey, d.address)]
+            } else if !options.bootstrap.isEmpty {
+                let peer = options.bootstrap[Int(Random.uniform(UInt32(options.bootstrap.count)))]
+                pullFrom = [(peer.linkKey, peer.address)]
+            }
+        }
+        for target in pullFrom {
+            s.asked.insert(target.linkKey)
+            sendControl([GossipFrame.pull.encoded], target.linkKey, target.address)
+        }
+        counters.stats.gossipRounds += 1
+        sampling = s
+    }
+
+    /// A partial view's control frame (PUSH, PULL, PULLED) from connection `c`.
+    func samplingControl(_ g: GossipFrame, on c: Connection, now: Int64) {
+        guard var s = sampling, let rs = c.remoteStatic, let peerKey = Bytes32(rs) else { return }
+        defer { sampling = s }
+        switch g {
+        case .push(let bytes):
+            guard let d = verified(bytes, now: now), d.linkKey == peerKey else {
+                counters.stats.gossipRefused += 1
+                return
+            }
+            if c.tag == LinkListener.unchecked { c.tag = LinkListener.admitted }
+            guard d.id != secrets.id, s.pushers.insert(d.id).inserted else { return }
+            // One more than the flood limit already blocks the round: nothing beyond it is kept.
+            guard s.pushes.count <= s.brahms.parameters.acceptedPushes else { return }
+            s.pushes.append(d.id)
+            offer(bytes, now: now)
+        case .pull:
+            var answer: [[UInt8]] = own.map { [$0.bytes] } ?? []
+            for id in s.brahms.pullAnswer() { if let d = view.descriptors[id] { answer.append(d.bytes) } }
+            for f in GossipFrame.pulledFrames(answer, limit: controlLimit) { c.send(f) }
+        case .pulled(let last, let list):
+            guard s.asked.contains(peerKey) else {
+                counters.stats.gossipRefused += 1
+                return
+            }
+            if last { s.asked.remove(peerKey) }
+            for bytes in list.prefix(s.brahms.parameters.viewSize + 1) {
+                guard let d = verified(bytes, now: now), d.id != secrets.id else { continue }
+                s.pulled.append(d.id)
+                offer(bytes, now: now)
+            }
+        case .digest, .descriptors:
+            break
+        }
+    }
+
+    /// The descriptor if it verifies for this network now (refusals counted by reason).
+    func verified(_ bytes: [UInt8], now: Int64) -> NodeDescriptor? {
+        do { return try NodeDescriptor.accept(bytes, network: parameters, now: now) } catch {
+            counters.stats.refused(error)
+            return nil
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import PosternCover
+import PosternCrypto
+@testable import PosternLink
+import PosternLocalNetwork
+import PosternNetwork
+import PosternNode
+import PosternPacket
+import PosternStore
+import PosternSystem
+import Testing
+
+/// Nodes running partial views (PROTOCOL.md §5.9) on loopback: twelve real nodes (nine mixes, three
+/// gateways; layer rule 2) whose views hold 4 ids and samples 4 values, so each holds at most 9 of the
+/// 12 descriptors once a round has let go of the rest.
+@Suite(.serialized) struct PartialViewTests {
+    static let viewSize = 4, sampleSize = 4
+
+    @Test func twelveNodesWithPartialViewsStayBoundedReachableRouteLoopsAndTakeInAJoiner() throws {
+        let dir = NSTemporaryDirectory() + "postern-partial-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var relay = CoverConfig()
+        relay.payloadRate = 0; relay.loopRate = 0; relay.dropRate = 0; relay.relayLoopRate = 2
+        relay.loopTimeoutSeconds = 30
+        relay.bytesPerDay = 100 << 30
+        let net = try LocalNetwork(layers: 3, mixes: 9, gateways: 3, dataDirectory: dir, epochSeconds: 12, layerRule: .hashed) {
+            $0.viewSize = Self.viewSize
+            $0.sampleSize = Self.sampleSize
+            $0.cover = relay
+            $0.loopMeanDelayMicros = 2_000
+        }
+        try net.start()
+        defer { net.stop() }
+        let nodes = net.nodes
+        // Rounds every second (E/12); twelve of them.
+        var largestView = 0
+        _ = net.run(seconds: 12) {
+            for n in nodes { largestView = max(largestView, n.partialView?.view.count ?? .max) }
+            return false
+        }
+        #expect(largestView <= Self.viewSize)
+        for n in nodes {
+            let s = n.stats
+            let (view, sample) = try #require(n.partialView)
+            #expect(!view.contains(n.id) && !sample.contains(n.id))
+            #expect(s.samplingRounds[0] + s.samplingRounds[3] > 0, "no round of \(n.id.hex.prefix(8)) renewed or joined: \(s.samplingRounds)")
+            #expect(s.descriptorsAfterRound <= Self.viewSize + Self.sampleSize + 1 && s.descriptorsAfterRound < nodes.count,
+                    "\(s.descriptorsAfterRound) descriptors held after a round")
+        }
+        // Nobody is left out: every node is in another node's view or sample.
+        for n in nodes {
+            let known = nodes.filter { $0.id != n.id }.contains { other in
+                other.partialView.map { $0.view.contains(n.id) || $0.sample.contains(n.id) } ?? false
+            }
+            #expect(known, "node \(n.id.hex.prefix(8)) is in no other node's view or sample")
+        }
+        // Relay loops, routed from what each node holds, come back (through hops the senders' mixes may
+        // not hold: format 3 carries their addresses).
+        let returned = nodes.reduce(0) { $0 + $1.stats.loopsReturned }
+        let sent = nodes.reduce(0) { $0 + $1.stats.loopsSent }
+        #expect(sent > 0 && returned > 0, "\(returned) of \(sent) relay loops returned")
+        let unknownHop = nodes.reduce(0) { $0 + $1.stats.droppedUnknownHop }
+        #expect(unknownHop == 0)
+
+        // A thirteenth node joins with one bootstrap line (node 0), as `network.bootstrap` gives it: it
+        // pulls from its bootstrap peer, fills its view, pushes, and others take it into view or sample.
+        let listen = try TCP.listen("127.0.0.1", 0)
+        var options = NodeOptions(listen: "127.0.0.1:\(TCP.localPort(listen))")
+        options.listenSocket = listen
+        options.viewSize = Self.viewSize
+        options.sampleSize = Self.sampleSize
+        options.bootstrap = [Peer(address: net.info(0).address, linkKey: net.info(0).linkKey)]
+        try Files.makeDirectories(dir + "/joiner")
+        let joiner = try Node(secrets: NodeSecrets.generate(), network: net.parameters, loop: net.loop, options: options, mailbox: nil,
+                              state: try RecordStore(directory: dir + "/joiner", mapSize: 16 << 20))
+        try joiner.start()
+        defer { joiner.stop() }
+        func joined() -> Bool {
+            (joiner.partialView?.view.count ?? 0) == Self.viewSize
+                && nodes.contains { $0.partialView.map { $0.view.contains(joiner.id) || $0.sample.contains(joiner.id) } ?? false }
+        }
+        #expect(net.run(seconds: 20) { joined() }, "joiner's view \(joiner.partialView?.view.count ?? 0), rounds \(joiner.stats.samplingRounds)")
+    }
+
+    /// A node can push only itself (the pushed descriptor must name the link key the pusher
+    /// authenticated with), and a pull answer counts only from a node asked for it: both refused and
+    /// counted, neither reaches the samplers.
+    @Test func pushesOfOthersAndUnaskedPullAnswersAreRefused() throws {
+        let dir = NSTemporaryDirectory() + "postern-partial-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let net = try LocalNetwork(layers: 3, gateways: 1, dataDirectory: dir, epochSeconds: 3600, layerRule: .hashed) {
+            $0.viewSize = Self.viewSize
+            $0.sampleSize = Self.sampleSize
+        }
+        try net.start()
+        defer { net.stop() }
+        let node = net.nodes[0], info = net.info(0)
+        let (host, port) = try #require(TCP.parse(info.address))
+        let other = try #require(net.nodes[1].descriptor)
+        let secret = Random.bytes(32)
+        let c = Connection(fd: try TCP.connect(host, port), loop: net.loop,
+                           handshake: try NoiseHandshake(pattern: .XK, initiator: true, prologue: Array("postern/link/1".utf8),
+                                                         staticKey: secret, remoteStatic: info.linkKey.bytes),
+                           maxFrame: net.parameters.geometry.packetBytes + 16, connecting: true)
+        var up = false
+        c.onEstablished = { _ in up = true }
+        c.start()
+        defer { c.close("test done") }
+        #expect(net.run(seconds: 5) { up })
+        let refused = node.stats.gossipRefused
+        c.send(GossipFrame.push(other.bytes).encoded)   // node 1's descriptor, over a link with another key
+        #expect(net.run(seconds: 5) { node.stats.gossipRefused == refused + 1 })
+        c.send(GossipFrame.pulled(last: true, [other.bytes]).encoded)   // nobody asked this link
+        #expect(net.run(seconds: 5) { node.stats.gossipRefused == refused + 2 })
+    }
+}
