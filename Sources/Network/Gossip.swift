@@ -10,6 +10,8 @@ import PosternCrypto
 ///     PULL         0x04                                     asks for a pull answer (partial views)
 ///     PULLED       0x05 ‖ flags (1) ‖ n (u8) ‖ n × (length (u16) ‖ descriptor)
 ///                  flags: bit 0 = last frame of this answer
+///     DESCRIBE     0x06                                     asks for the receiver's own descriptor, answered
+///                                                           with DESCRIPTORS (partial views)
 ///
 /// A full-view round: the dialling node sends its digest (answer bit set). The other side sends every descriptor it
 /// holds that the digest lacks or lists as older, then its own digest (answer bit clear); the dialler
@@ -23,6 +25,8 @@ public enum GossipFrame: Equatable {
     case pull
     /// Partial views: (part of) a pull answer.
     case pulled(last: Bool, [[UInt8]])
+    /// Partial views: a request for the receiver's own current descriptor (answered with `descriptors`).
+    case describe
 
     public struct DigestEntry: Equatable, Hashable {
         public let id: Bytes32
@@ -33,7 +37,7 @@ public enum GossipFrame: Equatable {
         }
     }
 
-    public static let digestOp: UInt8 = 1, descriptorsOp: UInt8 = 2, pushOp: UInt8 = 3, pullOp: UInt8 = 4, pulledOp: UInt8 = 5
+    public static let digestOp: UInt8 = 1, descriptorsOp: UInt8 = 2, pushOp: UInt8 = 3, pullOp: UInt8 = 4, pulledOp: UInt8 = 5, describeOp: UInt8 = 6
     static let entryBytes = 40
 
     /// Whether a link frame is a control frame (anything but exactly one packet).
@@ -60,6 +64,8 @@ public enum GossipFrame: Equatable {
             w.long(d)
         case .pull:
             w.u8(Self.pullOp)
+        case .describe:
+            w.u8(Self.describeOp)
         case .pulled(let last, let list):
             w.u8(Self.pulledOp)
             w.u8(last ? 1 : 0)
@@ -92,6 +98,9 @@ public enum GossipFrame: Equatable {
         case Self.pullOp?:
             guard r.remaining == 0 else { return nil }
             self = .pull
+        case Self.describeOp?:
+            guard r.remaining == 0 else { return nil }
+            self = .describe
         case Self.pulledOp?:
             guard let flags = r.u8(), flags & ~1 == 0, let n = r.u8(), let list = Self.descriptorList(&r, n) else { return nil }
             self = .pulled(last: flags & 1 != 0, list)

@@ -11,6 +11,12 @@ import PosternSystem
 /// `pulls` others for their pull answer (PULL → PULLED). The map, and so relay loops' routes, come from
 /// the descriptors held: view and sample. Packets reach next hops outside them by address (format 3).
 ///
+/// Leavers: halfway through each epoch a node asks every member of its view and sample for its current
+/// descriptor (DESCRIBE → DESCRIPTORS), and each node that enters the sample later in the epoch when it
+/// enters; at the boundary, those that did not answer leave view and samplers, as do members whose
+/// descriptor has no packet key for the new epoch. A node that stops is out of the samples that held it
+/// one or two epochs later (packet keys alone, published two epochs ahead, would take up to three).
+///
 /// A push counts only over a link authenticated with the pushed descriptor's link key (a node can push
 /// only itself), once per sender and round; a pull answer only from a node this node asked this round.
 /// What a round keeps is bounded: `acceptedPushes` + 1 pushes (one more is a flood either way), and
@@ -22,6 +28,11 @@ struct SamplingState {
     var pulled: [Bytes32] = []
     /// Link keys of the nodes asked for a pull answer this round (answers from others are refused).
     var asked: Set<Bytes32> = []
+    /// The view and sample members asked for their own descriptor (DESCRIBE) this epoch that have not
+    /// answered yet (link key → node id), every id asked this epoch, and the epoch of the last asking.
+    var describing: [Bytes32: Bytes32] = [:]
+    var described: Set<Bytes32> = []
+    var describedEpoch: UInt32 = 0
     var roundOpen = false
     var epoch: UInt32 = 0
 }
@@ -55,9 +66,19 @@ extension Directory {
         }
         let epoch = parameters.epoch(at: now)
         if epoch != s.epoch {
-            // Samplers whose node published no packet key for this epoch (it left or crashed) let it go.
-            if s.epoch != 0 { s.brahms.endEpoch(isGone: { view.descriptors[$0]?.packetKey(for: epoch) == nil }, key: { Random.uint64() }) }
+            // The members that left or crashed leave view and samplers: those asked for their descriptor in
+            // the middle of the last epoch that did not answer it, and those whose descriptor has no
+            // packet key for this epoch.
+            let silent = s.describedEpoch == epoch &- 1 ? Set(s.describing.values) : []
+            func isGone(_ id: Bytes32) -> Bool {
+                if silent.contains(id) { return true }
+                guard let d = view.descriptors[id] else { return false }   // not held: nothing known either way
+                return d.packetKey(for: epoch) == nil
+            }
+            if s.epoch != 0 { s.brahms.endEpoch(isGone: isGone, key: { Random.uint64() }) }
             s.epoch = epoch
+            s.describing.removeAll(keepingCapacity: true)
+            s.described.removeAll(keepingCapacity: true)
         }
         if s.brahms.view.isEmpty { s.brahms.seed(Array(view.descriptors.keys), random: random) }
         // Keep the descriptors of view and sample (and our own); let go of the rest.
@@ -97,6 +118,20 @@ extension Directory {
             s.asked.insert(target.linkKey)
             sendControl([GossipFrame.pull.encoded], target.linkKey, target.address)
         }
+        // Halfway through each epoch, ask every member of view and sample for its current descriptor; after
+        // that, each node that enters the sample (routes come from it) when it enters.
+        var ask: [Bytes32] = []
+        if s.describedEpoch != epoch && now >= parameters.start(of: epoch) + Int64(parameters.epochSeconds / 2) {
+            s.describedEpoch = epoch
+            ask = Array(keep)
+        } else if s.describedEpoch == epoch {
+            ask = s.brahms.sample.values.filter { !s.described.contains($0) }
+        }
+        for id in ask where id != secrets.id && s.described.insert(id).inserted {
+            guard let d = view.descriptors[id] else { continue }
+            s.describing[d.linkKey] = id
+            sendControl([GossipFrame.describe.encoded], d.linkKey, d.address)
+        }
         counters.stats.gossipRounds += 1
         sampling = s
     }
@@ -132,9 +167,25 @@ extension Directory {
                 s.pulled.append(d.id)
                 offer(bytes, now: now)
             }
+        case .describe:
+            if let own { c.send(GossipFrame.descriptors([own.bytes]).encoded) }
         case .digest, .descriptors:
             break
         }
+    }
+
+    /// A DESCRIPTORS frame on a partial view's link: kept only as the answer of a node asked to describe
+    /// itself this epoch (its own descriptor, naming the link key it authenticated with); anything else
+    /// is refused.
+    func described(_ list: [[UInt8]], on c: Connection, now: Int64) {
+        guard var s = sampling, let rs = c.remoteStatic, let peerKey = Bytes32(rs), s.describing[peerKey] != nil else { return }
+        guard list.count == 1, let d = verified(list[0], now: now), d.linkKey == peerKey else {
+            counters.stats.gossipRefused += 1
+            return
+        }
+        s.describing[peerKey] = nil
+        sampling = s
+        offer(list[0], now: now)
     }
 
     /// The descriptor if it verifies for this network now (refusals counted by reason).

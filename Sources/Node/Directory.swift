@@ -302,13 +302,14 @@ final class Directory: Timed {
             // introduces its sender (§4.1).
             if case .descriptors(let list) = g {
                 for bytes in list where c.tag == LinkListener.unchecked && introduces(bytes, on: c, now: now) { c.tag = LinkListener.admitted }
+                described(list, on: c, now: now)
             } else {
                 samplingControl(g, on: c, now: now)
             }
             return
         }
         switch g {
-        case .push, .pull, .pulled:
+        case .push, .pull, .pulled, .describe:
             counters.stats.gossipRefused += 1   // a full view takes part in no sampling round
         case .digest(let senderTime, let last, let answer, let entries):
             var collected = partialDigests[c.fd] ?? []

@@ -215,6 +215,8 @@ struct TestNode {
     @Test func partialViewFramesHaveTheSpecsLayout() throws {
         #expect(GossipFrame.push([0xaa, 0xbb]).encoded == [3, 0, 2, 0xaa, 0xbb])
         #expect(GossipFrame.pull.encoded == [4])
+        #expect(GossipFrame.describe.encoded == [6])
+        #expect(GossipFrame([6]) == .describe)
         #expect(GossipFrame.pulled(last: true, [[0xcc], []]).encoded == [5, 1, 2, 0, 1, 0xcc, 0, 0])
         let descriptors = (0..<20).map { _ in TestNode().descriptor(network).bytes }
         let limit = Geometry.standard.packetBytes - 1
@@ -228,7 +230,7 @@ struct TestNode {
         }
         #expect(got == descriptors)
         #expect(GossipFrame.pulledFrames([], limit: limit) == [[5, 1, 0]])   // an empty answer still ends
-        for bad: [UInt8] in [[4, 0], [3, 0, 3, 1, 2], [5, 2, 0], [5, 1, 1, 0, 2, 7], [6]] { #expect(GossipFrame(bad) == nil, "\(bad)") }
+        for bad: [UInt8] in [[4, 0], [3, 0, 3, 1, 2], [5, 2, 0], [5, 1, 1, 0, 2, 7], [6, 0], [7]] { #expect(GossipFrame(bad) == nil, "\(bad)") }
     }
 
     @Test func framesRoundTripInChunksThatFitALink() throws {
