@@ -89,7 +89,7 @@ public final class Profile {
     static func openStore(_ directory: String, waitSeconds: Double = defaultWaitSeconds) throws(ProfileError) -> RecordStore {
         let end = Clock.monotonicNanoseconds() &+ UInt64(waitSeconds * 1e9)
         while true {
-            do { return try RecordStore(directory: directory + "/store", mapSize: mapSize) } catch {
+            do { return try RecordStore(directory: directory + "/store", mapSize: mapSize, lockWaitSeconds: 0) } catch {
                 guard case .inUse = error else { throw .store(error) }
                 if Clock.monotonicNanoseconds() >= end { throw .busy(directory) }
                 Clock.sleep(nanoseconds: 50_000_000)

@@ -24,16 +24,24 @@ public final class RecordStore {
     public private(set) var commits = 0
 
     /// Opens (creating if needed) the environment in `directory`, taking its lock file; `.inUse` when
-    /// another process holds it.
-    public init(directory: String, mapSize: Int, maxDatabases: UInt32 = 32) throws(StoreError) {
+    /// another process holds it for longer than `lockWaitSeconds`.
+    public init(directory: String, mapSize: Int, maxDatabases: UInt32 = 32, lockWaitSeconds: Double = 1) throws(StoreError) {
         self.directory = directory
         if !Files.isDirectory(directory) {
             do { try Files.makeDirectory(directory, mode: 0o700) } catch { throw .directory(path: directory, error) }
         }
         let access = directory.withCString { psys_access_rw($0) }
         if access < 0 { throw .directory(path: directory, SystemError(access, "access")) }
-        let fd = (directory + "/postern.lock").withCString { psys_lock_file($0) }
-        if fd == -11 { throw .inUse(path: directory) }  // EWOULDBLOCK
+        // A lock held for a moment is waited for: a process that has just
+        // closed its store may still hold it through a child it is spawning at that instant (the child
+        // shares the lock until its exec closes it), or a restarted node's predecessor may still be exiting.
+        var fd = (directory + "/postern.lock").withCString { psys_lock_file($0) }
+        let deadline = Clock.monotonicNanoseconds() &+ UInt64(max(0, lockWaitSeconds) * 1e9)
+        while fd == -11 && Clock.monotonicNanoseconds() < deadline {   // EWOULDBLOCK
+            Clock.sleep(nanoseconds: 20_000_000)
+            fd = (directory + "/postern.lock").withCString { psys_lock_file($0) }
+        }
+        if fd == -11 { throw .inUse(path: directory) }
         if fd < 0 { throw .directory(path: directory, SystemError(fd, "lock")) }
         lock = FileDescriptor(fd)
         do {

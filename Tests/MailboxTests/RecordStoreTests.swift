@@ -26,10 +26,27 @@ import Testing
     @Test func secondOpenIsRefusedUntilTheFirstCloses() throws {
         let box = Sandbox()
         var first: RecordStore? = try RecordStore(directory: box.path, mapSize: 1 << 20)
-        #expect(throws: StoreError.inUse(path: box.path)) { try RecordStore(directory: box.path, mapSize: 1 << 20) }
+        #expect(throws: StoreError.inUse(path: box.path)) { try RecordStore(directory: box.path, mapSize: 1 << 20, lockWaitSeconds: 0) }
+        let start = Date()
+        #expect(throws: StoreError.inUse(path: box.path)) { try RecordStore(directory: box.path, mapSize: 1 << 20, lockWaitSeconds: 0.2) }
+        #expect(Date().timeIntervalSince(start) >= 0.2, "gave up before the wait was over")
         _ = first
         first = nil
         _ = try RecordStore(directory: box.path, mapSize: 1 << 20)
+    }
+
+    /// A lock being let go is waited for (here the store is closed by another thread after 0.3 s; in a test
+    /// process, a just-spawned child can share the lock until its exec): an in-process node restart
+    /// failed at once with "store … is in use by another process" while another test spawned processes.
+    @Test func openWaitsForALockBeingLetGo() throws {
+        let box = Sandbox()
+        nonisolated(unsafe) var first: RecordStore? = try RecordStore(directory: box.path, mapSize: 1 << 20)
+        let release = Thread { Thread.sleep(forTimeInterval: 0.3); first = nil }
+        release.start()
+        let start = Date()
+        let second = try RecordStore(directory: box.path, mapSize: 1 << 20, lockWaitSeconds: 10)
+        #expect(Date().timeIntervalSince(start) >= 0.25)
+        _ = second
     }
 
     @Test func aFullMapRefusesTheWriteAndKeepsWhatWasCommitted() throws {
