@@ -56,12 +56,19 @@ public final class ClientNetwork {
                  linkKey: bootstrap.linkKey, packetKey: .zero)
     }
 
+    /// Node ids this client needs in its map whatever its gateway samples: its contacts' gateways, named in
+    /// every VIEW (docs/PROTOCOL.md §5.8).
+    public var wanted: [Bytes32] = []
+
+    /// Whether a wanted node is missing from this epoch's map (a refresh may bring it).
+    public var lacksWanted: Bool { wanted.contains { gateway($0) == nil } }
+
     /// Fetches the gateway's whole view (paging through VIEW) and takes every descriptor that verifies;
     /// `done(refused)` with the number refused, or nil if the gateway could not be asked.
     public func refresh(via client: GatewayClient, done: @escaping (Int?) -> Void) {
         var refused = 0
         func page(_ offset: Int) {
-            client.view(offset: offset) { [self] result in
+            client.view(offset: offset, wanted: wanted) { [self] result in
                 guard let (total, list) = result else { done(nil); return }
                 let t = self.now()
                 for d in list where self.view.offer(d, now: t).refusal != nil { refused += 1 }

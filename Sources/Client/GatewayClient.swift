@@ -221,9 +221,14 @@ public final class GatewayClient {
     }
 
     /// One page of the gateway's view: (total, descriptors from `offset` on), or nil on failure.
-    public func view(offset: Int, _ done: @escaping ((total: Int, descriptors: [[UInt8]])?) -> Void) {
+    /// One page of the gateway's descriptors from `offset` on; `wanted`: ids this client needs (at most
+    /// `ClientRequest.maxWanted` are sent).
+    public func view(offset: Int, wanted: [Bytes32] = [], _ done: @escaping ((total: Int, descriptors: [[UInt8]])?) -> Void) {
         let o = UInt32(clamping: offset)
-        request(.view, [UInt8(o >> 24), UInt8(o >> 16 & 0xff), UInt8(o >> 8 & 0xff), UInt8(o & 0xff)]) { body, status in
+        let named = wanted.prefix(ClientRequest.maxWanted)
+        var body = [UInt8(o >> 24), UInt8(o >> 16 & 0xff), UInt8(o >> 8 & 0xff), UInt8(o & 0xff), UInt8(named.count)]
+        for x in named { body += x.bytes }
+        request(.view, body) { body, status in
             guard status == .ok, let page = ClientResponse.viewPage(body[...]) else { done(nil); return }
             done(page)
         }

@@ -90,8 +90,11 @@ public final class Session {
             throw .refused("message is \(text.count) bytes; one message carries at most \(maxTextBytes)")
         }
         let c = try conversation(name)
-        guard network.gateway(try profile.contact(name).theirs.gateway) != nil else {
-            throw .refused("\(name)'s gateway is not in the network's map (their bundle is for another network?)")
+        // A map learnt from a gateway with a partial view may not hold it yet (docs/PROTOCOL.md §5.8): the
+        // message waits in the outbox and leaves once a refresh brings the gateway's descriptor.
+        if network.gateway(try profile.contact(name).theirs.gateway) == nil {
+            onProblem("\(name)'s gateway is not in the network's map yet; the message waits in the outbox until it is "
+                      + "(if it never appears, their bundle is for another network)")
         }
         return try profile.queue(text, to: name, conversation: c, now: now())
     }

@@ -15,7 +15,9 @@ public enum Prologue {
 ///     1 SUBMIT  body = one packet, whose first hop is this gateway
 ///     2 FETCH   body = n (1) ‖ n × address (32)     up to 32 addresses per request
 ///     3 DELETE  body = address (32) ‖ message id (u64 BE)
-///     4 VIEW    body = offset (u32 BE): the gateway's descriptors from that index on
+///     4 VIEW    body = offset (u32 BE) ‖ n (1) ‖ n × node id (32): the gateway's descriptors from that
+///               index on; n ≤ `ClientRequest.maxWanted` ids the client needs (its contacts' gateways),
+///               which a gateway keeping a partial view looks for and keeps (docs/PROTOCOL.md §5.8)
 ///     5 POLL    body = flags (1) ‖ hold seconds (u16 BE) ‖ a (1) ‖ r (1) ‖ a × address to watch
 ///               ‖ r × address to stop watching; a + r ≤ 31 (`PollRequest`)
 ///
@@ -114,8 +116,8 @@ public enum ClientRequest {
     /// Up to 32 distinct addresses.
     case fetch(addresses: [Bytes32])
     case delete(address: Bytes32, id: UInt64)
-    /// The gateway's descriptors from this index on.
-    case view(offset: UInt32)
+    /// The gateway's descriptors from this index on, and the ids the client needs (at most `maxWanted`).
+    case view(offset: UInt32, wanted: [Bytes32])
     /// Changes to the session's watched addresses, and (if `answer`) what waits at them.
     case poll(PollRequest)
 
@@ -135,7 +137,7 @@ public enum ClientRequest {
             // Control requests are padded with zeros to one size (the largest FETCH), so that on the link
             // every FETCH, DELETE and VIEW looks the same whatever it asks.
             guard body.count == controlBodyBytes else { return (op, id, nil) }
-            let used = op == .fetch ? 1 + 32 * Int(body[0]) : op == .delete ? 40 : 4
+            let used = op == .fetch ? 1 + 32 * Int(body[0]) : op == .delete ? 40 : 5 + 32 * min(Int(body[4]), 31)
             guard used <= body.count, body[used...].allSatisfy({ $0 == 0 }) else { return (op, id, nil) }
             body = UnsafeRawBufferPointer(rebasing: body[..<used])
         }
@@ -155,7 +157,9 @@ public enum ClientRequest {
         case .delete:
             return (op, id, .delete(address: Bytes32(body.baseAddress!), id: body[32..<40].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
         case .view:
-            return (op, id, .view(offset: body.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }))
+            guard Int(body[4]) <= maxWanted else { return (op, id, nil) }
+            let wanted = (0..<Int(body[4])).map { Bytes32(body.baseAddress! + 5 + 32 * $0) }
+            return (op, id, .view(offset: body[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }, wanted: wanted))
         case .poll:
             return nil   // parsed above
         }
@@ -164,6 +168,9 @@ public enum ClientRequest {
     /// Body bytes of every FETCH, DELETE and VIEW request: the largest FETCH (a count and 32 addresses),
     /// the rest zeros.
     public static let controlBodyBytes = 1 + 32 * 32
+
+    /// Ids a VIEW may name as needed.
+    public static let maxWanted = 16
 
     /// `body` padded with zeros to `controlBodyBytes` (what a client sends for a control request).
     public static func padded(_ body: [UInt8]) -> [UInt8] {
@@ -182,8 +189,9 @@ public enum ClientRequest {
             for a in addresses { w.raw(a.bytes) }
         case .delete(let address, let messageID):
             w.u8(ClientOp.delete.code); w.u32(id); w.raw(address.bytes); w.u64(messageID)
-        case .view(let offset):
-            w.u8(ClientOp.view.code); w.u32(id); w.u32(offset)
+        case .view(let offset, let wanted):
+            w.u8(ClientOp.view.code); w.u32(id); w.u32(offset); w.u8(UInt8(wanted.count))
+            for x in wanted { w.raw(x.bytes) }
         case .poll(let poll):
             return [ClientOp.poll.code, UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff)] + poll.body
         }

@@ -7,7 +7,8 @@ import PosternCrypto
 ///                  flags: bit 0 = last chunk of this digest, bit 1 = answer with your own digest
 ///     DESCRIPTORS  0x02 ‖ n (u8) ‖ n × (length (u16) ‖ descriptor)
 ///     PUSH         0x03 ‖ length (u16) ‖ descriptor          the sender's own (partial views, §5.9)
-///     PULL         0x04                                     asks for a pull answer (partial views)
+///     PULL         0x04 [‖ n (u8) ‖ n × node id (32)]       asks for a pull answer (partial views), and for
+///                                                           the descriptors of n ≤ 8 ids if held
 ///     PULLED       0x05 ‖ flags (1) ‖ n (u8) ‖ n × (length (u16) ‖ descriptor)
 ///                  flags: bit 0 = last frame of this answer
 ///     DESCRIBE     0x06                                     asks for the receiver's own descriptor, answered
@@ -22,7 +23,7 @@ public enum GossipFrame: Equatable {
     /// Partial views (§5.9): the sender's own descriptor, pushed.
     case push([UInt8])
     /// Partial views: a request for the receiver's pull answer.
-    case pull
+    case pull(wanted: [Bytes32])
     /// Partial views: (part of) a pull answer.
     case pulled(last: Bool, [[UInt8]])
     /// Partial views: a request for the receiver's own current descriptor (answered with `descriptors`).
@@ -62,8 +63,12 @@ public enum GossipFrame: Equatable {
         case .push(let d):
             w.u8(Self.pushOp)
             w.long(d)
-        case .pull:
+        case .pull(let wanted):
             w.u8(Self.pullOp)
+            if !wanted.isEmpty {
+                w.u8(UInt8(wanted.count))
+                for id in wanted { w.raw(id.bytes) }
+            }
         case .describe:
             w.u8(Self.describeOp)
         case .pulled(let last, let list):
@@ -96,8 +101,9 @@ public enum GossipFrame: Equatable {
             guard let d = r.long(), d.count <= NodeDescriptor.maxBytes, r.remaining == 0 else { return nil }
             self = .push(d)
         case Self.pullOp?:
-            guard r.remaining == 0 else { return nil }
-            self = .pull
+            guard r.remaining > 0 else { self = .pull(wanted: []); return }
+            guard let n = r.u8(), n >= 1, n <= 8, r.remaining == Int(n) * 32 else { return nil }
+            self = .pull(wanted: (0..<n).map { _ in Bytes32(r.take(32)!)! })
         case Self.describeOp?:
             guard r.remaining == 0 else { return nil }
             self = .describe

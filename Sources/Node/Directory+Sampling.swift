@@ -33,8 +33,18 @@ struct SamplingState {
     var describing: [Bytes32: Bytes32] = [:]
     var described: Set<Bytes32> = []
     var describedEpoch: UInt32 = 0
+    /// The ids found silent at this epoch's start: pull answers of nodes that have not noticed yet do not
+    /// bring them back this epoch (a push from one of them, over a link it authenticated, still counts).
+    var silent: Set<Bytes32> = []
+    /// Ids this gateway's clients need (their contacts' gateways, VIEW §4.3) → the epoch they were last
+    /// asked for: kept with view and sample, looked for in pulls while not held (`maxPinned` at most).
+    var pinned: [Bytes32: UInt32] = [:]
     var roundOpen = false
     var epoch: UInt32 = 0
+
+    static let maxPinned = 256
+    /// Pinned ids not held that one PULL names.
+    static let wantedPerPull = 8
 }
 
 extension Directory {
@@ -70,6 +80,7 @@ extension Directory {
             // the middle of the last epoch that did not answer it, and those whose descriptor has no
             // packet key for this epoch.
             let silent = s.describedEpoch == epoch &- 1 ? Set(s.describing.values) : []
+            counters.stats.describeSilent += silent.count
             func isGone(_ id: Bytes32) -> Bool {
                 if silent.contains(id) { return true }
                 guard let d = view.descriptors[id] else { return false }   // not held: nothing known either way
@@ -77,13 +88,17 @@ extension Directory {
             }
             if s.epoch != 0 { s.brahms.endEpoch(isGone: isGone, key: { Random.uint64() }) }
             s.epoch = epoch
+            s.silent = silent
             s.describing.removeAll(keepingCapacity: true)
             s.described.removeAll(keepingCapacity: true)
         }
         if s.brahms.view.isEmpty { s.brahms.seed(Array(view.descriptors.keys), random: random) }
-        // Keep the descriptors of view and sample (and our own); let go of the rest.
+        // Keep the descriptors of view, sample and pins (and our own); let go of the rest. A pin not
+        // asked for in two epochs is let go.
+        for (id, asked) in s.pinned where asked &+ 2 < epoch { s.pinned[id] = nil }
         var keep = Set(s.brahms.view)
         for id in s.brahms.sample.values { keep.insert(id) }
+        for id in s.pinned.keys { keep.insert(id) }
         keep.insert(secrets.id)
         for id in Array(view.descriptors.keys) where !keep.contains(id) {
             view.remove(id)
@@ -114,9 +129,10 @@ extension Directory {
                 pullFrom = [(peer.linkKey, peer.address)]
             }
         }
+        let lacking = Array(s.pinned.keys.filter { view.descriptors[$0] == nil }.prefix(SamplingState.wantedPerPull))
         for target in pullFrom {
             s.asked.insert(target.linkKey)
-            sendControl([GossipFrame.pull.encoded], target.linkKey, target.address)
+            sendControl([GossipFrame.pull(wanted: lacking).encoded], target.linkKey, target.address)
         }
         // Halfway through each epoch, ask every member of view and sample for its current descriptor; after
         // that, each node that enters the sample (routes come from it) when it enters.
@@ -127,8 +143,9 @@ extension Directory {
         } else if s.describedEpoch == epoch {
             ask = s.brahms.sample.values.filter { !s.described.contains($0) }
         }
-        for id in ask where id != secrets.id && s.described.insert(id).inserted {
-            guard let d = view.descriptors[id] else { continue }
+        for id in ask where id != secrets.id && !s.described.contains(id) {
+            guard let d = view.descriptors[id] else { continue }   // asked once its descriptor is here
+            s.described.insert(id)
             s.describing[d.linkKey] = id
             sendControl([GossipFrame.describe.encoded], d.linkKey, d.address)
         }
@@ -148,13 +165,17 @@ extension Directory {
             }
             if c.tag == LinkListener.unchecked { c.tag = LinkListener.admitted }
             guard d.id != secrets.id, s.pushers.insert(d.id).inserted else { return }
+            s.silent.remove(d.id)   // it pushed itself: alive after all
             // One more than the flood limit already blocks the round: nothing beyond it is kept.
             guard s.pushes.count <= s.brahms.parameters.acceptedPushes else { return }
             s.pushes.append(d.id)
             offer(bytes, now: now)
-        case .pull:
+        case .pull(let wanted):
             var answer: [[UInt8]] = own.map { [$0.bytes] } ?? []
-            for id in s.brahms.pullAnswer() { if let d = view.descriptors[id] { answer.append(d.bytes) } }
+            var listed = Set<Bytes32>()
+            for id in s.brahms.pullAnswer() { if let d = view.descriptors[id] { answer.append(d.bytes); listed.insert(id) } }
+            // Then the wanted ids this node holds (their descriptors are signed: nothing to trust here).
+            for id in wanted where !listed.contains(id) { if let d = view.descriptors[id] { answer.append(d.bytes); listed.insert(id) } }
             for f in GossipFrame.pulledFrames(answer, limit: controlLimit) { c.send(f) }
         case .pulled(let last, let list):
             guard s.asked.contains(peerKey) else {
@@ -162,9 +183,10 @@ extension Directory {
                 return
             }
             if last { s.asked.remove(peerKey) }
-            for bytes in list.prefix(s.brahms.parameters.viewSize + 1) {
-                guard let d = verified(bytes, now: now), d.id != secrets.id else { continue }
-                s.pulled.append(d.id)
+            for bytes in list.prefix(s.brahms.parameters.viewSize + 1 + SamplingState.wantedPerPull) {
+                guard let d = verified(bytes, now: now), d.id != secrets.id, !s.silent.contains(d.id) else { continue }
+                // A pinned id is only kept (a pull answer names it because this node asked for it).
+                if s.pinned[d.id] == nil { s.pulled.append(d.id) }
                 offer(bytes, now: now)
             }
         case .describe:
@@ -172,6 +194,14 @@ extension Directory {
         case .digest, .descriptors:
             break
         }
+    }
+
+    /// A gateway's client needs these ids in its map (VIEW): pinned for two epochs (§5.8).
+    func want(_ ids: [Bytes32], now: Int64) {
+        guard var s = sampling else { return }
+        let epoch = parameters.epoch(at: now)
+        for id in ids where id != secrets.id && (s.pinned[id] != nil || s.pinned.count < SamplingState.maxPinned) { s.pinned[id] = epoch }
+        sampling = s
     }
 
     /// A DESCRIPTORS frame on a partial view's link: kept only as the answer of a node asked to describe

@@ -98,6 +98,12 @@ extension Node {
         metric("gossip_rounds_total", "Gossip rounds this node started.", "counter", [("", s.gossipRounds)])
         metric("sampling_rounds_total", "Partial-view rounds ended, by outcome (PROTOCOL.md §5.9).", "counter",
                zip(["renewed", "flooded", "cut_off", "joining"], s.samplingRounds).map { ("{outcome=\"\($0)\"}", $1) })
+        if let sampling = directory.sampling {
+            metric("sampling_members", "Partial views: distinct ids in the view and in the sample (PROTOCOL.md §5.9).", "gauge",
+                   [("{part=\"view\"}", sampling.brahms.view.count), ("{part=\"sample\"}", Set(sampling.brahms.sample.values).count)])
+            metric("sampling_described_total", "Partial views: DESCRIBE answers awaited at the last epoch boundary, by outcome.", "counter",
+                   [("{outcome=\"silent\"}", s.describeSilent)])
+        }
         metric("gossip_refused_total", "Control frames refused (malformed, flooding, view full).", "counter", [("", s.gossipRefused)])
         metric("clock_skewed_peers_total", "Gossip digests whose sender's clock differed by more than 300 s.", "counter", [("", s.clockSkewedPeers)])
         metric("packet_keys_total", "Packet keys made and deleted (one per epoch).", "counter",

@@ -191,6 +191,8 @@ public final class Node {
     public var partialView: (view: [Bytes32], sample: [Bytes32])? {
         directory.sampling.map { ($0.brahms.view, $0.brahms.sample.values) }
     }
+    /// The epoch a partial view's rounds last ran in (its boundary work done), nil with a full view.
+    public var samplingEpoch: UInt32? { directory.sampling?.epoch }
     public var linksUp: Int { links.up }
     /// Links to nodes the view does not describe, open or waiting to be (at most `maxUndescribedLinks`).
     public var undescribedLinksOpen: Int { links.undescribedCount }

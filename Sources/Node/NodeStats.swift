@@ -27,6 +27,8 @@ public struct NodeStats: Equatable {
     /// Partial views: descriptors held when the last round let go of those outside view and sample
     /// (at most view + sample + this node's own).
     public var descriptorsAfterRound = 0
+    /// Partial views: members asked for their descriptor that had not answered at an epoch boundary.
+    public var describeSilent = 0
     public var keysAdded = 0, keysDeleted = 0
     /// Accept loops paused for lack of file descriptors; clients refused at the cap; idle clients closed.
     public var acceptPauses = 0, clientsRefused = 0, clientsIdleClosed = 0

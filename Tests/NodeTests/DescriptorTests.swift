@@ -214,7 +214,10 @@ struct TestNode {
     /// that fit a link with only the last flagged, and malformed frames refused.
     @Test func partialViewFramesHaveTheSpecsLayout() throws {
         #expect(GossipFrame.push([0xaa, 0xbb]).encoded == [3, 0, 2, 0xaa, 0xbb])
-        #expect(GossipFrame.pull.encoded == [4])
+        #expect(GossipFrame.pull(wanted: []).encoded == [4])
+        let wanted = Bytes32([UInt8](repeating: 7, count: 32))!
+        #expect(GossipFrame.pull(wanted: [wanted]).encoded == [4, 1] + wanted.bytes)
+        #expect(GossipFrame([4, 1] + wanted.bytes) == .pull(wanted: [wanted]))
         #expect(GossipFrame.describe.encoded == [6])
         #expect(GossipFrame([6]) == .describe)
         #expect(GossipFrame.pulled(last: true, [[0xcc], []]).encoded == [5, 1, 2, 0, 1, 0xcc, 0, 0])
@@ -230,7 +233,7 @@ struct TestNode {
         }
         #expect(got == descriptors)
         #expect(GossipFrame.pulledFrames([], limit: limit) == [[5, 1, 0]])   // an empty answer still ends
-        for bad: [UInt8] in [[4, 0], [3, 0, 3, 1, 2], [5, 2, 0], [5, 1, 1, 0, 2, 7], [6, 0], [7]] { #expect(GossipFrame(bad) == nil, "\(bad)") }
+        for bad: [UInt8] in [[4, 0], [3, 0, 3, 1, 2], [5, 2, 0], [5, 1, 1, 0, 2, 7], [6, 0], [7], [4, 0], [4, 1, 7], [4, 9] + [UInt8](repeating: 0, count: 288)] { #expect(GossipFrame(bad) == nil, "\(bad)") }
     }
 
     @Test func framesRoundTripInChunksThatFitALink() throws {

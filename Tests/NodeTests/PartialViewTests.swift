@@ -34,8 +34,15 @@ import Testing
         let nodes = net.nodes
         // Rounds every second (E/12); twelve of them.
         var largestView = 0
+        // Ids in some other node's view or sample, over the last six rounds (a view is drawn anew every
+        // round, so at one instant a node may be in none by chance; left out for six rounds is a bug).
+        var seenByOthers: Set<Bytes32> = []
+        let since = Date().addingTimeInterval(6)
         _ = net.run(seconds: 12) {
             for n in nodes { largestView = max(largestView, n.partialView?.view.count ?? .max) }
+            if Date() >= since {
+                for n in nodes { if let (view, sample) = n.partialView { seenByOthers.formUnion(Set(view + sample).subtracting([n.id])) } }
+            }
             return false
         }
         #expect(largestView <= Self.viewSize)
@@ -47,13 +54,8 @@ import Testing
             #expect(s.descriptorsAfterRound <= Self.viewSize + Self.sampleSize + 1 && s.descriptorsAfterRound < nodes.count,
                     "\(s.descriptorsAfterRound) descriptors held after a round")
         }
-        // Nobody is left out: every node is in another node's view or sample.
-        for n in nodes {
-            let known = nodes.filter { $0.id != n.id }.contains { other in
-                other.partialView.map { $0.view.contains(n.id) || $0.sample.contains(n.id) } ?? false
-            }
-            #expect(known, "node \(n.id.hex.prefix(8)) is in no other node's view or sample")
-        }
+        // Nobody is left out: every node was in another node's view or sample.
+        for n in nodes { #expect(seenByOthers.contains(n.id), "node \(n.id.hex.prefix(8)) was in no other node's view or sample for six rounds") }
         // Relay loops, routed from what each node holds, come back (through hops the senders' mixes may
         // not hold: format 3 carries their addresses).
         let returned = nodes.reduce(0) { $0 + $1.stats.loopsReturned }
@@ -83,17 +85,27 @@ import Testing
 
         // Two mixes leave silently. Halfway through each epoch every node asks its view's and sample's
         // members for their descriptors (and later entrants of its sample when they enter); at the next
-        // boundary those that did not answer leave view and sample: within two epochs and a round
-        // (25 s) no live node holds them there. (Without the asking, the packet keys they published two
-        // epochs ahead kept them up to three: this failed one run in two.)
+        // boundary those that did not answer leave view and sample, and pull answers do not bring them
+        // back that epoch. Stopped in epoch e, they were asked in the middle of e or e + 1 at the latest,
+        // so no live node holds them in view or sample before every live node has started epoch e + 3,
+        // the first whose packet keys they did not publish (which alone took until then; this failed one
+        // run in two). Counted in the nodes' own epochs, not in seconds, so a starved loop on a loaded
+        // machine delays both sides alike; bounded by 120 s.
         let leaving = [nodes[3], nodes[7]]
         for n in leaving { n.stop() }
+        let stoppedIn = net.parameters.epoch(at: Clock.wallSeconds())
         let gone = Set(leaving.map { $0.id })
         let live = nodes.filter { !gone.contains($0.id) } + [joiner]
-        func healed() -> Bool {
-            live.allSatisfy { n in n.partialView.map { $0.view.allSatisfy { !gone.contains($0) } && $0.sample.allSatisfy { !gone.contains($0) } } ?? false }
+        func holding() -> Int {
+            live.filter { n in n.partialView.map { !Set($0.view + $0.sample).isDisjoint(with: gone) } ?? true }.count
         }
-        #expect(net.run(seconds: 30) { healed() }, "views still holding a node that left: \(live.filter { n in n.partialView.map { !Set($0.view + $0.sample).isDisjoint(with: gone) } ?? false }.count)")
+        var healedIn: UInt32?
+        _ = net.run(seconds: 120) {
+            if holding() == 0 { healedIn = live.compactMap(\.samplingEpoch).max() ?? 0; return true }
+            return live.allSatisfy { ($0.samplingEpoch ?? 0) >= stoppedIn + 3 }
+        }
+        #expect(healedIn.map { $0 < stoppedIn + 3 } ?? false,
+                "stopped in epoch \(stoppedIn); healed in \(healedIn.map(String.init) ?? "none"); \(holding()) live nodes still hold a leaver")
         #expect(live.allSatisfy { ($0.partialView?.view.count ?? 0) >= 1 })
     }
 

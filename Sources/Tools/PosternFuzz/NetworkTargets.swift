@@ -12,7 +12,7 @@ func clientRequestTarget() -> FuzzTarget {
         let packet = [UInt8](repeating: 9, count: Geometry.standard.packetBytes)
         return packet.withUnsafeBytes { p in
             [ClientRequest.submit(packet: p).encoded(id: 1), ClientRequest.fetch(addresses: [a, b]).encoded(id: 2),
-             ClientRequest.delete(address: a, id: 77).encoded(id: 3), ClientRequest.view(offset: 12).encoded(id: 4),
+             ClientRequest.delete(address: a, id: 77).encoded(id: 3), ClientRequest.view(offset: 12, wanted: [a]).encoded(id: 4),
              ClientRequest.poll(PollRequest(answer: true, holdSeconds: 60)).encoded(id: 5),
              ClientRequest.poll(PollRequest(answer: false, clear: true, add: [a], remove: [b])).encoded(id: 6)]
         }
@@ -103,7 +103,7 @@ func gossipTarget() -> FuzzTarget {
         let id = Bytes32([UInt8](repeating: 3, count: 32))!
         return [GossipFrame.digest(senderTime: 1_700_000_000, last: true, answer: false, entries: [.init(id: id, published: 5)]).encoded,
                 GossipFrame.descriptors([[1, 2, 3], [4]]).encoded, NodeDescriptor.encodeList([[1, 2], [3, 4, 5]]),
-                GossipFrame.push([9, 8, 7]).encoded, GossipFrame.pull.encoded, GossipFrame.pulled(last: true, [[1], [2, 3]]).encoded]
+                GossipFrame.push([9, 8, 7]).encoded, GossipFrame.pull(wanted: []).encoded, GossipFrame.pull(wanted: [id]).encoded, GossipFrame.pulled(last: true, [[1], [2, 3]]).encoded]
     }, run: { input in
         if let frame = GossipFrame(input) { Fuzz.require(frame.encoded == input, "gossip frame does not re-encode exactly") }
         let list = NodeDescriptor.decodeList(input[...])
