@@ -30,16 +30,16 @@ final class NodeProcess: @unchecked Sendable {
     var log: String { String(decoding: (try? Files.read(dir + "/node.log")) ?? [], as: UTF8.self) }
 
     /// Writes the config (ports 0: the node reports what it bound) and runs the node.
-    func start(role: String, bootstrap: String, epochSeconds: Int) throws {
+    func start(role: String, bootstrap: String, epochSeconds: Int, extra: String = "") throws {
         let config = PosternLocalNetwork.NodeProcess.config(directory: dir, host: host, role: role, bootstrap: bootstrap,
-                                                            epochSeconds: epochSeconds)
+                                                            epochSeconds: epochSeconds, extra: extra)
         try config.write(toFile: dir + "/postern.toml", atomically: true, encoding: .utf8)
         try? FileManager.default.removeItem(atPath: dir + "/node.log")
         child = try ChildProcess(CommandLineTests.postern, ["node", "run", "--config", dir + "/postern.toml"], logPath: dir + "/node.log")
     }
 
     /// The first capture of `pattern` in the log, waiting up to `seconds`.
-    func wait(for pattern: String, seconds: Double = 20) -> String? {
+    func wait(for pattern: String, seconds: Double = 60) -> String? {
         LogBuffer.wait(for: pattern, in: { self.log }, seconds: seconds)
     }
 
@@ -113,7 +113,8 @@ final class LogBuffer: @unchecked Sendable {
         let path = NSTemporaryDirectory() + "postern-run-" + UUID().uuidString + ".out"
         defer { try? FileManager.default.removeItem(atPath: path) }
         let status = try ChildProcess.run(CommandLineTests.postern, args, outputPath: path)
-        return (status, String(decoding: (try? Files.read(path)) ?? [], as: UTF8.self))
+        // A read that fails is an error of the test, not an empty output.
+        return (status, String(decoding: try Files.read(path), as: UTF8.self))
     }
 
     /// Out of file descriptors (a testnet under `ulimit -n 96`, flooded with connections to its client

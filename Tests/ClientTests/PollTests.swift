@@ -185,4 +185,25 @@ import Testing
         #expect(parse(dirty) == nil)                                 // not zero after the content
         #expect(parse(ClientRequest.padded([1, 0, 0, 32, 0])) == nil) // 32 changes
     }
+
+    /// VIEW (PROTOCOL.md §4.3): offset (u32) ‖ n (1, ≤ 16) ‖ n × node id, padded with zeros to one size.
+    @Test func viewRequestsNameWantedIdsAndParseStrictly() throws {
+        let a = Bytes32([UInt8](repeating: 1, count: 32))!, b = Bytes32([UInt8](repeating: 2, count: 32))!
+        func parse(_ body: [UInt8]) -> (offset: UInt32, wanted: [Bytes32])? {
+            let frame: [UInt8] = [4, 0, 0, 0, 9] + body
+            guard case .view(let offset, let wanted)?? = frame.withUnsafeBytes({ ClientRequest.parse($0, packetBytes: 2640)?.request }) else { return nil }
+            return (offset, wanted)
+        }
+        let none = ClientRequest.padded([0, 0, 1, 2, 0])
+        #expect(parse(none).map { $0.offset == 258 && $0.wanted.isEmpty } == true)
+        let two = ClientRequest.padded([0, 0, 0, 7, 2] + a.bytes + b.bytes)
+        #expect(parse(two).map { $0.offset == 7 && $0.wanted == [a, b] } == true)
+        // The encoder gives exactly that frame.
+        #expect(ClientRequest.view(offset: 7, wanted: [a, b]).encoded(id: 9) == [4, 0, 0, 0, 9] + two)
+        #expect(parse([0, 0, 0, 7, 0]) == nil)                                  // not padded
+        #expect(parse(ClientRequest.padded([0, 0, 0, 0, 17] + (0..<17).flatMap { _ in a.bytes })) == nil)   // 17 ids
+        var dirty = two
+        dirty[69] = 1
+        #expect(parse(dirty) == nil)                                            // not zero after the ids
+    }
 }
