@@ -486,7 +486,7 @@ import Testing
         let pass = ["--passphrase-file", dir + "/pass"]
         let (made, out) = try LivingNetworkTests.run(pass + ["chat", "identity", "new", "--identity", dir + "/me.id"])
         #expect(made == 0, "\(out)")
-        let phrase = try #require(out.split(separator: "\n").first { $0.hasPrefix("  ") }).trimmingCharacters(in: .whitespaces)
+        let phrase = try #require(out.split(separator: "\n").first { $0.hasPrefix("  ") }, "no seed phrase in: \(out)").trimmingCharacters(in: .whitespaces)
         let seed = try BIP39.seed(phrase: phrase.split(separator: " ").map(String.init))
         let file = try String(contentsOfFile: dir + "/me.id", encoding: .utf8)
         #expect(file.hasPrefix("postern-chat-identity/2 ") && !file.contains(Hex.encode(seed)))
