@@ -10,15 +10,15 @@ public struct ChildProcess {
     /// Starts `path` with `arguments` (argv[0] is `path`), its stderr (and its stdout too when `stdout` is
     /// true) appended to `logPath`.
     public init(_ path: String, _ arguments: [String], logPath: String, stdout: Bool = false) throws(SystemError) {
-        let flags = Int32(PSYS_O_WRITE | PSYS_O_CREATE | PSYS_O_APPEND)
-        let log = try check(logPath.withCString { psys_open($0, flags, 0o600) }, "open")
-        defer { _ = psys_close(log) }
         // argv as C strings that live until posix_spawn returns.
         let argv = ([path] + arguments).map { strdupBytes($0) }
         defer { for p in argv { p.deallocate() } }
         var pointers: [UnsafePointer<CChar>?] = argv.map { UnsafePointer($0) }
         pointers.append(nil)
-        pid = try check(path.withCString { p in pointers.withUnsafeBufferPointer { psys_spawn(p, $0.baseAddress!, stdout ? log : -1, log) } }, "posix_spawn")
+        // The child opens the log (mode 0600, appending) itself; spawning fails if it cannot.
+        pid = try check(path.withCString { p in
+            logPath.withCString { l in pointers.withUnsafeBufferPointer { psys_spawn(p, $0.baseAddress!, l, stdout ? 1 : 0) } }
+        }, "posix_spawn")
         self.logPath = logPath
     }
 

@@ -163,6 +163,20 @@ final class Ticker: Timed {
         #expect(c.stop() == 128 + 15)
     }
 
+    /// `run` puts stdout and stderr, in the order written, into a file the child opens itself (the parent
+    /// holds no descriptor for it, so no other thread of the parent can close or reuse one under it), and
+    /// a log the child cannot open is an error, not a child writing nowhere.
+    @Test func runCollectsBothStreamsInAFileTheChildOpens() throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let status = try ChildProcess.run("/bin/sh", ["-c", "echo one; echo two >&2; echo three; exit 4"], outputPath: dir + "/out")
+        #expect(status == 4)
+        #expect(try String(contentsOfFile: dir + "/out", encoding: .utf8) == "one\ntwo\nthree\n")
+        let attributes = try FileManager.default.attributesOfItem(atPath: dir + "/out")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(throws: SystemError.self) { try ChildProcess("/bin/sh", ["-c", "exit 0"], logPath: dir + "/no-such-dir/log") }
+    }
+
     @Test func aMissingProgramIsAnError() {
         #expect(throws: SystemError.self) { try ChildProcess(dir + "/no-such-program", [], logPath: "/dev/null") }
     }

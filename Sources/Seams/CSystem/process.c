@@ -32,14 +32,16 @@ const char *psys_strerror(int32_t err) { return strerror(err < 0 ? -err : err); 
 
 extern char **environ;
 
-int32_t psys_spawn(const char *path, const char *const *argv, int32_t stdout_fd, int32_t stderr_fd) {
+int32_t psys_spawn(const char *path, const char *const *argv, const char *log_path, int32_t stdout_to_log) {
     posix_spawn_file_actions_t actions;
     if (posix_spawn_file_actions_init(&actions) != 0) return -ENOMEM;
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
-    else posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    if (stderr_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
+    // The child opens its log itself: the parent holds no descriptor for it that another of its threads
+    // could close or reuse between the open and the spawn.
+    if (log_path) posix_spawn_file_actions_addopen(&actions, 2, log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
     else posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    if (log_path && stdout_to_log) posix_spawn_file_actions_adddup2(&actions, 2, 1);
+    else posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     // The child starts with no blocked signals and every signal at its default action, whatever this
     // process blocks (signalfd) or ignores (SIGPIPE).
     posix_spawnattr_t attributes;

@@ -23,7 +23,7 @@ void psys_exit(int32_t status) __attribute__((noreturn));
 /// Starts `path` with the NULL-terminated `argv` (environment inherited), stdin on /dev/null, stdout on
 /// `stdout_fd` and stderr on `stderr_fd` (each /dev/null when < 0), no signal blocked and every signal at
 /// its default action: the child's pid, or -errno.
-int32_t psys_spawn(const char *path, const char *const *argv, int32_t stdout_fd, int32_t stderr_fd);
+int32_t psys_spawn(const char *path, const char *const *argv, const char *log_path, int32_t stdout_to_log);
 /// kill(2): 0 or -errno.
 int32_t psys_kill(int32_t pid, int32_t signal);
 /// waitpid(2) for one child, blocking when `block` is 1: its exit status (128 + signal if killed), -1 when
