@@ -172,7 +172,7 @@ final class ClientService {
             let offset = Int(from)
             let now = Clock.wallSeconds()
             directory.want(wanted, now: now)
-            let all = directory.view.descriptors.values.filter { $0.validUntil >= now }
+            let all = directory.clientShare(now: now)
                 .sorted { $0.id.bytes.lexicographicallyPrecedes($1.id.bytes) }
             var out: [UInt8] = [UInt8(all.count >> 24 & 0xff), UInt8(all.count >> 16 & 0xff), UInt8(all.count >> 8 & 0xff), UInt8(all.count & 0xff), 0, 0]
             var n = 0

@@ -196,6 +196,29 @@ extension Directory {
         }
     }
 
+    /// What a gateway hands its clients (VIEW, docs/PROTOCOL.md §5.9), valid at `now`: with a full view every
+    /// descriptor it holds; with a partial view its own, its sample's and its pins', never its view (which
+    /// pushes fill), except that for a mix layer of this epoch of which the sample holds no mix, the view's
+    /// members of that layer are added (a small network's sample can miss a layer; routes need each one).
+    func clientShare(now: Int64) -> [NodeDescriptor] {
+        func valid(_ d: NodeDescriptor) -> Bool { d.validUntil >= now }
+        guard let s = sampling else { return view.descriptors.values.filter(valid) }
+        var ids = Set(s.brahms.sample.values)
+        for id in s.pinned.keys { ids.insert(id) }
+        ids.insert(secrets.id)
+        var share = ids.compactMap { view.descriptors[$0] }.filter(valid)
+        let epoch = parameters.epoch(at: now), layers = parameters.layers
+        func layer(_ d: NodeDescriptor) -> Int? {
+            d.roles.isMix ? NetworkView.layer(of: d.identity, epoch: epoch, layers: layers) : nil
+        }
+        let covered = Set(share.compactMap(layer))
+        for id in s.brahms.view where !ids.contains(id) {
+            guard let d = view.descriptors[id], valid(d), let l = layer(d), !covered.contains(l) else { continue }
+            share.append(d)
+        }
+        return share
+    }
+
     /// A gateway's client needs these ids in its map (VIEW): pinned for two epochs (§5.8).
     func want(_ ids: [Bytes32], now: Int64) {
         guard var s = sampling else { return }

@@ -191,6 +191,8 @@ public final class Node {
     public var partialView: (view: [Bytes32], sample: [Bytes32])? {
         directory.sampling.map { ($0.brahms.view, $0.brahms.sample.values) }
     }
+    /// The descriptors this node hands a client asking VIEW at `now` (docs/PROTOCOL.md §5.9).
+    public func descriptorsForClients(now: Int64) -> [NodeDescriptor] { directory.clientShare(now: now) }
     /// The epoch a partial view's rounds last ran in (its boundary work done), nil with a full view.
     public var samplingEpoch: UInt32? { directory.sampling?.epoch }
     public var linksUp: Int { links.up }

@@ -62,13 +62,16 @@ import Testing
         let bobCode = try #require(CommandLineTests.bundle(in: added))
         #expect(try cli("alice", ["contact", "add", "bob", bobCode]).0 == 0)
 
-        // Messages both ways for eight epochs while nodes join, leave and return (bounded: 24 rounds).
+        // Messages both ways for eight epochs while nodes join, leave and return (a round at most every
+        // second; bounded: 32 rounds).
         let start = Date()
         var sent: [String: [String]] = ["alice": [], "bob": []]
         var joined = false, left = false, returned = false
         var i = 0
-        while Date().timeIntervalSince(start) < Double(8 * Self.epochSeconds) && i < 24 {
+        while Date().timeIntervalSince(start) < Double(8 * Self.epochSeconds) && i < 32 {
             let t = Date().timeIntervalSince(start)
+            let roundStart = Date()
+            defer { Thread.sleep(forTimeInterval: max(0, 1 - Date().timeIntervalSince(roundStart))) }
             if !joined && t > Double(Self.epochSeconds) {
                 try nodes[12].start(role: "mix", bootstrap: bootstrap, epochSeconds: Self.epochSeconds, extra: Self.extra)
                 joined = true

@@ -56,6 +56,26 @@ import Testing
         }
         // Nobody is left out: every node was in another node's view or sample.
         for n in nodes { #expect(seenByOthers.contains(n.id), "node \(n.id.hex.prefix(8)) was in no other node's view or sample for six rounds") }
+        // What gateways hand their clients (VIEW): their own descriptor, their sample's, and view members
+        // only of a mix layer the sample has no mix of; never the whole view.
+        let now = Clock.wallSeconds()
+        let epoch = net.parameters.epoch(at: now)
+        func layer(_ d: NodeDescriptor) -> Int { NetworkView.layer(of: d.identity, epoch: epoch, layers: 3) }
+        let gatewayIDs = Set(net.gateways.map(\.id))
+        for g in nodes where gatewayIDs.contains(g.id) {
+            let (view, sample) = try #require(g.partialView)
+            let share = g.descriptorsForClients(now: now)
+            #expect(share.contains { $0.id == g.id })
+            let sampled = share.filter { sample.contains($0.id) || $0.id == g.id }
+            #expect(sampled.count > 1, "no sample member handed to clients")
+            let covered = Set(sampled.filter { $0.roles.isMix }.map(layer))
+            for d in share where !sample.contains(d.id) && d.id != g.id {
+                #expect(view.contains(d.id) && d.roles.isMix && !covered.contains(layer(d)),
+                        "a view member of covered layer \(layer(d)) handed to clients")
+            }
+            #expect(Set(share.map(\.id)).count == share.count && share.count < nodes.count)
+        }
+
         // Relay loops, routed from what each node holds, come back (through hops the senders' mixes may
         // not hold: format 3 carries their addresses).
         let returned = nodes.reduce(0) { $0 + $1.stats.loopsReturned }
