@@ -22,8 +22,6 @@ public struct GossipSimulation {
         public var epochs = 4
         public var joiners = 16
         public var epochSeconds = 3600
-        /// Descriptors per layer a client fetches from its gateway each epoch (3 layers and gateways).
-        public var clientSamplePerLayer = 10
         public var seed: UInt64 = 1
         /// The coalition's pushes cost nothing (no push limit): the attack the limit exists for.
         public var unlimitedPushes = false
@@ -148,7 +146,9 @@ public struct GossipSimulation {
             let honest = states.indices.filter { states[$0] != nil && alive[$0] }.count
             report.honestNodes = honest
             report.bytesPerNode = bytes / Double(max(honest, 1))
-            report.bytesPerClient = Double(3 * config.clientSamplePerLayer * Self.descriptorBytes + Self.requestBytes)
+            // A client fetches its gateway's sample and the gateway's own descriptor each epoch (VIEW,
+            // PROTOCOL.md §5.9; pins and layers the sample misses aside).
+            report.bytesPerClient = Double((config.parameters.sampleSize + 1) * Self.descriptorBytes + Self.requestBytes)
             report.memoryPerNode = (config.parameters.viewSize + config.parameters.sampleSize) * (Self.descriptorBytes + 64)
                 + config.parameters.sampleSize * MemoryLayout<MinWiseSampler<Bytes32>>.stride
             progress(report)
