@@ -35,6 +35,13 @@ extension Profile {
         try Self.corrupt(ListRecord.decode(try get("contacts"), Contact.decode), "contacts")
     }
 
+    /// The gateways of the contacts, each once, in contact order (what a VIEW names as wanted, §5.8).
+    public func contactGateways() throws(ProfileError) -> [Bytes32] {
+        var gateways: [Bytes32] = []
+        for c in try contacts() where !gateways.contains(c.theirs.gateway) { gateways.append(c.theirs.gateway) }
+        return gateways
+    }
+
     public func contact(_ name: String) throws(ProfileError) -> Contact {
         guard let c = try contacts().first(where: { $0.name == name }) else { throw .unknownContact(name) }
         return c

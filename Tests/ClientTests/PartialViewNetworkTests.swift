@@ -118,7 +118,11 @@ import Testing
             let view = n.metric("postern_sampling_members{part=\"view\"}") ?? -1
             let sample = n.metric("postern_sampling_members{part=\"sample\"}") ?? -1
             #expect((1...Self.viewSize).contains(view) && (1...Self.sampleSize).contains(sample), "\(n.name): view \(view), sample \(sample)")
-            #expect((n.metric("postern_relay_loops_total{result=\"returned\"}") ?? 0) > 0, "\(n.name): no relay loop came back")
+            let loops = ["sent", "lost"].map { n.metric("postern_relay_loops_total{result=\"\($0)\"}") ?? -1 }
+            let mixes = (1...3).map { n.metric("postern_view_mixes{layer=\"\($0)\"}") ?? -1 }
+            let gateways = n.metric("postern_view_gateways") ?? -1
+            #expect((n.metric("postern_relay_loops_total{result=\"returned\"}") ?? 0) > 0,
+                    "\(n.name): no relay loop came back (sent, lost: \(loops); map: mixes \(mixes), gateways \(gateways))")
             if roles[k] == "mix" { #expect((n.metric("postern_packets_in_total") ?? 0) > 0, "\(n.name) carried nothing") }
         }
     }

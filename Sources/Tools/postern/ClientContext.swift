@@ -122,9 +122,7 @@ struct ClientContext {
         let net = ClientNetwork(parameters: config.parameters, bootstrap: config.gateway, descriptors: kept.descriptors,
                                 refreshedEpoch: kept.epoch)
         // Contacts' gateways: a gateway keeping a partial view looks for them when asked (§5.8).
-        var wanted: [Bytes32] = []
-        for c in (try? profile?.contacts()) ?? [] where !wanted.contains(c.theirs.gateway) { wanted.append(c.theirs.gateway) }
-        net.wanted = wanted
+        net.wanted = (try? profile?.contactGateways()) ?? []
         guard net.isStale || !net.isRoutable || net.lacksWanted else { return net }
         guard let refused = net.refreshNow(loop: loop, seconds: 15, via: shared) else {
             // The kept view still routes: use it (whatever needs the gateway says so itself).
