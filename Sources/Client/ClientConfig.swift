@@ -14,6 +14,7 @@ import PosternSystem
 ///     payload_bytes = 2048
 ///     network_key = ""                      # certified networks: the network key (64 hex); empty = open
 ///     layer_rule = 1                        # 1: mixes dealt to layers; 2: each mix's layer from its own hash
+///     push_work = 0                         # layer rule 2: bits of proof of work per node push (§5.9)
 ///     mean_delay_ms = 50                    # mean mixing delay per hop chosen for our packets
 ///     [client]
 ///     mode = "custom"                       # "fast" | "strong" | "metered": fixes the delay, poll and cover keys

@@ -27,13 +27,14 @@ public final class LocalNetwork {
 
     /// Short epochs for tests: the network parameters with `epochSeconds` and `layers`.
     public static func parameters(layers: Int, epochSeconds: UInt32 = 3600, geometry: Geometry = .standard,
-                                  layerRule: LayerRule = .deal) -> NetworkParameters {
-        NetworkParameters(epochSeconds: epochSeconds, layers: layers, geometry: geometry, admission: .open, layerRule: layerRule)
+                                  layerRule: LayerRule = .deal, pushWorkBits: UInt8 = 0) -> NetworkParameters {
+        NetworkParameters(epochSeconds: epochSeconds, layers: layers, geometry: geometry, admission: .open, layerRule: layerRule,
+                          pushWorkBits: pushWorkBits)
     }
 
     public convenience init(layers: Int = 3, mixes: Int? = nil, gateways: Int = 2, dataDirectory: String, epochSeconds: UInt32 = 3600,
-                            geometry: Geometry = .standard, layerRule: LayerRule = .deal, mailbox: MailboxConfig = MailboxConfig(),
-                            configure: (inout NodeOptions) -> Void = { _ in }) throws(NodeError) {
+                            geometry: Geometry = .standard, layerRule: LayerRule = .deal, pushWorkBits: UInt8 = 0,
+                            mailbox: MailboxConfig = MailboxConfig(), configure: (inout NodeOptions) -> Void = { _ in }) throws(NodeError) {
         var secrets: [NodeSecrets] = [], roles: [NodeDescriptor.Roles] = [], addresses: [(String, String?)] = []
         var sockets: [(FileDescriptor, FileDescriptor?)] = []
         let mixCount = max(mixes ?? layers, layers)
@@ -47,7 +48,8 @@ public final class LocalNetwork {
             addresses.append(("127.0.0.1:\(port)", isGateway ? "127.0.0.1:\(clientPort)" : nil))
             sockets.append((link, client))
         }
-        try self.init(parameters: Self.parameters(layers: layers, epochSeconds: epochSeconds, geometry: geometry, layerRule: layerRule), secrets: secrets,
+        try self.init(parameters: Self.parameters(layers: layers, epochSeconds: epochSeconds, geometry: geometry, layerRule: layerRule,
+                                                  pushWorkBits: pushWorkBits), secrets: secrets,
                       roles: roles, addresses: addresses, dataDirectory: dataDirectory, mailbox: mailbox, sockets: sockets,
                       configure: configure)
     }

@@ -6,7 +6,9 @@ import PosternCrypto
 ///     DIGEST       0x01 ‖ sender time (u64, unix s) ‖ flags (1) ‖ n (u16) ‖ n × (node id (32) ‖ published (u64))
 ///                  flags: bit 0 = last chunk of this digest, bit 1 = answer with your own digest
 ///     DESCRIPTORS  0x02 ‖ n (u8) ‖ n × (length (u16) ‖ descriptor)
-///     PUSH         0x03 ‖ length (u16) ‖ descriptor          the sender's own (partial views, §5.9)
+///     PUSH         0x03 ‖ length (u16) ‖ descriptor          the sender's own (partial views, §5.9),
+///                  [‖ slot (u64) ‖ nonce (u64)]             and its proof of work (`PushWork`) when the
+///                                                           network's push work is > 0
 ///     PULL         0x04 [‖ n (u8) ‖ n × node id (32)]       asks for a pull answer (partial views), and for
 ///                                                           the descriptors of n ≤ 8 ids if held
 ///     PULLED       0x05 ‖ flags (1) ‖ n (u8) ‖ n × (length (u16) ‖ descriptor)
@@ -20,8 +22,9 @@ import PosternCrypto
 public enum GossipFrame: Equatable {
     case digest(senderTime: Int64, last: Bool, answer: Bool, entries: [DigestEntry])
     case descriptors([[UInt8]])
-    /// Partial views (§5.9): the sender's own descriptor, pushed.
-    case push([UInt8])
+    /// Partial views (§5.9): the sender's own descriptor, pushed, with its proof of work if the network
+    /// asks for one.
+    case push([UInt8], work: PushWork?)
     /// Partial views: a request for the receiver's pull answer.
     case pull(wanted: [Bytes32])
     /// Partial views: (part of) a pull answer.
@@ -60,9 +63,13 @@ public enum GossipFrame: Equatable {
             w.u8(Self.descriptorsOp)
             w.u8(UInt8(list.count))
             for d in list { w.long(d) }
-        case .push(let d):
+        case .push(let d, let work):
             w.u8(Self.pushOp)
             w.long(d)
+            if let work {
+                w.u64(work.slot)
+                w.u64(work.nonce)
+            }
         case .pull(let wanted):
             w.u8(Self.pullOp)
             if !wanted.isEmpty {
@@ -98,8 +105,12 @@ public enum GossipFrame: Equatable {
             guard let n = r.u8(), let list = Self.descriptorList(&r, n) else { return nil }
             self = .descriptors(list)
         case Self.pushOp?:
-            guard let d = r.long(), d.count <= NodeDescriptor.maxBytes, r.remaining == 0 else { return nil }
-            self = .push(d)
+            guard let d = r.long(), d.count <= NodeDescriptor.maxBytes else { return nil }
+            switch r.remaining {
+            case 0: self = .push(d, work: nil)
+            case PushWork.encodedBytes: self = .push(d, work: PushWork(slot: r.u64()!, nonce: r.u64()!))
+            default: return nil
+            }
         case Self.pullOp?:
             guard r.remaining > 0 else { self = .pull(wanted: []); return }
             guard let n = r.u8(), n >= 1, n <= 8, r.remaining == Int(n) * 32 else { return nil }

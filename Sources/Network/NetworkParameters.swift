@@ -33,15 +33,28 @@ public struct NetworkParameters: Equatable, Sendable {
     public var geometry: Geometry
     public var admission: Admission
     public var layerRule: LayerRule
+    /// Partial views (docs/PROTOCOL.md §5.9): the proof of work each PUSH carries, in leading zero bits
+    /// (`PushWork`); 0 = pushes cost nothing. Only with layer rule 2.
+    public var pushWorkBits: UInt8
 
     public init(epochSeconds: UInt32 = 3600, layers: Int = 3, geometry: Geometry = .standard, admission: Admission = .open,
-                layerRule: LayerRule = .deal) {
+                layerRule: LayerRule = .deal, pushWorkBits: UInt8 = 0) {
         self.epochSeconds = epochSeconds
         self.layers = layers
         self.geometry = geometry
         self.admission = admission
         self.layerRule = layerRule
+        self.pushWorkBits = pushWorkBits
     }
+
+    public static let maxPushWorkBits: UInt8 = 32
+
+    /// The length of a partial view's gossip round and of a push's slot (`PushWork`): E/12 in whole
+    /// milliseconds, at least 500.
+    public var roundMillis: UInt64 { max(UInt64(epochSeconds) * 1000 / 12, 500) }
+
+    /// The push slot at unix time `millis` (ms): ⌊millis / roundMillis⌋.
+    public func pushSlot(atMillis millis: Int64) -> UInt64 { UInt64(max(0, millis)) / roundMillis }
 
     /// The epoch at unix time `t`.
     public func epoch(at t: Int64) -> UInt32 { UInt32(clamping: max(0, t) / Int64(epochSeconds)) }
@@ -57,15 +70,18 @@ public struct NetworkParameters: Equatable, Sendable {
     ///     "postern-network 1" ‖ epoch seconds (4) ‖ layers (1) ‖ max hops (1) ‖ payload bytes (4)
     ///     ‖ admission (1: 0 open, 1 certified) ‖ network key (32, certified only)
     /// with the deal (layer rule 1); with layer rule 2, "postern-network 2" and the layer rule (1 byte, 2)
-    /// after the payload bytes. Networks of rule 1 keep the id they had before rule 2 existed.
+    /// after the payload bytes; with a push work of b > 0 bits (rule 2 only), "postern-network 3", the
+    /// layer rule and b (1 byte). Networks keep the id they had before rule 2 and push work existed.
     public var encoded: [UInt8] {
         var w = WireWriter()
-        w.raw(Array((layerRule == .deal ? "postern-network 1" : "postern-network 2").utf8))
+        let label = layerRule == .deal ? "postern-network 1" : pushWorkBits == 0 ? "postern-network 2" : "postern-network 3"
+        w.raw(Array(label.utf8))
         w.u32(epochSeconds)
         w.u8(UInt8(clamping: layers))
         w.u8(UInt8(clamping: geometry.maxHops))
         w.u32(UInt32(clamping: geometry.payloadBytes))
         if layerRule != .deal { w.u8(layerRule.rawValue) }
+        if layerRule != .deal && pushWorkBits > 0 { w.u8(pushWorkBits) }
         switch admission {
         case .open: w.u8(0)
         case .certified(let key):
@@ -83,6 +99,8 @@ public struct NetworkParameters: Equatable, Sendable {
         guard epochSeconds >= 2, epochSeconds <= 86_400 * 7 else { throw .parameters("epoch length must be 2 s … 7 days") }
         guard layers >= 1, layers <= 8 else { throw .parameters("layers must be 1 … 8") }
         guard layers + 2 <= geometry.maxHops else { throw .parameters("routes of \(layers) layers need max hops ≥ \(layers + 2)") }
+        guard pushWorkBits <= Self.maxPushWorkBits else { throw .parameters("push work must be 0 … \(Self.maxPushWorkBits) bits") }
+        guard pushWorkBits == 0 || layerRule == .hashed else { throw .parameters("push work is for partial views, which need layer rule 2") }
     }
 }
 

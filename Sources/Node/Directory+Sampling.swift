@@ -41,14 +41,51 @@ struct SamplingState {
     var pinned: [Bytes32: UInt32] = [:]
     var roundOpen = false
     var epoch: UInt32 = 0
+    /// Push work (`NetworkParameters.pushWorkBits` > 0): this round's pushes still being solved, the slot
+    /// of the last round's pushes, and per sender the last slot a push was taken with (a proof buys one
+    /// push; entries older than two slots are let go).
+    var solving: [PendingPush] = []
+    var lastPushSlot: UInt64 = 0
+    var pushSlots: [Bytes32: UInt64] = [:]
 
     static let maxPinned = 256
     /// Pinned ids not held that one PULL names.
     static let wantedPerPull = 8
 }
 
+/// A push waiting for its proof of work: the receiver, how to reach it, and the search so far.
+struct PendingPush {
+    let linkKey: Bytes32
+    let address: String
+    var input: PushWork.Input
+    let slot: UInt64
+    var nonce: UInt64 = 0
+}
+
+/// Why a PUSH was refused on a network with push work (`NodeStats.pushesRefused`).
+enum PushRefusal: Int, CaseIterable {
+    /// No proof, or one that does not meet the network's bits for this sender and receiver.
+    case work
+    /// Its slot is more than two rounds before or one after the receiver's.
+    case slot
+    /// Its slot is not later than the last one taken from that sender (a proof buys one push).
+    case reused
+
+    var label: String {
+        switch self {
+        case .work: "work"
+        case .slot: "slot"
+        case .reused: "reused"
+        }
+    }
+}
+
 extension Directory {
     var isPartial: Bool { sampling != nil }
+
+    /// Nonces tried per event-loop turn while pushes wait for their proof of work (about 1–3 ms on a
+    /// Raspberry Pi 4): packets keep flowing between the tries.
+    static let pushTriesPerTurn = 2048
 
     /// The partial view's first state: sampler keys from the kernel, the first view from the stored
     /// descriptors (a restart needs no bootstrap).
@@ -59,8 +96,8 @@ extension Directory {
                                                 key: { Random.uint64() }))
     }
 
-    /// The round interval of partial views: E/12, at least 0.5 s.
-    var samplingInterval: UInt64 { UInt64(max(Double(parameters.epochSeconds) / 12, 0.5) * 1e9) }
+    /// The round interval of partial views: E/12, at least 0.5 s (`NetworkParameters.roundMillis`).
+    var samplingInterval: UInt64 { parameters.roundMillis * 1_000_000 }
 
     /// Ends the open round and starts the next.
     func samplingRound(now: Int64) {
@@ -110,11 +147,24 @@ extension Directory {
         s.pulled.removeAll(keepingCapacity: true)
         s.asked.removeAll(keepingCapacity: true)
         s.roundOpen = true
-        // Push ourselves to view members; pull from others (from the bootstrap peers, or any node whose
-        // descriptor we hold, while the view is empty).
-        let push = [GossipFrame.push(own.bytes).encoded]
+        // Push ourselves to view members (with push work, once each proof is found: `solvePushes`); pull
+        // from others (from the bootstrap peers, or any node whose descriptor we hold, while the view is
+        // empty).
+        let bits = parameters.pushWorkBits
+        let slot = max(parameters.pushSlot(atMillis: Clock.wallMillis()), s.lastPushSlot &+ 1)
+        counters.stats.pushesUnsolved += s.solving.count
+        s.solving.removeAll(keepingCapacity: true)
+        if bits > 0 { s.lastPushSlot = slot }
+        for (id, taken) in s.pushSlots where taken &+ 3 < slot { s.pushSlots[id] = nil }
         for id in s.brahms.pushTargets(random: random) {
-            if let d = view.descriptors[id] { sendControl(push, d.linkKey, d.address) }
+            guard let d = view.descriptors[id] else { continue }
+            if bits == 0 {
+                sendControl([GossipFrame.push(own.bytes, work: nil).encoded], d.linkKey, d.address)
+            } else {
+                s.solving.append(PendingPush(linkKey: d.linkKey, address: d.address,
+                                             input: PushWork.Input(network: parameters.id, sender: secrets.id, receiver: id, slot: slot),
+                                             slot: slot))
+            }
         }
         var pullFrom: [(linkKey: Bytes32, address: String)] = s.brahms.pullTargets(random: random).compactMap { id in
             view.descriptors[id].map { ($0.linkKey, $0.address) }
@@ -158,9 +208,13 @@ extension Directory {
         guard var s = sampling, let rs = c.remoteStatic, let peerKey = Bytes32(rs) else { return }
         defer { sampling = s }
         switch g {
-        case .push(let bytes):
+        case .push(let bytes, let work):
             guard let d = verified(bytes, now: now), d.linkKey == peerKey else {
                 counters.stats.gossipRefused += 1
+                return
+            }
+            if let why = pushRefusal(work, from: d.id, &s) {
+                counters.stats.pushesRefused[why.rawValue] += 1
                 return
             }
             if c.tag == LinkListener.unchecked { c.tag = LinkListener.admitted }
@@ -194,6 +248,40 @@ extension Directory {
         case .digest, .descriptors:
             break
         }
+    }
+
+    /// Why a push from `sender` with `work` is refused on this network, if it is (nil: taken; its slot is
+    /// then the last taken from `sender`). Without push work every push passes.
+    func pushRefusal(_ work: PushWork?, from sender: Bytes32, _ s: inout SamplingState) -> PushRefusal? {
+        let bits = parameters.pushWorkBits
+        guard bits > 0 else { return nil }
+        guard let work, work.isValid(network: parameters.id, sender: sender, receiver: secrets.id, bits: bits) else { return .work }
+        let current = parameters.pushSlot(atMillis: Clock.wallMillis())
+        // Up to two rounds late (a loaded sender, a slow link), one early (clocks a little apart).
+        guard work.slot &+ 2 >= current, work.slot <= current &+ 1 else { return .slot }
+        if let last = s.pushSlots[sender], work.slot <= last { return .reused }
+        s.pushSlots[sender] = work.slot
+        return nil
+    }
+
+    /// Tries up to `pushTriesPerTurn` nonces for the waiting pushes, sending each push whose proof is found.
+    func solvePushes() {
+        guard var s = sampling, !s.solving.isEmpty, let own else { return }
+        var budget = Self.pushTriesPerTurn
+        while budget > 0, !s.solving.isEmpty {
+            var job = s.solving[s.solving.count - 1]
+            let tries = min(budget, Self.pushTriesPerTurn)
+            budget -= tries
+            if let nonce = PushWork.search(&job.input, bits: parameters.pushWorkBits, from: job.nonce, tries: tries) {
+                s.solving.removeLast()
+                counters.stats.pushesSolved += 1
+                sendControl([GossipFrame.push(own.bytes, work: PushWork(slot: job.slot, nonce: nonce)).encoded], job.linkKey, job.address)
+            } else {
+                job.nonce &+= UInt64(tries)
+                s.solving[s.solving.count - 1] = job
+            }
+        }
+        sampling = s
     }
 
     /// What a gateway hands its clients (VIEW, docs/PROTOCOL.md §5.9), valid at `now`: with a full view every

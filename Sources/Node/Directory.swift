@@ -103,6 +103,9 @@ final class Directory: Timed {
         self.clientAddress = clientAddress
         rotate(now: Clock.wallSeconds(), force: true)
         nextGossip = EventLoop.now()
+        if sampling != nil && parameters.pushWorkBits == 0 {
+            log("warning: partial views without 'network.push_work': pushes cost nothing, so a coalition can fill every view (docs/PROTOCOL.md §5.9)")
+        }
     }
 
     // MARK: Keys and descriptor
@@ -227,11 +230,13 @@ final class Directory: Timed {
     var nextDeadline: UInt64? {
         let wall = Clock.wallSeconds()
         let keyEvent = EventLoop.now() &+ UInt64(max(0, nextKeyEvent - wall)) * 1_000_000_000
+        if sampling?.solving.isEmpty == false { return EventLoop.now() }   // pushes waiting for their proof of work
         return min(nextGossip, keyEvent)
     }
 
     func fire(now: UInt64) {
         let wall = Clock.wallSeconds()
+        if sampling?.solving.isEmpty == false { solvePushes() }
         if wall >= nextKeyEvent { rotate(now: wall) }
         if now >= nextGossip, sampling != nil {
             nextGossip = now &+ samplingInterval

@@ -103,6 +103,12 @@ extension Node {
                    [("{part=\"view\"}", sampling.brahms.view.count), ("{part=\"sample\"}", Set(sampling.brahms.sample.values).count)])
             metric("sampling_described_total", "Partial views: DESCRIBE answers awaited at the last epoch boundary, by outcome.", "counter",
                    [("{outcome=\"silent\"}", s.describeSilent)])
+            if directory.parameters.pushWorkBits > 0 {
+                metric("pushes_refused_total", "Partial views: PUSH frames refused for their proof of work, by reason (PROTOCOL.md §5.9).", "counter",
+                       PushRefusal.allCases.map { ("{reason=\"\($0.label)\"}", s.pushesRefused[$0.rawValue]) })
+                metric("pushes_sent_total", "Partial views: this node's pushes, by outcome: proof found and sent, or still unsolved when the next round began.", "counter",
+                       [("{outcome=\"sent\"}", s.pushesSolved), ("{outcome=\"unsolved\"}", s.pushesUnsolved)])
+            }
         }
         metric("gossip_refused_total", "Control frames refused (malformed, flooding, view full).", "counter", [("", s.gossipRefused)])
         metric("clock_skewed_peers_total", "Gossip digests whose sender's clock differed by more than 300 s.", "counter", [("", s.clockSkewedPeers)])

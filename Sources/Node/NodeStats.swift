@@ -29,6 +29,9 @@ public struct NodeStats: Equatable {
     public var descriptorsAfterRound = 0
     /// Partial views: members asked for their descriptor that had not answered at an epoch boundary.
     public var describeSilent = 0
+    /// Push work: pushes refused by reason (`PushRefusal` order: work, slot, reused); this node's pushes
+    /// whose proof was found and sent, and those still unsolved when the next round began.
+    public var pushesRefused = [0, 0, 0], pushesSolved = 0, pushesUnsolved = 0
     public var keysAdded = 0, keysDeleted = 0
     /// Accept loops paused for lack of file descriptors; clients refused at the cap; idle clients closed.
     public var acceptPauses = 0, clientsRefused = 0, clientsIdleClosed = 0

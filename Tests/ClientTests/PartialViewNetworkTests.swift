@@ -5,15 +5,17 @@ import Testing
 /// Partial views with real processes (PROTOCOL.md §5.9): twelve `postern node run` processes on 127.0.0.2
 /// … 127.0.0.13, each keeping a view and a sample of 5 (so at most 11 descriptors: fewer than the network),
 /// epochs of 4 s (a round every 0.5 s). A thirteenth joins with one bootstrap line, two mixes leave and
-/// one of them comes back, while two people on different gateways exchange messages.
+/// one of them comes back, while two people on different gateways exchange messages. Pushes carry 8 bits
+/// of proof of work.
 @Suite(.serialized) struct PartialViewNetworkTests {
-    static let viewSize = 5, sampleSize = 5, epochSeconds = 4
+    static let viewSize = 5, sampleSize = 5, epochSeconds = 4, pushWork = 8
 
     static let extra = """
         [network]
         view_size = \(viewSize)
         sample_size = \(sampleSize)
         layer_rule = 2
+        push_work = \(pushWork)
         [cover]
         relay_loops_per_hour = 3600
         """
@@ -44,6 +46,7 @@ import Testing
             gateway = "\(line)"
             epoch_seconds = \(Self.epochSeconds)
             layer_rule = 2
+            push_work = \(Self.pushWork)
             mean_delay_ms = 5
             [client]
             resend_after_seconds = 2
@@ -124,6 +127,12 @@ import Testing
             #expect((n.metric("postern_relay_loops_total{result=\"returned\"}") ?? 0) > 0,
                     "\(n.name): no relay loop came back (sent, lost: \(loops); map: mixes \(mixes), gateways \(gateways))")
             if roles[k] == "mix" { #expect((n.metric("postern_packets_in_total") ?? 0) > 0, "\(n.name) carried nothing") }
+            // Every push carries its proof of work (8 bits): sent, and none refused for missing or reused
+            // work (a late one, `slot`, is possible on a loaded machine).
+            #expect((n.metric("postern_pushes_sent_total{outcome=\"sent\"}") ?? 0) > 0, "\(n.name) sent no push")
+            for why in ["work", "reused"] {
+                #expect(n.metric("postern_pushes_refused_total{reason=\"\(why)\"}") == 0, "\(n.name): pushes refused (\(why))")
+            }
         }
     }
 }

@@ -213,7 +213,7 @@ struct TestNode {
     /// Partial views' frames (PROTOCOL.md §5.6): the layout byte for byte, a pull answer split into frames
     /// that fit a link with only the last flagged, and malformed frames refused.
     @Test func partialViewFramesHaveTheSpecsLayout() throws {
-        #expect(GossipFrame.push([0xaa, 0xbb]).encoded == [3, 0, 2, 0xaa, 0xbb])
+        #expect(GossipFrame.push([0xaa, 0xbb], work: nil).encoded == [3, 0, 2, 0xaa, 0xbb])
         #expect(GossipFrame.pull(wanted: []).encoded == [4])
         let wanted = Bytes32([UInt8](repeating: 7, count: 32))!
         #expect(GossipFrame.pull(wanted: [wanted]).encoded == [4, 1] + wanted.bytes)

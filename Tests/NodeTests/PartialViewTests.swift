@@ -156,7 +156,7 @@ import Testing
         defer { c.close("test done") }
         #expect(net.run(seconds: 5) { up })
         let refused = node.stats.gossipRefused
-        c.send(GossipFrame.push(other.bytes).encoded)   // node 1's descriptor, over a link with another key
+        c.send(GossipFrame.push(other.bytes, work: nil).encoded)   // node 1's descriptor, over a link with another key
         #expect(net.run(seconds: 5) { node.stats.gossipRefused == refused + 1 })
         c.send(GossipFrame.pulled(last: true, [other.bytes]).encoded)   // nobody asked this link
         #expect(net.run(seconds: 5) { node.stats.gossipRefused == refused + 2 })

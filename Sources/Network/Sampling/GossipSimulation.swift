@@ -35,6 +35,9 @@ public struct GossipSimulation {
         /// fills exactly the rest up to the flood limit (an upper bound for an attacker that learns this
         /// by pulling the victim's view; the static attack above fills to the average).
         public var adaptiveVictims = false
+        /// The coalition's pushes per round against as many honest nodes' (1: as much computing power per
+        /// member as an honest node, for the proof of work each push carries, §5.9; 4: four times it).
+        public var pushPower = 1.0
         public init() {}
     }
 
@@ -186,7 +189,7 @@ public struct GossipSimulation {
             }
         }
         // The coalition's pushes. Limited (the protocol's push limit, §5.9): its members together send
-        // as many pushes as honest nodes of their number, spread at random over honest nodes that still
+        // as many pushes as honest nodes of their number (`pushPower` times that), spread at random over honest nodes that still
         // have room below the flood limit (blocking a round gains the attacker nothing). Unlimited
         // (pushes cost nothing): every honest node gets coalition ids up to its flood limit, every round.
         if !maliciousIDs.isEmpty && !honestAlive.isEmpty {
@@ -198,7 +201,7 @@ public struct GossipSimulation {
                     for k in 0..<room { pushed[i].append(maliciousIDs[(start + k) % maliciousIDs.count]) }
                 }
             } else {
-                var budget = maliciousIDs.count * p.pushes, attempts = budget * 4
+                var budget = Int((Double(maliciousIDs.count * p.pushes) * config.pushPower).rounded()), attempts = budget * 4
                 for v in victims where alive[v] && states[v] != nil {
                     // Distinct ids count towards the flood limit; honest pushes are distinct.
                     let room = config.adaptiveVictims ? max(0, p.acceptedPushes - pushed[v].count) : p.acceptedPushes - p.pushes

@@ -103,7 +103,7 @@ func gossipTarget() -> FuzzTarget {
         let id = Bytes32([UInt8](repeating: 3, count: 32))!
         return [GossipFrame.digest(senderTime: 1_700_000_000, last: true, answer: false, entries: [.init(id: id, published: 5)]).encoded,
                 GossipFrame.descriptors([[1, 2, 3], [4]]).encoded, NodeDescriptor.encodeList([[1, 2], [3, 4, 5]]),
-                GossipFrame.push([9, 8, 7]).encoded, GossipFrame.pull(wanted: []).encoded, GossipFrame.pull(wanted: [id]).encoded, GossipFrame.pulled(last: true, [[1], [2, 3]]).encoded]
+                GossipFrame.push([9, 8, 7], work: nil).encoded, GossipFrame.push([9, 8, 7], work: PushWork(slot: 5, nonce: 77)).encoded, GossipFrame.pull(wanted: []).encoded, GossipFrame.pull(wanted: [id]).encoded, GossipFrame.pulled(last: true, [[1], [2, 3]]).encoded]
     }, run: { input in
         if let frame = GossipFrame(input) { Fuzz.require(frame.encoded == input, "gossip frame does not re-encode exactly") }
         let list = NodeDescriptor.decodeList(input[...])

@@ -10,6 +10,8 @@ import PosternSystem
 ///   `x25519` (crypto suite).
 /// - `view-build-1k`, `view-build-10k`: this epoch's map (freshness, layer deal, sort) from a view of that
 ///   many verified descriptors.
+/// - `push-work-try`: one nonce tried for a push's proof of work (`PushWork`, one BLAKE2b-256 of 126
+///   bytes; PROTOCOL.md §5.9), against `x25519`: a push at b bits costs about 2^b of these.
 /// - `gossip-bytes-per-node-epoch-1k`, `gossip-coverage-1k`: a deterministic simulation of 1 000 nodes
 ///   gossiping for four epochs (model below), the bytes one node sends and receives per epoch, and the
 ///   share of nodes holding every other node's current descriptor at the end of each epoch.
@@ -44,6 +46,14 @@ func pkiSuite() -> Suite {
             }
             return line
         }
+        var work = PushWork.Input(network: network.id, sender: sample.id, receiver: descriptor(1).id, slot: 1)
+        var nonce: UInt64 = 0
+        let pushWork = BenchLine.timed("push-work-try", baseline: "x25519") { n in
+            for _ in 0..<n {
+                blackHoleInt(Int(truncatingIfNeeded: work.value(nonce: nonce)))
+                nonce &+= 1
+            }
+        }
         let gossip = GossipSimulation(nodes: 1000, descriptorBytes: sample.bytes.count, packetBytes: network.geometry.packetBytes)
         let bytes = BenchLine.value("gossip-bytes-per-node-epoch-1k") {
             gossip.run()
@@ -53,7 +63,7 @@ func pkiSuite() -> Suite {
             gossip.run()
             return (gossip.coverage, "fraction")
         }
-        return [size, verify, build(1000), build(10_000), bytes, coverage]
+        return [size, verify, pushWork, build(1000), build(10_000), bytes, coverage]
     }
 }
 

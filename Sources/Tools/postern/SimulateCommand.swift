@@ -10,7 +10,7 @@ enum SimulateCommand {
     static let usage = """
     usage: postern simulate gossip [--nodes N] [--malicious F] [--churn F] [--view L1] [--sample L2]
                                    [--rounds-per-epoch R] [--epochs E] [--seed S] [--victims K [--adaptive]] [--flood-limit P]
-                                   [--unlimited-pushes] [--answer-with-view] [--sample-every-id] [--json]
+                                   [--push-power K] [--unlimited-pushes] [--answer-with-view] [--sample-every-id] [--json]
     Simulates N nodes (default 1000; up to 200000) gossiping in rounds, R per epoch (12) for E epochs (4):
     a fraction F of them (0.1) one coalition pushing its own ids as hard as the protocol lets it; 16 nodes
     join in epoch 1; a fraction (0.1) of the honest nodes leaves in epoch 2 and as many join. Views hold L1
@@ -19,6 +19,8 @@ enum SimulateCommand {
     the share of honest nodes whose samplers took a joiner (mean over joiners) and the rounds until it
     reached 99%, how often joiners hold sample slots against a node's fair share, memory per node.
     Deterministic for a seed (1).
+    --push-power K: the coalition sends K times the pushes of as many honest nodes (default 1): K times their
+    computing power for the proof of work each push carries (network.push_work).
     --unlimited-pushes: the coalition's pushes cost nothing (no push limit), the attack the limit stops.
     --answer-with-view: honest nodes answer pulls with their view alone (Brahms) instead of half view,
     half sample.
@@ -53,7 +55,7 @@ enum SimulateCommand {
 
     static func gossip(_ args: [String]) -> Int32 {
         guard let o = CLI.options(Array(args.dropFirst()), ["--nodes", "--malicious", "--churn", "--view", "--sample", "--rounds-per-epoch",
-                                                             "--epochs", "--seed", "--victims", "--flood-limit"], flags: ["--json", "--unlimited-pushes", "--answer-with-view", "--sample-every-id", "--adaptive"], usage: usage) else { return 2 }
+                                                             "--epochs", "--seed", "--victims", "--flood-limit", "--push-power"], flags: ["--json", "--unlimited-pushes", "--answer-with-view", "--sample-every-id", "--adaptive"], usage: usage) else { return 2 }
         func whole(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int? { wholeOption(o[name], fallback, range) }
         func share(_ name: String, _ fallback: String, _ most: Double) -> Double? {
             guard let v = Format.decimal(Substring(o[name] ?? fallback)), v >= 0, v <= most else { return nil }
@@ -65,10 +67,12 @@ enum SimulateCommand {
         let rounds = whole("--rounds-per-epoch", 12, 1...1000), epochs = whole("--epochs", 4, 3...100)
         let seed = UInt64(o["--seed"] ?? "1"), victims = whole("--victims", 0, 0...1000)
         let floodLimit = whole("--flood-limit", 0, 1...100_000)   // 0: the default for the view size
+        let power = share("--push-power", "1", 1000)
         guard let nodes, let malicious, let churn, let view, let sample, let rounds, let epochs, let seed, let victims,
-              let floodLimit else {
+              let floodLimit, let power else {
             return CLI.usageError("--nodes 10…200000, --malicious 0…0.5, --churn 0…0.9, --view 3…5000, --sample 1…5000, "
-                                  + "--rounds-per-epoch 1…1000, --epochs 3…100, --seed an integer, --victims 0…1000, --flood-limit 1…100000")
+                                  + "--rounds-per-epoch 1…1000, --epochs 3…100, --seed an integer, --victims 0…1000, --flood-limit 1…100000, "
+                                  + "--push-power 0…1000")
         }
         c.nodes = nodes
         c.malicious = malicious
@@ -81,6 +85,7 @@ enum SimulateCommand {
         c.seed = seed
         c.victims = victims
         c.adaptiveVictims = o["--adaptive"] != nil
+        c.pushPower = power
         c.unlimitedPushes = o["--unlimited-pushes"] != nil
         c.answerWithView = o["--answer-with-view"] != nil
         let json = o["--json"] != nil
@@ -98,7 +103,7 @@ enum SimulateCommand {
             let f = { (x: Double) in Format.number(x, significant: 4) }
             if json {
                 Terminal.line("{\"epoch\":\(r.epoch),\"nodes\":\(nodes),\"honest_nodes\":\(r.honestNodes),\"view\":\(view),\"sample\":\(sample),"
-                              + "\"rounds_per_epoch\":\(rounds),\"malicious\":\(f(malicious)),\"unlimited_pushes\":\(c.unlimitedPushes),\"answer_with_view\":\(c.answerWithView),\"sample_every_id\":\(c.parameters.sampleEveryID),"
+                              + "\"rounds_per_epoch\":\(rounds),\"malicious\":\(f(malicious)),\"unlimited_pushes\":\(c.unlimitedPushes),\"push_power\":\(f(c.pushPower)),\"answer_with_view\":\(c.answerWithView),\"sample_every_id\":\(c.parameters.sampleEveryID),"
                               + "\"bytes_per_node_epoch\":\(f(r.bytesPerNode)),\"bytes_per_node_day\":\(f(r.bytesPerNode * perDay)),"
                               + "\"bytes_per_client_day\":\(f(r.bytesPerClient * perDay)),"
                               + "\"malicious_in_samples\":\(f(r.maliciousInSamples)),\"malicious_in_views\":\(f(r.maliciousInViews)),"
