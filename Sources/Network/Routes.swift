@@ -12,12 +12,27 @@ extension Topology {
     /// through a suspect mix is better than none).
     public func randomMixPath(avoiding avoid: (Bytes32) -> Bool = { _ in false },
                               random: () -> UInt64 = { Random.uint64() }) -> [NodeInfo] {
-        (1...max(1, layers)).map { layer in
+        randomMixPath(preferring: { _ in true }, avoiding: avoid, random: random).path
+    }
+
+    /// One mix from every layer as above, but from the mixes `prefer` names (a node's sample, §5.9) where
+    /// the layer has a healthy one; else from the layer's healthy mixes; else from its preferred ones;
+    /// else from all of them. `widened`: how many layers had no healthy preferred mix.
+    public func randomMixPath(preferring prefer: (Bytes32) -> Bool, avoiding avoid: (Bytes32) -> Bool = { _ in false },
+                              random: () -> UInt64 = { Random.uint64() }) -> (path: [NodeInfo], widened: Int) {
+        var widened = 0
+        let path = (1...max(1, layers)).map { layer in
             let all = mixes(layer: layer)
-            let healthy = all.filter { !avoid($0.id) }
-            let from = healthy.isEmpty ? all : healthy
+            let preferred = all.filter { prefer($0.id) }
+            var from = preferred.filter { !avoid($0.id) }
+            if from.isEmpty {
+                widened += 1
+                from = all.filter { !avoid($0.id) }
+                if from.isEmpty { from = preferred.isEmpty ? all : preferred }
+            }
             return from[Self.uniformIndex(from.count, random())]
         }
+        return (path, widened)
     }
 
     /// A gateway chosen uniformly at random (where a drop dies); nil if the map has none.

@@ -264,6 +264,19 @@ extension Directory {
         return nil
     }
 
+    /// Times 4 096 tries here and says what the network's push work costs this machine a round; a warning
+    /// when it takes more than half the round (pushes would go unsolved, `pushes_sent_total{outcome}`).
+    func checkPushWorkCost(pushes: Int) {
+        var input = PushWork.Input(network: parameters.id, sender: secrets.id, receiver: secrets.id, slot: 0)
+        let start = EventLoop.now()
+        _ = PushWork.search(&input, bits: 64, from: 0, tries: 4096)   // 64 bits: no nonce meets it, all 4 096 run
+        let perTry = Double(EventLoop.now() &- start) / 1e9 / 4096
+        let perRound = perTry * Double(UInt64(1) << UInt64(parameters.pushWorkBits)) * Double(pushes)
+        let round = Double(parameters.roundMillis) / 1000
+        let text = "push work of \(parameters.pushWorkBits) bits: about \(Format.fixed(perRound, 2)) s of CPU for this node's \(pushes) pushes a round here (rounds of \(Format.fixed(round, 1)) s)"
+        log(perRound > round / 2 ? "warning: " + text + ": pushes will go unsolved; the network's 'push_work' is too high for this machine" : text)
+    }
+
     /// Tries up to `pushTriesPerTurn` nonces for the waiting pushes, sending each push whose proof is found.
     func solvePushes() {
         guard var s = sampling, !s.solving.isEmpty, let own else { return }

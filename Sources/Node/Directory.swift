@@ -103,8 +103,12 @@ final class Directory: Timed {
         self.clientAddress = clientAddress
         rotate(now: Clock.wallSeconds(), force: true)
         nextGossip = EventLoop.now()
-        if sampling != nil && parameters.pushWorkBits == 0 {
-            log("warning: partial views without 'network.push_work': pushes cost nothing, so a coalition can fill every view (docs/PROTOCOL.md §5.9)")
+        if let s = sampling {
+            if parameters.pushWorkBits == 0 {
+                log("warning: partial views without 'network.push_work': pushes cost nothing, so a coalition can fill every view (docs/PROTOCOL.md §5.9)")
+            } else {
+                checkPushWorkCost(pushes: s.brahms.parameters.pushes)
+            }
         }
     }
 

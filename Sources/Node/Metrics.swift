@@ -67,6 +67,8 @@ extension Node {
         metric("cover_dropped_total", "Drop-stream cover packets discarded at this final hop.", "counter", [("", s.coverDropped)])
         metric("relay_loops_total", "This node's own loop packets.", "counter",
                [("{result=\"sent\"}", s.loopsSent), ("{result=\"returned\"}", s.loopsReturned), ("{result=\"lost\"}", s.loopsLost)])
+        metric("relay_loop_hops_total", "Mixes chosen for relay loops: from the sample (every mix held, with a full view), or widened to every mix held for a layer without a healthy one there (PROTOCOL.md §5.9).", "counter",
+               [("{from=\"sample\"}", s.loopHops - s.loopHopsWidened), ("{from=\"widened\"}", s.loopHopsWidened)])
         metric("queue_depth", "Packets held for their mixing delay.", "gauge", [("", queue.count)])
         metric("links_up", "Established outgoing links.", "gauge", [("", linksUp)])
         metric("undescribed_links_total", "Links opened to nodes the view does not describe, at the address a packet named; those whose dial or handshake failed.", "counter",

@@ -17,6 +17,9 @@ public struct NodeStats: Equatable {
     /// Delivery acknowledgements sent through senders' SURBs; ones that could not be sent.
     public var acksSent = 0, acksDropped = 0
     public var coverDropped = 0, loopsSent = 0, loopsReturned = 0, loopsLost = 0
+    /// Relay loops' mixes chosen, and those chosen outside the sample (partial views: a layer had no healthy
+    /// mix of the sample).
+    public var loopHops = 0, loopHopsWidened = 0
     /// The view: descriptors taken (new or newer), refused by reason (`DescriptorRefusal.all` order),
     /// gossip rounds started, malformed or flooding control frames, peers whose clock is off by more
     /// than `NodeDescriptor.maxSkewSeconds`; packet-key rotations (epochs added) and deletions.

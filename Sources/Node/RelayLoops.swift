@@ -7,8 +7,9 @@ import PosternSystem
 /// Relay loops (Loopix λM): at the scheduler's Poisson times, a packet through one mix per layer and back
 /// to this node's own address space; one that does not come back within the timeout counts as lost, and
 /// sustained loss is logged. Routes come from this epoch's map (`Topology.randomMixPath`) like every
-/// client's, avoiding mixes that lost three loops in a row (`HopHealth`, docs/PROTOCOL.md §4.6); while
-/// the map cannot route (a layer empty) no loop is sent.
+/// client's, avoiding mixes that lost three loops in a row (`HopHealth`, docs/PROTOCOL.md §4.6); with a
+/// partial view, from the sample's mixes, widened to every mix held only for a layer where the sample
+/// has no healthy one (§5.9). While the map cannot route (a layer empty) no loop is sent.
 final class RelayLoops: Timed {
     let directory: Directory
     let myID: Bytes32
@@ -70,10 +71,17 @@ final class RelayLoops: Timed {
             healthEpoch = topology.epoch
         }
         let me = topology.nodes.first { $0.id == myID }
+        var sample: Set<Bytes32>? = nil
+        if scheduler.nextTime <= wall, let s = directory.sampling { sample = Set(s.brahms.sample.values) }
         while scheduler.nextTime <= wall {
             _ = scheduler.take()
             guard let me, topology.isRoutable(layers: directory.parameters.layers) else { continue }
-            let mixes = topology.randomMixPath(avoiding: { health.isSuspect($0, now: wall) })
+            // Partial views: from the sample where a layer has a healthy mix of it (§5.9), not from the
+            // view, which pushes fill.
+            let (mixes, widened) = topology.randomMixPath(preferring: { sample?.contains($0) ?? true },
+                                                          avoiding: { health.isSuspect($0, now: wall) })
+            counters.stats.loopHopsWidened += widened
+            counters.stats.loopHops += mixes.count
             let hops = (mixes + [me]).map { topology.hop($0, meanDelayMicros: meanDelayMicros) }
             let address = Bytes32.random()
             guard let slot = pool.take() else { counters.stats.droppedQueueFull += 1; continue }

@@ -127,6 +127,7 @@ import Testing
             #expect((n.metric("postern_relay_loops_total{result=\"returned\"}") ?? 0) > 0,
                     "\(n.name): no relay loop came back (sent, lost: \(loops); map: mixes \(mixes), gateways \(gateways))")
             if roles[k] == "mix" { #expect((n.metric("postern_packets_in_total") ?? 0) > 0, "\(n.name) carried nothing") }
+            #expect((n.metric("postern_relay_loop_hops_total{from=\"sample\"}") ?? 0) > 0, "\(n.name): no relay loop hop from its sample")
             // Every push carries its proof of work (8 bits): sent, and none refused for missing or reused
             // work (a late one, `slot`, is possible on a loaded machine).
             #expect((n.metric("postern_pushes_sent_total{outcome=\"sent\"}") ?? 0) > 0, "\(n.name) sent no push")

@@ -75,6 +75,37 @@ import Testing
         #expect(chosen[3] == Set(map.mixes(layer: 3).map { $0.id }))
     }
 
+    /// Partial views (PROTOCOL.md §5.9): relay loops take a layer's mix from the sample while it holds a
+    /// healthy one of that layer; a layer without a sample mix, or whose sample mixes are all suspect,
+    /// widens to the layer's healthy mixes (counted), and a layer of suspects only still routes.
+    @Test func loopsRouteFromTheSampleAndWidenOnlyWhereALayerHasNoHealthySampleMix() {
+        let geometry = NetworkParameters(epochSeconds: 3600, layers: 3).geometry
+        let nodes = (1...3).flatMap { layer in
+            (0..<3).map { _ in NodeInfo(id: .random(), role: .mix(layer: layer), address: "127.0.0.2:1", linkKey: .random(), packetKey: .random()) }
+        }
+        let map = Topology(epoch: 1, validUntil: 0, geometry: geometry, nodes: nodes)
+        let (l1, l2, l3) = (map.mixes(layer: 1).map { $0.id }, map.mixes(layer: 2).map { $0.id }, map.mixes(layer: 3).map { $0.id })
+        // Layer 1: two sample mixes, one suspect; layer 2: none in the sample; layer 3: one, suspect.
+        let sample = Set([l1[0], l1[1], l3[0]])
+        let suspect = Set([l1[1], l3[0]])
+        var chosen: [Int: Set<Bytes32>] = [:], widened = 0
+        for _ in 0..<300 {
+            let (path, w) = map.randomMixPath(preferring: { sample.contains($0) }, avoiding: { suspect.contains($0) })
+            widened += w
+            for (i, node) in path.enumerated() { chosen[i + 1, default: []].insert(node.id) }
+        }
+        #expect(chosen[1] == [l1[0]])
+        #expect(chosen[2] == Set(l2))
+        #expect(chosen[3] == Set(l3.dropFirst()))
+        #expect(widened == 600)   // layers 2 and 3, every time
+        // Every mix of layer 3 suspect: its preferred one is used.
+        let all3 = Set(l3)
+        for _ in 0..<50 {
+            let (path, _) = map.randomMixPath(preferring: { sample.contains($0) }, avoiding: { all3.contains($0) })
+            #expect(path[2].id == l3[0])
+        }
+    }
+
     @Test func theLoopMonitorHandsBackThePathOfEachLoopBackOrGivenUp() {
         let m = LoopMonitor(timeout: 10)
         m.sent([1], at: 0, through: [a])

@@ -76,11 +76,13 @@ import Testing
             #expect(Set(share.map(\.id)).count == share.count && share.count < nodes.count)
         }
 
-        // Relay loops, routed from what each node holds, come back (through hops the senders' mixes may
-        // not hold: format 3 carries their addresses).
+        // Relay loops, routed from each node's sample (widened only for a layer where it has no healthy
+        // mix), come back (through hops the senders' mixes may not hold: format 3 carries their addresses).
         let returned = nodes.reduce(0) { $0 + $1.stats.loopsReturned }
         let sent = nodes.reduce(0) { $0 + $1.stats.loopsSent }
         #expect(sent > 0 && returned > 0, "\(returned) of \(sent) relay loops returned")
+        let hops = nodes.reduce(0) { $0 + $1.stats.loopHops }, widened = nodes.reduce(0) { $0 + $1.stats.loopHopsWidened }
+        #expect(hops >= 3 * sent && widened < hops, "\(widened) of \(hops) loop hops outside the samples")
         let unknownHop = nodes.reduce(0) { $0 + $1.stats.droppedUnknownHop }
         #expect(unknownHop == 0)
 

@@ -102,6 +102,25 @@ import Testing
         #expect(largestView <= 3)
     }
 
+    /// At start a node times its tries and says what the network's push work costs it a round: a warning
+    /// when that is more than half a round (30 bits, rounds of a second), a plain line otherwise.
+    @Test func aNodeSaysWhatItsPushWorkCostsAndWarnsWhenItCannotKeepUp() throws {
+        for (bits, warned) in [(UInt8(30), true), (UInt8(6), false)] {
+            let dir = NSTemporaryDirectory() + "postern-pushwork-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let net = try LocalNetwork(layers: 1, mixes: 1, gateways: 1, dataDirectory: dir, epochSeconds: 12, layerRule: .hashed, pushWorkBits: bits) {
+                $0.viewSize = 3
+            }
+            var lines: [String] = []
+            net.log = { lines.append($0) }
+            try net.start()
+            net.stop()
+            let said = lines.filter { $0.contains("push work of \(bits) bits: about") }
+            #expect(said.count == 2, "\(lines)")
+            #expect(said.allSatisfy { $0.contains("warning: ") == warned && $0.contains("rounds of 1.0 s") }, "\(said)")
+        }
+    }
+
     /// A push without a proof, with one for another receiver, with a slot three rounds old, or with a proof
     /// already used is refused and counted by reason; a valid one is taken (the descriptor is learnt).
     @Test func pushesWithoutValidFreshWorkAreRefusedByReason() throws {
