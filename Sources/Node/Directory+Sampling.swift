@@ -43,7 +43,7 @@ struct SamplingState {
     var epoch: UInt32 = 0
     /// Push work (`NetworkParameters.pushWorkBits` > 0): this round's pushes still being solved, the slot
     /// of the last round's pushes, and per sender the last slot a push was taken with (a proof buys one
-    /// push; entries older than two slots are let go).
+    /// push; entries older than three slots are let go).
     var solving: [PendingPush] = []
     var lastPushSlot: UInt64 = 0
     var pushSlots: [Bytes32: UInt64] = [:]
@@ -156,13 +156,14 @@ extension Directory {
         s.solving.removeAll(keepingCapacity: true)
         if bits > 0 { s.lastPushSlot = slot }
         for (id, taken) in s.pushSlots where taken &+ 3 < slot { s.pushSlots[id] = nil }
+        let network = bits > 0 ? parameters.id : Bytes32.zero, me = secrets.id
         for id in s.brahms.pushTargets(random: random) {
             guard let d = view.descriptors[id] else { continue }
             if bits == 0 {
                 sendControl([GossipFrame.push(own.bytes, work: nil).encoded], d.linkKey, d.address)
             } else {
                 s.solving.append(PendingPush(linkKey: d.linkKey, address: d.address,
-                                             input: PushWork.Input(network: parameters.id, sender: secrets.id, receiver: id, slot: slot),
+                                             input: PushWork.Input(network: network, sender: me, receiver: id, slot: slot),
                                              slot: slot))
             }
         }
@@ -277,22 +278,16 @@ extension Directory {
         log(perRound > round / 2 ? "warning: " + text + ": pushes will go unsolved; the network's 'push_work' is too high for this machine" : text)
     }
 
-    /// Tries up to `pushTriesPerTurn` nonces for the waiting pushes, sending each push whose proof is found.
+    /// Tries up to `pushTriesPerTurn` nonces for the last waiting push, sending it once its proof is found.
     func solvePushes() {
-        guard var s = sampling, !s.solving.isEmpty, let own else { return }
-        var budget = Self.pushTriesPerTurn
-        while budget > 0, !s.solving.isEmpty {
-            var job = s.solving[s.solving.count - 1]
-            let tries = min(budget, Self.pushTriesPerTurn)
-            budget -= tries
-            if let nonce = PushWork.search(&job.input, bits: parameters.pushWorkBits, from: job.nonce, tries: tries) {
-                s.solving.removeLast()
-                counters.stats.pushesSolved += 1
-                sendControl([GossipFrame.push(own.bytes, work: PushWork(slot: job.slot, nonce: nonce)).encoded], job.linkKey, job.address)
-            } else {
-                job.nonce &+= UInt64(tries)
-                s.solving[s.solving.count - 1] = job
-            }
+        guard var s = sampling, var job = s.solving.last, let own else { return }
+        if let nonce = PushWork.search(&job.input, bits: parameters.pushWorkBits, from: job.nonce, tries: Self.pushTriesPerTurn) {
+            s.solving.removeLast()
+            counters.stats.pushesSolved += 1
+            sendControl([GossipFrame.push(own.bytes, work: PushWork(slot: job.slot, nonce: nonce)).encoded], job.linkKey, job.address)
+        } else {
+            job.nonce &+= UInt64(Self.pushTriesPerTurn)
+            s.solving[s.solving.count - 1] = job
         }
         sampling = s
     }

@@ -232,9 +232,9 @@ final class Directory: Timed {
     // MARK: Timed
 
     var nextDeadline: UInt64? {
+        if sampling?.solving.isEmpty == false { return EventLoop.now() }   // pushes waiting for their proof of work
         let wall = Clock.wallSeconds()
         let keyEvent = EventLoop.now() &+ UInt64(max(0, nextKeyEvent - wall)) * 1_000_000_000
-        if sampling?.solving.isEmpty == false { return EventLoop.now() }   // pushes waiting for their proof of work
         return min(nextGossip, keyEvent)
     }
 
