@@ -60,10 +60,10 @@ final class World {
     @discardableResult
     func fromBob(_ text: String) throws -> OutboxEntry { try bob.send(Array(text.utf8), to: "alice") }
 
-    /// Runs the loop, polling both mailboxes, until `condition` holds (or 20 s pass).
-    func run(until condition: () -> Bool) -> Bool {
+    /// Runs the loop, polling both mailboxes, until `condition` holds (or `seconds` pass).
+    func run(seconds: Double = 20, until condition: () -> Bool) -> Bool {
         var lastPoll: UInt64 = 0
-        return net.run(seconds: 20) {
+        return net.run(seconds: seconds) {
             if EventLoop.now() - lastPoll > 20_000_000 {
                 lastPoll = EventLoop.now()
                 alice.poll { _ in }
@@ -95,11 +95,12 @@ final class World {
         for g in 0..<2 { #expect(w.net.nodes[w.gatewayIndex(g)].stats.acksSent == 4) }
     }
 
-    /// The window is 4 s and the order is checked at every turn of the loop: with a 1.5 s window a loaded
-    /// 2-core machine (a cross build beside `swift test`) once stalled the test process long enough for the
-    /// commit to happen before the stored-but-uncommitted state was ever looked at.
+    /// The window is 10 s and the order is checked at every turn of the loop: with a 1.5 s window, and
+    /// again with 4 s (2026-12-07, a release build beside `swift test`), a loaded 2-core machine stalled the
+    /// test process long enough for the commit to happen before the stored-but-uncommitted state was ever
+    /// looked at.
     @Test func acknowledgementWaitsForTheCommit() throws {
-        let w = try World { $0.groupCommitNanos = 4_000_000_000 }
+        let w = try World { $0.groupCommitNanos = 10_000_000_000 }
         var acked: [UInt64] = []
         w.alice.onDelivered = { acked.append($0.id) }
         let entry = try w.fromAlice("durable first")
@@ -110,7 +111,8 @@ final class World {
         #expect(w.run { watch(); return bobsGateway.mailbox?.pendingDeposits == 1 })
         // Stored but not yet committed: not delivered yet, and no acknowledgement may have left.
         #expect(acked.isEmpty && bobsGateway.stats.packetsOut == 0 && bobsGateway.stats.delivered == 0)
-        #expect(w.run { watch(); return acked == [entry.id] })
+        // Two commits of 10 s each (the deposit at Bob's gateway, then the acknowledgement at Alice's).
+        #expect(w.run(seconds: 60) { watch(); return acked == [entry.id] })
         #expect(!earlyAck)
         #expect(bobsGateway.stats.delivered == 1)
     }
